@@ -1,0 +1,34 @@
+# Thin wrapper: install what is missing, configure a preset, build, run.
+# Everything real lives in CMakeLists.txt and CMakePresets.json.
+PRESET ?= default
+BUILD  := build/$(PRESET)
+JOBS   ?= $(shell nproc)
+
+.PHONY: all deps configure build test test-all demo asan coverage clean
+
+all: build
+
+deps:
+	@bash scripts/deps.sh
+
+configure: deps
+	@cmake --preset $(PRESET) >/dev/null
+
+build: configure
+	@cmake --build $(BUILD) -j $(JOBS)
+
+# The README's test command: the whole ctest suite of one preset.
+test: build
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+demo: build
+	@$(BUILD)/sim/xpv-selftest --seed 1 --requests 10000
+
+asan:
+	@$(MAKE) --no-print-directory test PRESET=asan
+
+coverage:
+	@$(MAKE) --no-print-directory test PRESET=coverage
+
+clean:
+	rm -rf build

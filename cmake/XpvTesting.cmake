@@ -1,0 +1,14 @@
+# xpv_check_test(NAME SOURCES... LIBS... LABELS...): one Check executable,
+# registered in ctest with its labels. Label `unit` is the fast tier.
+function(xpv_check_test name)
+	cmake_parse_arguments(T "" "TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
+	add_executable(${name} ${T_SOURCES})
+	target_link_libraries(${name} PRIVATE ${T_LIBS} PkgConfig::CHECK)
+	add_test(NAME ${name} COMMAND ${name})
+	if(NOT T_TIMEOUT)
+		set(T_TIMEOUT 120)
+	endif()
+	# CK_FORK=no keeps one process per suite so sanitizers see everything.
+	set_tests_properties(${name} PROPERTIES LABELS "${T_LABELS}"
+		TIMEOUT ${T_TIMEOUT} ENVIRONMENT "CK_FORK=no")
+endfunction()

@@ -1,0 +1,226 @@
+/*
+ * The fault plan: rates per class, countdowns, counters, and a random
+ * stream of its own so turning a fault class on or off does not shift the
+ * draws the rest of the simulation makes. See fault.h.
+ */
+#include "fault.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct sim_fault_countdown {
+	uint64_t remaining; /* consultations until the failure; 0: none */
+	bool persistent;
+	bool fired;         /* persistent countdown reached: fail every call */
+};
+
+struct sim_fault_plan {
+	uint32_t rate[SIM_FAULT__COUNT]; /* per million consultations */
+	struct sim_fault_countdown countdown[SIM_FAULT__COUNT];
+	uint64_t consulted[SIM_FAULT__COUNT];
+	uint64_t injected[SIM_FAULT__COUNT];
+	struct sim_rng rng;
+};
+
+static const char *const fault_names[SIM_FAULT__COUNT] = {
+	[SIM_FAULT_ALLOC] = "alloc",
+	[SIM_FAULT_GRANT_CLAIM] = "grant-claim",
+	[SIM_FAULT_EVTCHN_ALLOC] = "evtchn-alloc",
+	[SIM_FAULT_XS_EAGAIN] = "xs-eagain",
+	[SIM_FAULT_XS_ENOMEM] = "xs-enomem",
+	[SIM_FAULT_EVTCHN_DELAY] = "evtchn-delay",
+	[SIM_FAULT_EVTCHN_STORM] = "evtchn-storm",
+	[SIM_FAULT_BACKEND] = "backend",
+};
+
+const char *sim_fault_name(enum sim_fault f)
+{
+	SIM_ASSERT(f < SIM_FAULT__COUNT);
+	return fault_names[f];
+}
+
+int sim_fault_from_name(const char *name)
+{
+	for (int f = 0; f < SIM_FAULT__COUNT; f++)
+		if (strcmp(name, fault_names[f]) == 0)
+			return f;
+	return -1;
+}
+
+static void plan_destroy(void *part)
+{
+	free(part);
+}
+
+void sim_fault_attach(struct sim *sim);
+void sim_fault_attach(struct sim *sim)
+{
+	struct sim_fault_plan *plan = sim_xcalloc(1, sizeof(*plan));
+
+	/* A stream of its own, still a function of the seed alone. */
+	sim_rng_seed(&plan->rng, sim_seed(sim) ^ 0x6661756c74706c6eull);
+	sim_attach(sim, SIM_PART_FAULTS, plan, plan_destroy);
+}
+
+struct sim_fault_plan *sim_faults(struct sim *sim)
+{
+	struct sim_fault_plan *plan = sim_part(sim, SIM_PART_FAULTS);
+	SIM_ASSERT(plan != NULL);
+	return plan;
+}
+
+void sim_fault_plan_clear(struct sim_fault_plan *plan)
+{
+	memset(plan->rate, 0, sizeof(plan->rate));
+	memset(plan->countdown, 0, sizeof(plan->countdown));
+}
+
+void sim_fault_plan_draw(struct sim_fault_plan *plan, uint64_t seed)
+{
+	/* Log-spaced rates: rare faults reach deep paths, frequent ones
+	 * hammer the error handling at the first step. */
+	static const uint32_t rates[] = { 100, 1000, 10000, 100000 };
+	struct sim_rng draw;
+
+	sim_rng_seed(&draw, seed ^ 0x737761726dull);
+	sim_fault_plan_clear(plan);
+	for (int f = 0; f < SIM_FAULT__COUNT; f++) {
+		if (sim_rng_below(&draw, 2))
+			plan->rate[f] = rates[sim_rng_below(
+				&draw, sizeof(rates) / sizeof(rates[0]))];
+	}
+}
+
+void sim_fault_set_rate(struct sim_fault_plan *plan, enum sim_fault f,
+			uint32_t per_million)
+{
+	SIM_ASSERT(f < SIM_FAULT__COUNT);
+	plan->rate[f] = per_million > 1000000 ? 1000000 : per_million;
+}
+
+uint32_t sim_fault_rate(const struct sim_fault_plan *plan, enum sim_fault f)
+{
+	SIM_ASSERT(f < SIM_FAULT__COUNT);
+	return plan->rate[f];
+}
+
+void sim_fault_countdown(struct sim_fault_plan *plan, enum sim_fault f,
+			 uint64_t nth, bool persistent)
+{
+	SIM_ASSERT(f < SIM_FAULT__COUNT);
+	plan->countdown[f].remaining = nth;
+	plan->countdown[f].persistent = persistent;
+	plan->countdown[f].fired = false;
+}
+
+static bool countdown_hit(struct sim_fault_countdown *c)
+{
+	if (c->fired)
+		return true;
+	if (c->remaining == 0)
+		return false;
+	if (--c->remaining > 0)
+		return false;
+	c->fired = c->persistent;
+	return true;
+}
+
+bool sim_fault_hit(struct sim_fault_plan *plan, enum sim_fault f)
+{
+	SIM_ASSERT(f < SIM_FAULT__COUNT);
+	plan->consulted[f]++;
+	bool hit = countdown_hit(&plan->countdown[f]);
+	/* Draw even when the countdown decided, so the stream's position
+	 * depends only on the number of consultations. */
+	bool random_hit = plan->rate[f] &&
+			  sim_rng_chance(&plan->rng, plan->rate[f]);
+	if (hit || random_hit)
+		plan->injected[f]++;
+	return hit || random_hit;
+}
+
+uint64_t sim_fault_consulted(const struct sim_fault_plan *plan,
+			     enum sim_fault f)
+{
+	return plan->consulted[f];
+}
+
+uint64_t sim_fault_injected(const struct sim_fault_plan *plan,
+			    enum sim_fault f)
+{
+	return plan->injected[f];
+}
+
+void sim_fault_plan_format(const struct sim_fault_plan *plan, char *buf,
+			   size_t len)
+{
+	size_t off = 0;
+
+	SIM_ASSERT(len > 0);
+	buf[0] = '\0';
+	for (int f = 0; f < SIM_FAULT__COUNT; f++) {
+		if (!plan->rate[f])
+			continue;
+		int n = snprintf(buf + off, len - off, "%s%s=%u",
+				 off ? "," : "", fault_names[f], plan->rate[f]);
+		if (n < 0 || (size_t)n >= len - off)
+			break;
+		off += (size_t)n;
+	}
+	if (off == 0)
+		snprintf(buf, len, "none");
+}
+
+static int parse_item(struct sim_fault_plan *plan, const char *item,
+		      char *err, size_t errlen)
+{
+	const char *eq = strchr(item, '=');
+	char name[32];
+	char *end;
+
+	if (!eq || (size_t)(eq - item) >= sizeof(name)) {
+		snprintf(err, errlen, "fault item '%s': expected NAME=RATE",
+			 item);
+		return -1;
+	}
+	memcpy(name, item, (size_t)(eq - item));
+	name[eq - item] = '\0';
+	int f = sim_fault_from_name(name);
+	if (f < 0) {
+		snprintf(err, errlen, "fault item '%s': unknown class '%s'",
+			 item, name);
+		return -1;
+	}
+	unsigned long rate = strtoul(eq + 1, &end, 10);
+	if (end == eq + 1 || *end != '\0' || rate > 1000000) {
+		snprintf(err, errlen,
+			 "fault item '%s': rate must be 0..1000000 per million",
+			 item);
+		return -1;
+	}
+	plan->rate[f] = (uint32_t)rate;
+	return 0;
+}
+
+int sim_fault_plan_parse(struct sim_fault_plan *plan, const char *spec,
+			 char *err, size_t errlen)
+{
+	char buf[512];
+
+	sim_fault_plan_clear(plan);
+	if (strcmp(spec, "none") == 0 || spec[0] == '\0')
+		return 0;
+	if (strlen(spec) >= sizeof(buf)) {
+		snprintf(err, errlen, "fault plan longer than %zu characters",
+			 sizeof(buf) - 1);
+		return -1;
+	}
+	strcpy(buf, spec);
+	char *save = NULL;
+	for (char *item = strtok_r(buf, ",", &save); item;
+	     item = strtok_r(NULL, ",", &save))
+		if (parse_item(plan, item, err, errlen) < 0)
+			return -1;
+	return 0;
+}

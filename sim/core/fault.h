@@ -1,0 +1,72 @@
+/*
+ * Fault injection: one mechanism for every fault the simulator can inject.
+ *
+ * A fault plan says which fault classes are on and how often each fires
+ * (per million consultations). It is drawn from the seed (swarm testing:
+ * each run enables a different subset) or set explicitly, and printed with
+ * the seed so a failing run names its faults. Countdowns fail the Nth
+ * consultation of a class (and, if persistent, every one after it): the
+ * SQLite-style fault loop that walks every failure point of a path.
+ *
+ * Injection points (the sim contract, backend models) call sim_fault_hit()
+ * and act on a true answer. Checkers never look at this state.
+ */
+#ifndef SIM_CORE_FAULT_H
+#define SIM_CORE_FAULT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sim.h"
+
+enum sim_fault {
+	SIM_FAULT_ALLOC,         /* xpv_mem_alloc / xpv_page_alloc: -ENOMEM */
+	SIM_FAULT_GRANT_CLAIM,   /* xpv_grant_access: no free grant reference */
+	SIM_FAULT_EVTCHN_ALLOC,  /* xpv_evtchn_alloc: no free port */
+	SIM_FAULT_XS_EAGAIN,     /* xenstore write / txn end: -EAGAIN */
+	SIM_FAULT_XS_ENOMEM,     /* xenstore write: -ENOMEM (quota) */
+	SIM_FAULT_EVTCHN_DELAY,  /* event-channel delivery delayed 1000x */
+	SIM_FAULT_EVTCHN_STORM,  /* spurious event-channel deliveries */
+	SIM_FAULT_BACKEND,       /* backend models misbehave (later issues) */
+	SIM_FAULT__COUNT,
+};
+
+const char *sim_fault_name(enum sim_fault f);
+/* Parses a name as printed by sim_fault_name; -1 if unknown. */
+int sim_fault_from_name(const char *name);
+
+struct sim_fault_plan;
+
+/* The plan sim_create() attached to sim: all classes off. */
+struct sim_fault_plan *sim_faults(struct sim *sim);
+
+/* Swarm: each class on with probability 1/2, at a rate drawn from a small
+ * log-spaced set; uses its own stream derived from `seed`. */
+void sim_fault_plan_draw(struct sim_fault_plan *plan, uint64_t seed);
+void sim_fault_plan_clear(struct sim_fault_plan *plan);
+void sim_fault_set_rate(struct sim_fault_plan *plan, enum sim_fault f,
+			uint32_t per_million);
+uint32_t sim_fault_rate(const struct sim_fault_plan *plan, enum sim_fault f);
+
+/* Fail the nth consultation of f from now (1: the next one); persistent:
+ * and every consultation after it. nth 0 removes the countdown. */
+void sim_fault_countdown(struct sim_fault_plan *plan, enum sim_fault f,
+			 uint64_t nth, bool persistent);
+
+/* The injection point: consult the plan for class f. */
+bool sim_fault_hit(struct sim_fault_plan *plan, enum sim_fault f);
+
+uint64_t sim_fault_consulted(const struct sim_fault_plan *plan,
+			     enum sim_fault f);
+uint64_t sim_fault_injected(const struct sim_fault_plan *plan,
+			    enum sim_fault f);
+
+/* "alloc=1000,xs-eagain=50000" (rates per million); "none" when all off. */
+void sim_fault_plan_format(const struct sim_fault_plan *plan, char *buf,
+			   size_t len);
+/* Inverse of format. Returns 0, or -1 with a message naming the bad item. */
+int sim_fault_plan_parse(struct sim_fault_plan *plan, const char *spec,
+			 char *err, size_t errlen);
+
+#endif /* SIM_CORE_FAULT_H */
