@@ -22,7 +22,7 @@ test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 demo: build
-	@$(BUILD)/sim/xpv-selftest --seed 1 --requests 10000
+	@$(BUILD)/tests/support/xpv-selftest --seed 1 --requests 10000
 
 asan:
 	@$(MAKE) --no-print-directory test PRESET=asan

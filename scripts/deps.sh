@@ -10,7 +10,7 @@ PACKAGES=(
 	clang-14 llvm-14 libclang-rt-14-dev    # asan/ubsan/coverage presets, libFuzzer
 	check                                  # unit-test framework (pkg-config: check)
 	libxen-dev                             # Xen public headers, <xenstore.h>
-	linux-headers-amd64                    # Kbuild check of the portable cores
+	linux-headers-amd64 kmod               # Kbuild check of the portable cores
 )
 
 missing=()
