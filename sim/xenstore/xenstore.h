@@ -78,6 +78,9 @@ int sim_xs_watch(struct sim_xs *xs, sim_domid caller, const char *path,
  * events already queued for it are dropped. -ENOENT if none. */
 int sim_xs_unwatch(struct sim_xs *xs, sim_domid caller, const char *path,
 		   const char *token, void *arg);
+/* Fires the watches on "@introduceDomain" or "@releaseDomain" (the Xen
+ * model calls this as xenstored would); -EINVAL for any other path. */
+int sim_xs_fire_special(struct sim_xs *xs, const char *special);
 
 /* ---- helpers in xenbus terms ------------------------------------------- */
 
@@ -97,6 +100,7 @@ int sim_xenbus_read_state(struct sim_xs *xs, sim_domid caller,
 /* Counters for tests and reports. */
 struct sim_xs_stats {
 	uint64_t nodes, writes, watch_events, txn_commits, txn_conflicts;
+	uint64_t watch_dropped; /* over the per-watch queue bound */
 };
 void sim_xs_stats(struct sim_xs *xs, struct sim_xs_stats *st);
 

@@ -1,0 +1,837 @@
+/*
+ * The simulated xenstore: the node tree, xenstored's path and permission
+ * rules, and the operations of xenstore.h.
+ *
+ * Each operation is written once against a view (xs_internal.h): the live
+ * tree, or a transaction's private copy. On a copy it notes every node its
+ * result depends on (sim_xs_txn_note) and logs itself; txn.c replays the
+ * log on the live tree at commit. On the live tree it traces, counts and
+ * fires watches. To add an operation: validate input in the public wrapper
+ * (bad input is an error return, never an assert), then follow the shape
+ * of sim_xs_op_write below.
+ */
+#include "xenstore.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/fault.h"
+#include "xs_internal.h"
+
+/* ---- paths --------------------------------------------------------------- */
+
+uint64_t sim_xs_path_hash(const char *path)
+{
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+		h ^= *p;
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+static bool path_char_ok(char c)
+{
+	/* xenstored's valid_chars(): no '.', no space, nothing else. */
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '/' || c == '_' || c == '-' ||
+	       c == '@';
+}
+
+/* Absolute, canonical (no empty component, no trailing '/'), short enough
+ * and made of xenstored's characters; -EINVAL otherwise. */
+int sim_xs_path_check(const char *path)
+{
+	size_t len;
+
+	if (!path || path[0] != '/')
+		return -EINVAL;
+	len = strnlen(path, SIM_XS_ABS_PATH_MAX + 1);
+	if (len > SIM_XS_ABS_PATH_MAX)
+		return -EINVAL;
+	if (len > 1 && path[len - 1] == '/')
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++) {
+		if (!path_char_ok(path[i]))
+			return -EINVAL;
+		if (path[i] == '/' && i > 0 && path[i - 1] == '/')
+			return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---- nodes --------------------------------------------------------------- */
+
+unsigned sim_xs_perm_for(const struct xs_permissions *perms, unsigned num,
+			 sim_domid dom)
+{
+	SIM_ASSERT(num >= 1);
+	/* xenstored's perm_for_conn(): privileged and owner get everything;
+	 * else the first entry naming the domain, else everyone's. */
+	if (dom == SIM_DOMID_DOM0 || perms[0].id == dom)
+		return XS_PERM_READ | XS_PERM_WRITE | XS_PERM_OWNER;
+	for (unsigned i = 1; i < num; i++)
+		if (perms[i].id == dom)
+			return perms[i].perms;
+	return perms[0].perms;
+}
+
+static bool may(const struct sim_xs_node *n, sim_domid dom, unsigned perm)
+{
+	return (sim_xs_perm_for(n->perms, n->nperms, dom) & perm) == perm;
+}
+
+static struct xs_permissions *perms_dup(const struct xs_permissions *p,
+					unsigned num)
+{
+	struct xs_permissions *c = sim_xmalloc(num * sizeof(*c));
+
+	memcpy(c, p, num * sizeof(*c));
+	return c;
+}
+
+static struct sim_xs_node *node_new(const char *name, size_t len,
+				    const struct xs_permissions *perms,
+				    unsigned nperms)
+{
+	struct sim_xs_node *n = sim_xcalloc(1, sizeof(*n));
+
+	n->name = sim_xmalloc(len + 1);
+	memcpy(n->name, name, len);
+	n->name[len] = '\0';
+	n->val = sim_xcalloc(1, 1);
+	n->perms = perms_dup(perms, nperms);
+	n->nperms = nperms;
+	return n;
+}
+
+static void node_free(struct sim_xs_node *n)
+{
+	free(n->name);
+	free(n->val);
+	free(n->perms);
+	free(n->kids);
+	free(n);
+}
+
+/* Frees n and its subtree; returns how many nodes that was. */
+static uint64_t subtree_free(struct sim_xs_node *n)
+{
+	uint64_t count = 1;
+
+	for (unsigned i = 0; i < n->nkids; i++)
+		count += subtree_free(n->kids[i]);
+	node_free(n);
+	return count;
+}
+
+void sim_xs_tree_free(struct sim_xs_node *n)
+{
+	if (n)
+		subtree_free(n);
+}
+
+struct sim_xs_node *sim_xs_tree_copy(const struct sim_xs_node *n,
+				     struct sim_xs_node *parent)
+{
+	struct sim_xs_node *c = node_new(n->name, strlen(n->name), n->perms,
+					 n->nperms);
+
+	c->parent = parent;
+	c->gen = n->gen;
+	free(c->val);
+	c->val = sim_xmalloc(n->len + 1);
+	memcpy(c->val, n->val, n->len + 1);
+	c->len = n->len;
+	c->kids = sim_xmalloc((n->nkids ? n->nkids : 1) * sizeof(*c->kids));
+	c->kids_cap = n->nkids;
+	for (unsigned i = 0; i < n->nkids; i++)
+		c->kids[i] = sim_xs_tree_copy(n->kids[i], c);
+	c->nkids = n->nkids;
+	return c;
+}
+
+/* strcmp(a, the first blen bytes of b as a string) */
+static int name_cmp(const char *a, const char *b, size_t blen)
+{
+	int r = strncmp(a, b, blen);
+
+	if (r)
+		return r;
+	return a[blen] ? 1 : 0;
+}
+
+/* Index of the child called name, or where it would be inserted. */
+static unsigned kid_pos(const struct sim_xs_node *n, const char *name,
+			size_t len, bool *found)
+{
+	unsigned lo = 0, hi = n->nkids;
+
+	*found = false;
+	while (lo < hi) {
+		unsigned mid = lo + (hi - lo) / 2;
+		int r = name_cmp(n->kids[mid]->name, name, len);
+
+		if (r == 0) {
+			*found = true;
+			return mid;
+		}
+		if (r < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static void kid_insert(struct sim_xs_node *parent, struct sim_xs_node *kid)
+{
+	bool found;
+	unsigned pos = kid_pos(parent, kid->name, strlen(kid->name), &found);
+
+	SIM_ASSERT(!found);
+	if (parent->nkids == parent->kids_cap) {
+		parent->kids_cap = parent->kids_cap ? 2 * parent->kids_cap : 4;
+		parent->kids = realloc(parent->kids, parent->kids_cap *
+						     sizeof(*parent->kids));
+		SIM_ASSERT(parent->kids != NULL);
+	}
+	memmove(&parent->kids[pos + 1], &parent->kids[pos],
+		(parent->nkids - pos) * sizeof(*parent->kids));
+	parent->kids[pos] = kid;
+	parent->nkids++;
+	kid->parent = parent;
+}
+
+static void kid_remove(struct sim_xs_node *parent, struct sim_xs_node *kid)
+{
+	bool found;
+	unsigned pos = kid_pos(parent, kid->name, strlen(kid->name), &found);
+
+	SIM_ASSERT(found && parent->kids[pos] == kid);
+	memmove(&parent->kids[pos], &parent->kids[pos + 1],
+		(parent->nkids - pos - 1) * sizeof(*parent->kids));
+	parent->nkids--;
+}
+
+/* The deepest existing node on a valid path; *rest points at the first
+ * missing component ("" when the whole path exists). */
+static struct sim_xs_node *walk(struct sim_xs_node *root, const char *path,
+				const char **rest)
+{
+	struct sim_xs_node *n = root;
+	const char *p = path + 1;
+
+	while (*p) {
+		const char *end = strchrnul(p, '/');
+		bool found;
+		unsigned pos = kid_pos(n, p, (size_t)(end - p), &found);
+
+		if (!found)
+			break;
+		n = n->kids[pos];
+		p = *end ? end + 1 : end;
+	}
+	*rest = p;
+	return n;
+}
+
+struct sim_xs_node *sim_xs_lookup(struct sim_xs_node *root, const char *path)
+{
+	const char *rest;
+	struct sim_xs_node *n = walk(root, path, &rest);
+
+	return *rest ? NULL : n;
+}
+
+/* Length of the path prefix that names the node walk() stopped at. */
+static size_t prefix_len(const char *path, const char *rest)
+{
+	size_t len = (size_t)(rest - path);
+
+	if (!*rest)
+		return strlen(path);
+	return len > 1 ? len - 1 : 1;
+}
+
+static void touch(const struct sim_xs_view *v, struct sim_xs_node *n)
+{
+	n->gen = ++v->xs->gen;
+}
+
+static void note(const struct sim_xs_view *v, const char *path, size_t len,
+		 const struct sim_xs_node *n)
+{
+	if (v->txn)
+		sim_xs_txn_note(v->txn, path, len, n ? n->gen : 0);
+}
+
+/* A missing node is -ENOENT only to a caller who may read the deepest
+ * existing ancestor; to others -EACCES, so absence does not leak
+ * (xenstored's errno_from_parents). */
+static int missing(const struct sim_xs_view *v, sim_domid caller,
+		   const char *path, const struct sim_xs_node *anc)
+{
+	note(v, path, strlen(path), NULL);
+	return may(anc, caller, XS_PERM_READ) ? -ENOENT : -EACCES;
+}
+
+/* Creates the missing components `rest` below anc. Each new node copies
+ * its parent's permissions, owned by the caller unless that is dom0. */
+static struct sim_xs_node *create_below(const struct sim_xs_view *v,
+					sim_domid caller,
+					struct sim_xs_node *anc,
+					const char *rest)
+{
+	struct sim_xs_node *n = anc;
+
+	SIM_ASSERT(*rest);
+	while (*rest) {
+		const char *end = strchrnul(rest, '/');
+		struct sim_xs_node *kid = node_new(rest, (size_t)(end - rest),
+						   n->perms, n->nperms);
+
+		if (caller != SIM_DOMID_DOM0)
+			kid->perms[0].id = caller;
+		kid_insert(n, kid);
+		touch(v, n);
+		touch(v, kid);
+		if (!v->txn)
+			v->xs->st.nodes++;
+		n = kid;
+		rest = *end ? end + 1 : end;
+	}
+	return n;
+}
+
+/* Finds path, creating it (and missing parents) if allowed. */
+static int find_or_create(const struct sim_xs_view *v, sim_domid caller,
+			  const char *path, struct sim_xs_node **out,
+			  bool *created)
+{
+	const char *rest;
+	struct sim_xs_node *n = walk(v->root, path, &rest);
+
+	note(v, path, prefix_len(path, rest), n);
+	*created = *rest != '\0';
+	if (*created)
+		note(v, path, strlen(path), NULL);
+	/* Creating needs write access to the deepest existing ancestor. */
+	if (!may(n, caller, XS_PERM_WRITE))
+		return -EACCES;
+	if (*created)
+		n = create_below(v, caller, n, rest);
+	*out = n;
+	return 0;
+}
+
+/* ---- operations (shared by the live tree and transactions) --------------- */
+
+int sim_xs_op_write(const struct sim_xs_view *v, sim_domid caller,
+		    const char *path, const void *val, unsigned len)
+{
+	struct sim_xs_node *n;
+	bool created;
+	int r = find_or_create(v, caller, path, &n, &created);
+
+	if (r)
+		return r;
+	free(n->val);
+	n->val = sim_xmalloc(len + 1);
+	if (len)
+		memcpy(n->val, val, len);
+	n->val[len] = '\0';
+	n->len = len;
+	touch(v, n);
+	if (v->txn) {
+		sim_xs_txn_log(v->txn, SIM_XS_OP_WRITE, path, val, len, NULL,
+			       0);
+		return 0;
+	}
+	v->xs->st.writes++;
+	sim_trace(v->xs->sim, "xs-write", sim_xs_path_hash(path), len);
+	sim_xs_fire(v->xs, path, false, n, NULL, 0);
+	return 0;
+}
+
+int sim_xs_op_mkdir(const struct sim_xs_view *v, sim_domid caller,
+		    const char *path)
+{
+	struct sim_xs_node *n;
+	bool created;
+	int r = find_or_create(v, caller, path, &n, &created);
+
+	/* An existing node is fine, if the caller may write it
+	 * (xenstored's do_mkdir); nothing changes then. */
+	if (r || !created)
+		return r;
+	if (v->txn) {
+		sim_xs_txn_log(v->txn, SIM_XS_OP_MKDIR, path, NULL, 0, NULL, 0);
+		return 0;
+	}
+	sim_trace(v->xs->sim, "xs-mkdir", sim_xs_path_hash(path), 0);
+	sim_xs_fire(v->xs, path, false, n, NULL, 0);
+	return 0;
+}
+
+/* Post-order over the subtree at n, whose path is buf[0..len). */
+typedef void subtree_fn(const struct sim_xs_view *v, struct sim_xs_node *n,
+			const char *path, size_t len, bool top);
+
+static void subtree_each(const struct sim_xs_view *v, struct sim_xs_node *n,
+			 char *buf, size_t len, bool top, subtree_fn *fn)
+{
+	for (unsigned i = 0; i < n->nkids; i++) {
+		size_t klen = strlen(n->kids[i]->name);
+
+		/* Every node was made from a checked path: no overflow. */
+		SIM_ASSERT(len + 1 + klen <= SIM_XS_ABS_PATH_MAX);
+		buf[len] = '/';
+		memcpy(buf + len + 1, n->kids[i]->name, klen + 1);
+		subtree_each(v, n->kids[i], buf, len + 1 + klen, false, fn);
+		buf[len] = '\0';
+	}
+	fn(v, n, buf, len, top);
+}
+
+static void rm_note(const struct sim_xs_view *v, struct sim_xs_node *n,
+		    const char *path, size_t len, bool top)
+{
+	note(v, path, len, n);
+}
+
+/* xenstored's rm (delnode_sub, Xen 4.17+): each removed node, children
+ * before parents, fires the watches registered exactly on it; the removed
+ * top node fires watches on it and on its ancestors. A watch below the
+ * removed node on a path that did not exist gets no event, and each event
+ * reports the removed node's own path. Permissions are checked while the
+ * nodes still exist. */
+static void rm_fire(const struct sim_xs_view *v, struct sim_xs_node *n,
+		    const char *path, size_t len, bool top)
+{
+	sim_xs_fire(v->xs, path, !top, n, NULL, 0);
+}
+
+int sim_xs_op_rm(const struct sim_xs_view *v, sim_domid caller,
+		 const char *path)
+{
+	const char *rest;
+	struct sim_xs_node *n = walk(v->root, path, &rest);
+	struct sim_xs_node *parent;
+	char buf[SIM_XS_ABS_PATH_MAX + 1];
+	size_t len = strlen(path);
+
+	if (*rest)
+		return missing(v, caller, path, n);
+	SIM_ASSERT(n->parent != NULL); /* "/" was refused by the caller */
+	parent = n->parent;
+	note(v, path, prefix_len(path, strrchr(path, '/') + 1), parent);
+	memcpy(buf, path, len + 1);
+	subtree_each(v, n, buf, len, true, rm_note);
+	if (!may(n, caller, XS_PERM_WRITE))
+		return -EACCES;
+	if (!v->txn)
+		subtree_each(v, n, buf, len, true, rm_fire);
+	kid_remove(parent, n);
+	touch(v, parent);
+	if (v->txn) {
+		subtree_free(n);
+		sim_xs_txn_log(v->txn, SIM_XS_OP_RM, path, NULL, 0, NULL, 0);
+		return 0;
+	}
+	v->xs->st.nodes -= subtree_free(n);
+	sim_trace(v->xs->sim, "xs-rm", sim_xs_path_hash(path), 0);
+	return 0;
+}
+
+int sim_xs_op_set_perms(const struct sim_xs_view *v, sim_domid caller,
+			const char *path, const struct xs_permissions *perms,
+			unsigned num)
+{
+	const char *rest;
+	struct sim_xs_node *n = walk(v->root, path, &rest);
+	struct xs_permissions *old;
+	unsigned nold;
+
+	if (*rest)
+		return missing(v, caller, path, n);
+	note(v, path, strlen(path), n);
+	if (!may(n, caller, XS_PERM_OWNER))
+		return -EACCES;
+	/* xenstored: an unprivileged owner may not give the node away. */
+	if (caller != SIM_DOMID_DOM0 && perms[0].id != n->perms[0].id)
+		return -EPERM;
+	old = n->perms;
+	nold = n->nperms;
+	n->perms = perms_dup(perms, num);
+	n->nperms = num;
+	touch(v, n);
+	if (v->txn) {
+		sim_xs_txn_log(v->txn, SIM_XS_OP_PERMS, path, NULL, 0, perms,
+			       num);
+	} else {
+		sim_trace(v->xs->sim, "xs-perms", sim_xs_path_hash(path), num);
+		/* A watcher losing access is told too: pass the old list. */
+		sim_xs_fire(v->xs, path, false, n, old, nold);
+	}
+	free(old);
+	return 0;
+}
+
+/* Reads need the node and read permission; in a transaction the outcome,
+ * absent or present, is noted either way. */
+static int readable(const struct sim_xs_view *v, sim_domid caller,
+		    const char *path, struct sim_xs_node **out)
+{
+	const char *rest;
+	struct sim_xs_node *n = walk(v->root, path, &rest);
+
+	if (*rest)
+		return missing(v, caller, path, n);
+	note(v, path, strlen(path), n);
+	if (!may(n, caller, XS_PERM_READ))
+		return -EACCES;
+	*out = n;
+	return 0;
+}
+
+/* ---- the public API ------------------------------------------------------ */
+
+static void store_destroy(void *part)
+{
+	struct sim_xs *xs = part;
+
+	sim_xs_mock_store_gone(xs);
+	sim_xs_watches_free(xs);
+	sim_xs_txns_free(xs);
+	sim_xs_tree_free(xs->root);
+	free(xs);
+}
+
+static struct sim_xs_node *mkdir_dom0(struct sim_xs *xs, const char *path)
+{
+	struct sim_xs_view v = { .xs = xs, .root = xs->root };
+	int r = sim_xs_op_mkdir(&v, SIM_DOMID_DOM0, path);
+
+	SIM_ASSERT(r == 0);
+	return sim_xs_lookup(xs->root, path);
+}
+
+struct sim_xs *sim_xs(struct sim *sim)
+{
+	static const struct xs_permissions none = { .id = SIM_DOMID_DOM0,
+						    .perms = XS_PERM_NONE };
+	struct sim_xs *xs = sim_part(sim, SIM_PART_XS);
+
+	if (xs)
+		return xs;
+	xs = sim_xcalloc(1, sizeof(*xs));
+	xs->sim = sim;
+	xs->txn_next = 1;
+	xs->root = node_new("", 0, &none, 1);
+	xs->root->gen = ++xs->gen;
+	xs->st.nodes = 1;
+	mkdir_dom0(xs, "/local/domain");
+	sim_attach(sim, SIM_PART_XS, xs, store_destroy);
+	return xs;
+}
+
+int sim_xs_read(struct sim_xs *xs, sim_domid caller, uint32_t txn,
+		const char *path, char **val, unsigned *len)
+{
+	struct sim_xs_view v;
+	struct sim_xs_node *n;
+	int r = sim_xs_path_check(path);
+
+	if (r || !val)
+		return -EINVAL;
+	r = sim_xs_view_get(xs, caller, txn, &v);
+	if (!r)
+		r = readable(&v, caller, path, &n);
+	if (r)
+		return r;
+	*val = sim_xmalloc(n->len + 1);
+	memcpy(*val, n->val, n->len + 1);
+	if (len)
+		*len = n->len;
+	return 0;
+}
+
+int sim_xs_write(struct sim_xs *xs, sim_domid caller, uint32_t txn,
+		 const char *path, const void *val, unsigned len)
+{
+	struct sim_xs_view v;
+	int r = sim_xs_path_check(path);
+
+	if (r || (!val && len))
+		return -EINVAL;
+	/* The wire message is path, NUL, value (xs_wire.h). */
+	if (len > SIM_XS_PAYLOAD_MAX - strlen(path) - 1)
+		return -E2BIG;
+	r = sim_xs_view_get(xs, caller, txn, &v);
+	if (r)
+		return r;
+	/* Injection point: xenstored's quota refusal. */
+	if (sim_fault_hit(sim_faults(xs->sim), SIM_FAULT_XS_ENOMEM))
+		return -ENOMEM;
+	return sim_xs_op_write(&v, caller, path, val, len);
+}
+
+int sim_xs_mkdir(struct sim_xs *xs, sim_domid caller, uint32_t txn,
+		 const char *path)
+{
+	struct sim_xs_view v;
+	int r = sim_xs_path_check(path);
+
+	if (!r)
+		r = sim_xs_view_get(xs, caller, txn, &v);
+	return r ? r : sim_xs_op_mkdir(&v, caller, path);
+}
+
+int sim_xs_rm(struct sim_xs *xs, sim_domid caller, uint32_t txn,
+	      const char *path)
+{
+	struct sim_xs_view v;
+	int r = sim_xs_path_check(path);
+
+	if (r || strcmp(path, "/") == 0)
+		return -EINVAL;
+	r = sim_xs_view_get(xs, caller, txn, &v);
+	return r ? r : sim_xs_op_rm(&v, caller, path);
+}
+
+/* One malloc'd block: num pointers, then the NUL-terminated names. */
+static char **names_block(const struct sim_xs_node *n)
+{
+	size_t bytes = n->nkids * sizeof(char *);
+	char **names;
+	char *p;
+
+	for (unsigned i = 0; i < n->nkids; i++)
+		bytes += strlen(n->kids[i]->name) + 1;
+	names = sim_xmalloc(bytes);
+	p = (char *)(names + n->nkids);
+	for (unsigned i = 0; i < n->nkids; i++) {
+		size_t l = strlen(n->kids[i]->name) + 1;
+
+		memcpy(p, n->kids[i]->name, l);
+		names[i] = p;
+		p += l;
+	}
+	return names;
+}
+
+int sim_xs_directory(struct sim_xs *xs, sim_domid caller, uint32_t txn,
+		     const char *path, char ***names, unsigned *num)
+{
+	struct sim_xs_view v;
+	struct sim_xs_node *n;
+	int r = sim_xs_path_check(path);
+
+	if (r || !names || !num)
+		return -EINVAL;
+	r = sim_xs_view_get(xs, caller, txn, &v);
+	if (!r)
+		r = readable(&v, caller, path, &n);
+	if (r)
+		return r;
+	*names = names_block(n);
+	*num = n->nkids;
+	return 0;
+}
+
+int sim_xs_get_perms(struct sim_xs *xs, sim_domid caller, uint32_t txn,
+		     const char *path, struct xs_permissions **perms,
+		     unsigned *num)
+{
+	struct sim_xs_view v;
+	struct sim_xs_node *n;
+	int r = sim_xs_path_check(path);
+
+	if (r || !perms || !num)
+		return -EINVAL;
+	r = sim_xs_view_get(xs, caller, txn, &v);
+	if (!r)
+		r = readable(&v, caller, path, &n);
+	if (r)
+		return r;
+	*perms = perms_dup(n->perms, n->nperms);
+	*num = n->nperms;
+	return 0;
+}
+
+/* xenstored takes permissions as strings "<r|w|b|n><domid>": only those
+ * four permission values exist, and the list shares the payload with the
+ * path. */
+static int perms_check(const char *path, const struct xs_permissions *perms,
+		       unsigned num)
+{
+	size_t wire = strlen(path) + 1;
+
+	if (!perms || num == 0 || num > SIM_XS_PAYLOAD_MAX)
+		return -EINVAL;
+	for (unsigned i = 0; i < num; i++) {
+		char buf[16];
+
+		if (perms[i].perms & ~(unsigned)(XS_PERM_READ | XS_PERM_WRITE))
+			return -EINVAL;
+		if (perms[i].id > UINT16_MAX)
+			return -EINVAL;
+		wire += (size_t)snprintf(buf, sizeof(buf), "r%u",
+					 perms[i].id) + 1;
+	}
+	return wire > SIM_XS_PAYLOAD_MAX ? -E2BIG : 0;
+}
+
+int sim_xs_set_perms(struct sim_xs *xs, sim_domid caller, uint32_t txn,
+		     const char *path, const struct xs_permissions *perms,
+		     unsigned num)
+{
+	struct sim_xs_view v;
+	int r = sim_xs_path_check(path);
+
+	if (!r)
+		r = perms_check(path, perms, num);
+	if (!r)
+		r = sim_xs_view_get(xs, caller, txn, &v);
+	return r ? r : sim_xs_op_set_perms(&v, caller, path, perms, num);
+}
+
+void sim_xs_stats(struct sim_xs *xs, struct sim_xs_stats *st)
+{
+	*st = xs->st;
+}
+
+/* ---- helpers in xenbus terms --------------------------------------------- */
+
+int sim_xs_printf(struct sim_xs *xs, sim_domid caller, uint32_t txn,
+		  const char *path, const char *fmt, ...)
+{
+	char buf[SIM_XS_PAYLOAD_MAX + 1];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -EINVAL;
+	if ((size_t)n >= sizeof(buf))
+		return -E2BIG;
+	return sim_xs_write(xs, caller, txn, path, buf, (unsigned)n);
+}
+
+/* Strict: one or more decimal digits and nothing else, no overflow. */
+static int parse_uint(const char *s, unsigned len, unsigned long long *out)
+{
+	unsigned long long v = 0;
+
+	if (len == 0)
+		return -EINVAL;
+	for (unsigned i = 0; i < len; i++) {
+		unsigned d = (unsigned char)s[i] - '0';
+
+		if (d > 9 || v > (ULLONG_MAX - d) / 10)
+			return -EINVAL;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}
+
+int sim_xs_read_uint(struct sim_xs *xs, sim_domid caller, uint32_t txn,
+		     const char *path, unsigned long long *out)
+{
+	char *val;
+	unsigned len;
+	int r = sim_xs_read(xs, caller, txn, path, &val, &len);
+
+	if (r)
+		return r;
+	r = out ? parse_uint(val, len, out) : -EINVAL;
+	free(val);
+	return r;
+}
+
+/* <dir>/<leaf> into buf; -EINVAL if it would not be a valid path. */
+static int join(char *buf, size_t size, const char *dir, const char *leaf)
+{
+	int n = snprintf(buf, size, "%s/%s", dir ? dir : "", leaf);
+
+	if (!dir || n < 0 || (size_t)n >= size)
+		return -EINVAL;
+	return sim_xs_path_check(buf);
+}
+
+#define SIM_XENBUS_SWITCH_TRIES 8u
+
+static int switch_once(struct sim_xs *xs, sim_domid caller, const char *dir,
+		       const char *node, int state)
+{
+	struct sim_xs_view v;
+	struct sim_xs_node *n;
+	const char *rest;
+	uint32_t txn;
+	int r = sim_xs_txn_start(xs, caller, &txn);
+
+	if (r)
+		return r;
+	r = sim_xs_view_get(xs, caller, txn, &v);
+	SIM_ASSERT(r == 0);
+	/* Checked in the transaction, so a device removed meanwhile is
+	 * never re-created by the write (Linux __xenbus_switch_state). */
+	n = walk(v.root, dir, &rest);
+	if (*rest) {
+		r = missing(&v, caller, dir, n);
+	} else {
+		note(&v, dir, strlen(dir), n);
+		r = sim_xs_printf(xs, caller, txn, node, "%d", state);
+	}
+	if (r) {
+		sim_xs_txn_end(xs, caller, txn, true);
+		return r;
+	}
+	return sim_xs_txn_end(xs, caller, txn, false);
+}
+
+int sim_xenbus_switch_state(struct sim_xs *xs, sim_domid caller,
+			    const char *dir, int state)
+{
+	char node[SIM_XS_ABS_PATH_MAX + 1];
+	int r = join(node, sizeof(node), dir, "state");
+
+	if (r || sim_xs_path_check(dir))
+		return -EINVAL;
+	for (unsigned i = 0; i < SIM_XENBUS_SWITCH_TRIES; i++) {
+		r = switch_once(xs, caller, dir, node, state);
+		if (r != -EAGAIN)
+			return r;
+	}
+	return r;
+}
+
+int sim_xenbus_read_state(struct sim_xs *xs, sim_domid caller,
+			  const char *dir, int *state)
+{
+	char node[SIM_XS_ABS_PATH_MAX + 1];
+	unsigned long long v;
+	int r;
+
+	if (!state)
+		return -EINVAL;
+	/* Like xenbus_read_driver_state: Unknown (0) when unreadable. */
+	*state = 0;
+	r = join(node, sizeof(node), dir, "state");
+	if (!r)
+		r = sim_xs_read_uint(xs, caller, 0, node, &v);
+	if (!r && v > INT_MAX)
+		r = -EINVAL;
+	if (!r)
+		*state = (int)v;
+	return r;
+}
