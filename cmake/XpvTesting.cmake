@@ -9,6 +9,11 @@ function(xpv_check_test name)
 		set(T_TIMEOUT 120)
 	endif()
 	# CK_FORK=no keeps one process per suite so sanitizers see everything.
+	set(_env "CK_FORK=no")
+	if(XPV_COVERAGE)
+		# One raw profile per process, merged by scripts/coverage-report.sh.
+		list(APPEND _env "LLVM_PROFILE_FILE=${CMAKE_CURRENT_BINARY_DIR}/${name}-%p.profraw")
+	endif()
 	set_tests_properties(${name} PROPERTIES LABELS "${T_LABELS}"
-		TIMEOUT ${T_TIMEOUT} ENVIRONMENT "CK_FORK=no")
+		TIMEOUT ${T_TIMEOUT} ENVIRONMENT "${_env}")
 endfunction()
