@@ -173,7 +173,9 @@ static void schedule_run(struct sim *sim, struct sim_task *t, uint64_t delay)
  * clobbered. Here it returns once: the saved context is only entered
  * through makecontext's trampoline, never resumed at this call. */
 #pragma GCC diagnostic push
+#ifndef __clang__
 #pragma GCC diagnostic ignored "-Wclobbered"
+#endif
 static void __attribute__((noinline))
 init_context(struct sim_task *t, uintptr_t p)
 {
