@@ -1,0 +1,304 @@
+/*
+ * Event channels: per-domain ports (free, unbound, interdomain) with
+ * pending and mask bits, delivered by simulator events after the
+ * configured latency plus seeded jitter. A port has at most one delivery
+ * scheduled; repeated sends before it runs coalesce into one, as pending
+ * bits do in Xen. Late-EOI ports hold further deliveries until the EOI
+ * (XSA-332/391), which is what lets a guest survive an event storm.
+ *
+ * Fault injection (delay, storm) enters in evtchn_inject() only.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "../check/check.h"
+#include "../core/fault.h"
+#include "xen_impl.h"
+
+#define DELAY_FACTOR 1000u
+
+struct sim_evtchn_port *sim_evtchn_ports_new(struct sim_domain *d)
+{
+	struct sim_evtchn_port *ports;
+
+	ports = sim_xcalloc(SIM_EVTCHN_PORTS, sizeof(*ports));
+	for (uint32_t i = 0; i < SIM_EVTCHN_PORTS; i++) {
+		ports[i].dom = d;
+		ports[i].port = i;
+	}
+	return ports;
+}
+
+static struct sim *port_sim(const struct sim_evtchn_port *p)
+{
+	return p->dom->xen->sim;
+}
+
+/* The open port `port` of d, or NULL. Port 0 is never valid. */
+static struct sim_evtchn_port *port_get(const struct sim_domain *d,
+					uint32_t port)
+{
+	if (port == 0 || port >= SIM_EVTCHN_PORTS ||
+	    d->ports[port].state == SIM_PORT_FREE)
+		return NULL;
+	return &d->ports[port];
+}
+
+static struct sim_evtchn_port *port_new(struct sim_domain *d)
+{
+	for (uint32_t i = 1; i < SIM_EVTCHN_PORTS; i++)
+		if (d->ports[i].state == SIM_PORT_FREE)
+			return &d->ports[i];
+	return NULL;
+}
+
+/* ==== fault injection: the only place event-channel faults enter ==== */
+/* Consulted once per scheduled delivery. EVTCHN_DELAY stretches this
+ * delivery's latency 1000-fold; EVTCHN_STORM makes the delivery raise the
+ * port again, so the handler sees a spurious event (XSA-391). */
+static uint64_t evtchn_inject(struct sim_evtchn_port *p, uint64_t delay_ns)
+{
+	struct sim_fault_plan *plan = sim_faults(port_sim(p));
+
+	if (sim_fault_hit(plan, SIM_FAULT_EVTCHN_DELAY))
+		delay_ns *= DELAY_FACTOR;
+	if (sim_fault_hit(plan, SIM_FAULT_EVTCHN_STORM))
+		p->storm = true;
+	return delay_ns;
+}
+/* ==== end of fault injection ======================================== */
+
+static void port_deliver(struct sim *sim, void *arg);
+
+static bool port_deliverable(const struct sim_evtchn_port *p)
+{
+	return p->pending && !p->masked && !p->eoi_outstanding && p->fn;
+}
+
+/* Schedule a delivery if one is due and none is scheduled yet. */
+static void port_kick(struct sim_evtchn_port *p)
+{
+	struct sim *sim = port_sim(p);
+	uint64_t delay_ns;
+
+	if (p->ev || !port_deliverable(p))
+		return;
+	delay_ns = sim_config(sim)->evtchn_latency_ns + sim_jitter(sim);
+	delay_ns = evtchn_inject(p, delay_ns);
+	p->ev = sim_schedule(sim, delay_ns, port_deliver, p, "evtchn-deliver");
+}
+
+static void port_deliver(struct sim *sim, void *arg)
+{
+	struct sim_evtchn_port *p = arg;
+	bool storm = p->storm;
+
+	p->ev = 0;
+	p->storm = false;
+	/* Masked or awaiting EOI since scheduling: unmask/EOI kicks again. */
+	if (!port_deliverable(p))
+		return;
+	p->pending = false;
+	if (p->lateeoi)
+		p->eoi_outstanding = true;
+	p->dom->evstats.deliveries++;
+	sim_trace(sim, "evtchn-deliver", p->dom->id, p->port);
+	if (storm) {
+		p->pending = true;
+		port_kick(p);
+	}
+	/* Last: the handler may close the port or send on it. */
+	p->fn(sim, p->arg, p->port);
+}
+
+int sim_evtchn_alloc_unbound(struct sim_domain *d, sim_domid remote,
+			     uint32_t *port)
+{
+	struct sim_evtchn_port *p = port_new(d);
+
+	if (!p)
+		return -ENOSPC;
+	p->state = SIM_PORT_UNBOUND;
+	p->remote_dom = remote;
+	*port = p->port;
+	sim_trace(port_sim(p), "evtchn-alloc", d->id, p->port);
+	return 0;
+}
+
+int sim_evtchn_bind_interdomain(struct sim_domain *d, sim_domid remote,
+				uint32_t remote_port, uint32_t *port)
+{
+	struct sim_domain *r = sim_domain_get(d->xen->sim, remote);
+	struct sim_evtchn_port *rp, *p;
+
+	if (!r)
+		return -ESRCH;
+	rp = port_get(r, remote_port);
+	if (!rp || rp->state != SIM_PORT_UNBOUND || rp->remote_dom != d->id)
+		return -EINVAL;
+	p = port_new(d);
+	if (!p)
+		return -ENOSPC;
+	p->state = rp->state = SIM_PORT_INTERDOMAIN;
+	p->remote_dom = remote;
+	rp->remote_dom = d->id;
+	p->peer = rp;
+	rp->peer = p;
+	*port = p->port;
+	sim_trace(port_sim(p), "evtchn-bind",
+		  (uint64_t)d->id << 32 | p->port,
+		  (uint64_t)remote << 32 | remote_port);
+	return 0;
+}
+
+int sim_evtchn_set_handler(struct sim_domain *d, uint32_t port,
+			   sim_evtchn_fn *fn, void *arg, bool lateeoi)
+{
+	struct sim_evtchn_port *p = port_get(d, port);
+
+	if (!p)
+		return -EINVAL;
+	p->fn = fn;
+	p->arg = arg;
+	p->lateeoi = lateeoi;
+	if (!lateeoi)
+		p->eoi_outstanding = false;
+	/* An event that arrived before the handler is delivered now. */
+	port_kick(p);
+	return 0;
+}
+
+int sim_evtchn_send(struct sim_domain *d, uint32_t port)
+{
+	struct sim_evtchn_port *p = port_get(d, port);
+	struct sim_evtchn_port *peer;
+
+	if (!p)
+		return -EINVAL;
+	d->evstats.sends++;
+	if (p->state != SIM_PORT_INTERDOMAIN) {
+		/* The peer closed: Xen drops the event silently. */
+		d->evstats.dropped++;
+		sim_trace(port_sim(p), "evtchn-send-drop", d->id, port);
+		return 0;
+	}
+	peer = p->peer;
+	sim_trace(port_sim(p), "evtchn-send", (uint64_t)d->id << 32 | port,
+		  (uint64_t)peer->dom->id << 32 | peer->port);
+	peer->pending = true;
+	port_kick(peer);
+	return 0;
+}
+
+int sim_evtchn_mask(struct sim_domain *d, uint32_t port)
+{
+	struct sim_evtchn_port *p = port_get(d, port);
+
+	if (!p)
+		return -EINVAL;
+	p->masked = true;
+	return 0;
+}
+
+int sim_evtchn_unmask(struct sim_domain *d, uint32_t port)
+{
+	struct sim_evtchn_port *p = port_get(d, port);
+
+	if (!p)
+		return -EINVAL;
+	p->masked = false;
+	port_kick(p);
+	return 0;
+}
+
+int sim_evtchn_eoi(struct sim_domain *d, uint32_t port)
+{
+	struct sim_evtchn_port *p = port_get(d, port);
+
+	if (!p)
+		return -EINVAL;
+	p->eoi_outstanding = false;
+	port_kick(p);
+	return 0;
+}
+
+bool sim_evtchn_is_pending(const struct sim_domain *d, uint32_t port)
+{
+	const struct sim_evtchn_port *p = port_get(d, port);
+
+	return p && p->pending;
+}
+
+/* Return p to the free state; its pending event is dropped. */
+static void port_reset(struct sim_evtchn_port *p, bool cancel_event)
+{
+	if (p->ev && cancel_event)
+		sim_cancel(port_sim(p), p->ev);
+	if (p->pending)
+		p->dom->evstats.dropped++;
+	p->state = SIM_PORT_FREE;
+	p->remote_dom = 0;
+	p->peer = NULL;
+	p->fn = NULL;
+	p->arg = NULL;
+	p->ev = 0;
+	p->pending = p->masked = false;
+	p->lateeoi = p->eoi_outstanding = p->storm = false;
+}
+
+static void port_close(struct sim_evtchn_port *p, bool cancel_event)
+{
+	struct sim_evtchn_port *peer = p->peer;
+
+	/* Xen: the other end stays allocated and becomes unbound, bindable
+	 * again by this domain; its own pending state is untouched. */
+	if (p->state == SIM_PORT_INTERDOMAIN) {
+		peer->state = SIM_PORT_UNBOUND;
+		peer->remote_dom = p->dom->id;
+		peer->peer = NULL;
+	}
+	port_reset(p, cancel_event);
+}
+
+int sim_evtchn_close(struct sim_domain *d, uint32_t port)
+{
+	struct sim_evtchn_port *p = port_get(d, port);
+
+	if (!p)
+		return -EINVAL;
+	sim_trace(port_sim(p), "evtchn-close", d->id, port);
+	port_close(p, true);
+	return 0;
+}
+
+void sim_evtchn_close_all(struct sim_domain *d, bool cancel_events)
+{
+	for (uint32_t i = 1; i < SIM_EVTCHN_PORTS; i++)
+		if (d->ports[i].state != SIM_PORT_FREE)
+			port_close(&d->ports[i], cancel_events);
+}
+
+void sim_evtchn_stats(const struct sim_domain *d, struct sim_evtchn_stats *st)
+{
+	*st = d->evstats;
+	st->open = 0;
+	for (uint32_t i = 1; i < SIM_EVTCHN_PORTS; i++)
+		if (d->ports[i].state != SIM_PORT_FREE)
+			st->open++;
+}
+
+void sim_evtchn_audit(struct sim_domain *d, const char *when)
+{
+	for (uint32_t i = 1; i < SIM_EVTCHN_PORTS; i++) {
+		struct sim_evtchn_port *p = &d->ports[i];
+
+		if (p->state == SIM_PORT_FREE)
+			continue;
+		sim_violation(d->xen->sim, SIM_CHECK_EVTCHN_LEAK,
+			      "dom%u: event channel port %u (%s, remote dom%u) "
+			      "still open at %s", d->id, i,
+			      p->state == SIM_PORT_UNBOUND ? "unbound" :
+							     "interdomain",
+			      p->remote_dom, when);
+	}
+}
