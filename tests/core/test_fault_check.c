@@ -1,6 +1,8 @@
 /* The fault plan (rates, countdowns, swarm draw, text form) and the
  * verdict table with its exactly-once completion checker. */
 #include <check.h>
+
+#include "check_main.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -166,9 +168,5 @@ int main(void)
 	tcase_add_test(tc, format_parse_round_trip);
 	tcase_add_test(tc, exactly_once_checker);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return xpv_check_run(s);
 }

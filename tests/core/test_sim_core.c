@@ -1,5 +1,7 @@
 /* Event queue, run loop bounds, seeded randomness and the trace hash. */
 #include <check.h>
+
+#include "check_main.h"
 #include <stdlib.h>
 
 #include "sim/core/sim.h"
@@ -210,9 +212,5 @@ int main(void)
 	tcase_add_test(tc, trace_hash_names_the_run);
 	tcase_add_test(tc, parts_destroyed_last_first);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return xpv_check_run(s);
 }

@@ -1,6 +1,8 @@
 /* Coroutine tasks: sleep, wait/wake, timeouts, completions, and that the
  * interleaving of tasks woken together is decided by the seed. */
 #include <check.h>
+
+#include "check_main.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -205,9 +207,5 @@ int main(void)
 	tcase_add_test(tc, completion_counts);
 	tcase_add_test(tc, destroy_with_blocked_task);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return xpv_check_run(s);
 }

@@ -5,6 +5,8 @@
  * sides, and single fetch of each response.
  */
 #include <check.h>
+
+#include "check_main.h"
 #include <stdlib.h>
 
 #include <xpv/front_ring.h>
@@ -276,9 +278,5 @@ int main(void)
 	tcase_add_test(tc, backend_push_notifies_only_when_asked);
 	tcase_add_test(tc, response_fetched_once_and_double_fetch_caught);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return xpv_check_run(s);
 }

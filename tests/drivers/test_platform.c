@@ -6,6 +6,8 @@
  * hostile-backend cases show the frontend surviving without violations.
  */
 #include <check.h>
+
+#include "check_main.h"
 #include <stdlib.h>
 
 #include "scenario.h"
@@ -200,9 +202,5 @@ int main(void)
 	tcase_add_test(tc, duplicate_response_puts_frontend_in_error);
 	tcase_add_test(tc, injected_faults_never_break_the_checkers);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return xpv_check_run(s);
 }

@@ -4,6 +4,7 @@
  * transactions, and watches through xs_fileno()/poll(), xs_read_watch()
  * and xs_check_watch().
  */
+#include "check_main.h"
 #include <xenstore.h>
 
 #include <fcntl.h>
@@ -413,11 +414,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return xpv_check_run(suite());
 }

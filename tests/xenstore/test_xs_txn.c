@@ -4,6 +4,7 @@
  * absence, rm) fail with -EAGAIN and apply nothing, abort, ownership of
  * ids, the per-domain quota and the injected EAGAIN.
  */
+#include "check_main.h"
 #include "xs_helpers.h"
 
 static uint32_t start(struct sim_xs *xs, sim_domid dom)
@@ -349,11 +350,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return xpv_check_run(suite());
 }

@@ -4,6 +4,7 @@
  * events in change order, tokens, unwatch, the per-watch queue bound,
  * permission filtering, quotas and the special @ paths.
  */
+#include "check_main.h"
 #include "xs_helpers.h"
 
 START_TEST(initial_event_deferred)
@@ -381,11 +382,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return xpv_check_run(suite());
 }
