@@ -55,7 +55,7 @@ int xpv_xs_read_state(struct xpv_dev *dev, enum xpv_xs_side side,
 	return 0;
 }
 
-static xpv_size format_u32(char *buf, xpv_u32 v)
+xpv_size xpv_format_u32(char *buf, xpv_u32 v)
 {
 	char tmp[10];
 	xpv_size n = 0, i;
@@ -75,6 +75,6 @@ int xpv_xs_write_u32(struct xpv_dev *dev, xpv_xs_txn txn, const char *key,
 {
 	char buf[11];
 
-	format_u32(buf, value);
+	xpv_format_u32(buf, value);
 	return xpv_xs_write(dev, txn, key, buf);
 }

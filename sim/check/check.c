@@ -43,6 +43,10 @@ static const char *const check_names[SIM_CHECK__COUNT] = {
 	[SIM_CHECK_MEM_LEAK] = "memory-leak",
 	[SIM_CHECK_LOCK] = "lock-misuse",
 	[SIM_CHECK_CONTRACT] = "contract-misuse",
+	[SIM_CHECK_DATA_ON_FAILURE] = "data-on-failure",
+	[SIM_CHECK_COMPLETION_OVERLONG] = "completion-overlong",
+	[SIM_CHECK_DATA_CORRUPT] = "data-corrupt",
+	[SIM_CHECK_LIVENESS] = "liveness",
 };
 
 const char *sim_check_name(enum sim_check check)

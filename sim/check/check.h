@@ -29,6 +29,10 @@ enum sim_check {
 	SIM_CHECK_MEM_LEAK,            /* contract allocation not freed */
 	SIM_CHECK_LOCK,                /* lock imbalance or misuse */
 	SIM_CHECK_CONTRACT,            /* contract called against its rules */
+	SIM_CHECK_DATA_ON_FAILURE,     /* data delivered for a failed request */
+	SIM_CHECK_COMPLETION_OVERLONG, /* completion longer than the request */
+	SIM_CHECK_DATA_CORRUPT,        /* verified data differs from written */
+	SIM_CHECK_LIVENESS,            /* request outstanding past its bound */
 	SIM_CHECK__COUNT,
 };
 

@@ -287,6 +287,11 @@ struct sim_page *sim_page_lookup(struct sim *sim, const void *addr)
 	return sim_u64map_get(&xen->frames, key);
 }
 
+uint32_t sim_page_grants_active(const struct sim_page *pg)
+{
+	return pg->grants_active;
+}
+
 void sim_page_set_outbound(struct sim_page *pg, bool outbound)
 {
 	pg->outbound = outbound;

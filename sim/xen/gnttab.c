@@ -36,16 +36,34 @@ static bool ref_active(const struct sim_gnttab *gt, uint32_t ref)
 
 /* ---- granting side ---- */
 
+static void claimed_set(struct sim_gnttab *gt, uint32_t ref, bool on)
+{
+	uint64_t bit = 1ull << (ref % 64);
+
+	gt->shadow[ref].claimed = on;
+	if (on)
+		gt->claimed_bm[ref / 64] |= bit;
+	else
+		gt->claimed_bm[ref / 64] &= ~bit;
+}
+
 int sim_gnttab_claim(struct sim_domain *d, uint32_t *ref)
 {
 	struct sim_gnttab *gt = d->gt;
 
 	/* Lowest free first: a just-ended ref is reused at once, as with
 	 * Linux's free list, so a backend holding a stale ref is caught. */
-	for (uint32_t r = SIM_GNTTAB_RESERVED; r < SIM_GNTTAB_ENTRIES; r++) {
-		if (gt->shadow[r].claimed)
+	for (uint32_t w = 0; w < SIM_GNTTAB_ENTRIES / 64; w++) {
+		uint64_t used = gt->claimed_bm[w];
+		uint32_t r;
+
+		if (w == 0) /* reserved refs are never handed out */
+			used |= (1ull << SIM_GNTTAB_RESERVED) - 1;
+		if (used == ~0ull)
 			continue;
-		gt->shadow[r].claimed = true;
+		r = w * 64 + (uint32_t)__builtin_ctzll(~used);
+		SIM_ASSERT(!gt->shadow[r].claimed);
+		claimed_set(gt, r, true);
 		*ref = r;
 		return 0;
 	}
@@ -63,7 +81,7 @@ void sim_gnttab_release(struct sim_domain *d, uint32_t ref)
 			      "claimed or still granted", d->id, ref);
 		return;
 	}
-	gt->shadow[ref].claimed = false;
+	claimed_set(gt, ref, false);
 }
 
 /* A frame whose revoke failed may not be handed out again. */
@@ -99,7 +117,10 @@ int sim_gnttab_grant(struct sim_domain *d, uint32_t ref, sim_domid peer,
 	e->flags = GTF_permit_access | (readonly ? GTF_readonly : 0);
 	gt->shadow[ref].page = pg;
 	gt->shadow[ref].ended = false;
-	pg->grants_active++;
+	/* A frame granted afresh starts a new sharing epoch: bytes fetched
+	 * under an earlier grant may be fetched once more. */
+	if (pg->grants_active++ == 0)
+		memset(pg->fetched, 0, sizeof(pg->fetched));
 	pg->ever_granted = true;
 	gt->stats.grants++;
 	sim_trace(dom_sim(d), "gnt-grant", ref,
@@ -116,10 +137,13 @@ static void entry_end(struct sim_domain *d, uint32_t ref)
 	SIM_ASSERT(sh->maps_ro == 0 && sh->maps_rw == 0);
 	SIM_ASSERT(sh->page && sh->page->grants_active > 0);
 	memset(&gt->entries[ref], 0, sizeof(gt->entries[ref]));
-	sh->page->grants_active--;
+	/* The frame is private again once its last grant ends: what it
+	 * held no longer counts as outbound data. */
+	if (--sh->page->grants_active == 0)
+		sh->page->outbound = false;
 	sh->page = NULL;
 	sh->ended = true;
-	sh->claimed = false;
+	claimed_set(gt, ref, false);
 }
 
 int sim_gnttab_try_end(struct sim_domain *d, uint32_t ref)

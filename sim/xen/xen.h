@@ -61,10 +61,13 @@ struct sim_page *sim_page_lookup(struct sim *sim, const void *addr);
 /* Harness: this frame carries data the guest sends; the backend must never
  * get write access to it (a writable grant is GRANT_RW_OUTBOUND). */
 void sim_page_set_outbound(struct sim_page *pg, bool outbound);
+/* Active grant entries naming this frame. */
+uint32_t sim_page_grants_active(const struct sim_page *pg);
 
 /* ---- grant table v1: the granting domain ------------------------------- */
 
-#define SIM_GNTTAB_ENTRIES 2048u /* four v1 frames */
+#define SIM_GNTTAB_ENTRIES 4096u /* eight v1 frames: a vscsi ring at full
+				   * depth with SG-list pages needs 2065 */
 
 /* Claim an unused reference (refs 0-7 are reserved, as in Linux).
  * -ENOSPC when every reference is claimed. */

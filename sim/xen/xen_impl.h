@@ -52,6 +52,8 @@ struct sim_gnt_shadow {
 struct sim_gnttab {
 	grant_entry_v1_t entries[SIM_GNTTAB_ENTRIES];
 	struct sim_gnt_shadow shadow[SIM_GNTTAB_ENTRIES];
+	/* Bit set: ref claimed (mirrors shadow[].claimed) for a fast scan. */
+	uint64_t claimed_bm[SIM_GNTTAB_ENTRIES / 64];
 	struct sim_gnttab_stats stats; /* event counters; gauges computed */
 };
 

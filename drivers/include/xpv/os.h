@@ -69,6 +69,13 @@ int xpv_page_alloc(struct xpv_dev *dev, struct xpv_page **out);
 void *xpv_page_addr(struct xpv_page *page);
 /* The page must have no live grant: end every grant on it first. */
 void xpv_page_free(struct xpv_dev *dev, struct xpv_page *page);
+/* Copy outbound data into a page the core owns and has not granted yet
+ * (a bounce page it will grant read-only). The environment may record that
+ * the page now carries outbound data: the simulator then reports a
+ * writable grant of it. Writing a page while it is granted must go through
+ * xpv_shm_store instead. */
+void xpv_page_write_outbound(struct xpv_dev *dev, struct xpv_page *page,
+			     xpv_u32 offset, const void *src, xpv_u32 len);
 /* A grant on the page could not be ended (the backend still maps it): the
  * environment keeps the page out of reuse for the domain's lifetime. */
 void xpv_page_quarantine(struct xpv_dev *dev, struct xpv_page *page);

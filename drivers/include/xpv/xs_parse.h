@@ -22,6 +22,10 @@ int xpv_xs_read_u32(struct xpv_dev *dev, xpv_xs_txn txn,
 int xpv_xs_read_state(struct xpv_dev *dev, enum xpv_xs_side side,
 		      enum xpv_xenbus_state *out);
 
+/* Decimal digits of v and a NUL into buf (11 bytes suffice); returns the
+ * number of digits. */
+xpv_size xpv_format_u32(char *buf, xpv_u32 v);
+
 /* Write a decimal value in the own directory. */
 int xpv_xs_write_u32(struct xpv_dev *dev, xpv_xs_txn txn, const char *key,
 		     xpv_u32 value);

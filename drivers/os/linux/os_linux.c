@@ -202,6 +202,12 @@ void *xpv_page_addr(struct xpv_page *page)
 	return page_address(page->page);
 }
 
+void xpv_page_write_outbound(struct xpv_dev *dev, struct xpv_page *page,
+			     xpv_u32 offset, const void *src, xpv_u32 len)
+{
+	memcpy((u8 *)page_address(page->page) + offset, src, len);
+}
+
 void xpv_page_free(struct xpv_dev *dev, struct xpv_page *page)
 {
 	__free_page(page->page);

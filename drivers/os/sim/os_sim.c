@@ -36,6 +36,7 @@ struct xpv_sim_port {
 
 struct xpv_dev {
 	struct sim *sim;
+	void *host; /* the harness object owning the device */
 	struct sim_domain *dom;
 	sim_domid backend;
 	char own[XPV_SIM_PATH_MAX];
@@ -237,6 +238,22 @@ int xpv_page_alloc(struct xpv_dev *dev, struct xpv_page **out)
 void *xpv_page_addr(struct xpv_page *page)
 {
 	return sim_page_data(xpv_sim_page(page));
+}
+
+void xpv_page_write_outbound(struct xpv_dev *dev, struct xpv_page *page,
+			     xpv_u32 offset, const void *src, xpv_u32 len)
+{
+	struct sim_page *pg = xpv_sim_page(page);
+
+	XPV_ASSERT(offset <= XPV_PAGE_SIZE && len <= XPV_PAGE_SIZE - offset);
+	if (sim_page_grants_active(pg))
+		sim_violation(dev->sim, SIM_CHECK_CONTRACT,
+			      "xpv_page_write_outbound on a page that is "
+			      "granted (gfn %#llx): shared memory goes through "
+			      "xpv_shm_store",
+			      (unsigned long long)sim_page_gfn(pg));
+	memcpy((xpv_u8 *)sim_page_data(pg) + offset, src, len);
+	sim_page_set_outbound(pg, true);
 }
 
 void xpv_page_free(struct xpv_dev *dev, struct xpv_page *page)
@@ -549,6 +566,31 @@ int xpv_sim_dev_attach(struct xpv_dev *dev, const struct xpv_driver *drv)
 		return err;
 	}
 	return 0;
+}
+
+int xpv_sim_dev_suspend(struct xpv_dev *dev)
+{
+	SIM_ASSERT(dev->drv != NULL);
+	sim_trace(dev->sim, "xenbus-suspend", 0, 0);
+	return dev->drv->suspend ? dev->drv->suspend(dev->priv) : 0;
+}
+
+int xpv_sim_dev_resume(struct xpv_dev *dev)
+{
+	SIM_ASSERT(dev->drv != NULL);
+	sim_trace(dev->sim, "xenbus-resume", 0, 0);
+	xpv_xenbus_switch_state(dev, XPV_XENBUS_INITIALISING);
+	return dev->drv->resume ? dev->drv->resume(dev->priv) : 0;
+}
+
+void xpv_sim_dev_set_host(struct xpv_dev *dev, void *host)
+{
+	dev->host = host;
+}
+
+void *xpv_sim_dev_host(const struct xpv_dev *dev)
+{
+	return dev->host;
 }
 
 void *xpv_sim_dev_priv(const struct xpv_dev *dev)

@@ -43,10 +43,21 @@ unsigned long xpv_sim_dev_log_count(const struct xpv_dev *dev,
 struct sim_page *xpv_sim_page(struct xpv_page *page);
 struct xpv_page *xpv_sim_page_wrap(struct sim_page *page);
 
+/* The harness object that owns the device (e.g. a frontend-under-test
+ * adapter), for its xpv_driver callbacks to find: the xenbus core's
+ * dev_get_drvdata. */
+void xpv_sim_dev_set_host(struct xpv_dev *dev, void *host);
+void *xpv_sim_dev_host(const struct xpv_dev *dev);
+
 /* Probe drv on dev and watch the other end's state: every change calls
  * drv->otherend_changed, as the xenbus core does. */
 int xpv_sim_dev_attach(struct xpv_dev *dev, const struct xpv_driver *drv);
 void *xpv_sim_dev_priv(const struct xpv_dev *dev);
+/* Save/restore, as the xenbus core does around a migration: suspend calls
+ * drv->suspend; resume resets the own state node to Initialising (the
+ * restored guest's toolstack does so) and calls drv->resume. */
+int xpv_sim_dev_suspend(struct xpv_dev *dev);
+int xpv_sim_dev_resume(struct xpv_dev *dev);
 /* Calls drv->remove and drops the state watch. */
 void xpv_sim_dev_detach(struct xpv_dev *dev);
 

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * scsifront internals shared by scsifront.c (xenbus, LUNs, lifecycle) and
+ * scsifront_io.c (commands, responses, grants). Not for upper layers.
+ */
+#ifndef XPV_SCSIFRONT_PRIV_H
+#define XPV_SCSIFRONT_PRIV_H
+
+#include <xpv/front_ring.h>
+
+#include "scsifront.h"
+
+#define SF_RING_SIZE XPV_VSCSIIF_RING_SIZE
+#define SF_MAX_SEGS SCSIFRONT_SG_ALL
+
+enum sf_slot_state {
+	SF_SLOT_FREE,
+	SF_SLOT_CMD,           /* a CDB request in flight */
+	SF_SLOT_TMR,           /* an abort or reset in flight */
+	SF_SLOT_TMR_ABANDONED, /* timed out: waits for the late answer */
+	SF_SLOT_DEAD,          /* error state or lost pages: never reused */
+};
+
+struct sf_grant {
+	xpv_grant_ref ref;
+	struct xpv_page *page;
+};
+
+struct sf_slot {
+	struct scsifront *sf;
+	enum sf_slot_state state;
+	struct scsifront_cmd *cmd; /* SF_SLOT_CMD */
+	void *cookie;              /* SF_SLOT_TMR */
+	xpv_u32 nr_grants;
+	struct sf_grant grant[SF_MAX_SEGS + 1];
+	struct xpv_page *data[SF_MAX_SEGS]; /* bounce pages */
+	struct xpv_page *sglist;            /* indirect segment list */
+	struct xpv_timer *timer;            /* abort/reset timeout */
+};
+
+struct sf_lun {
+	xpv_bool present;
+	xpv_u32 devno; /* vscsi-devs/dev-<devno> */
+	xpv_u16 channel, id, lun;
+};
+
+/* Upper-layer calls collected under the lock and made after it is
+ * dropped, so the upper layer may queue again from `done`. */
+struct sf_batch {
+	struct scsifront_cmd *done[SF_RING_SIZE];
+	xpv_u32 nr_done;
+	void *tmr_cookie[SF_RING_SIZE];
+	int tmr_result[SF_RING_SIZE];
+	xpv_u32 nr_tmr;
+	xpv_bool error_event;
+	xpv_bool drained; /* closing and nothing left in flight */
+};
+
+struct scsifront {
+	struct xpv_dev *dev;
+	struct scsifront_upper up;
+	struct xpv_lock *lock;
+	enum xpv_xenbus_state state; /* own state, as last written */
+
+	struct xpv_page *ring_page;
+	xpv_grant_ref ring_ref;
+	xpv_bool ring_granted;
+	xpv_evtchn_port port;
+	xpv_bool port_open;
+	struct xpv_front_ring ring;
+
+	struct sf_slot slot[SF_RING_SIZE];
+	xpv_u32 in_flight; /* slots in CMD, TMR or TMR_ABANDONED */
+	xpv_u32 max_segs;  /* negotiated: 26..128 */
+	xpv_bool bounce_ready;
+
+	xpv_bool connected; /* handshake done, ring usable */
+	xpv_bool paused;    /* suspended, or resuming until Connected */
+	xpv_bool error;     /* sticky */
+	xpv_bool closing;   /* teardown started */
+	xpv_bool closed;
+	xpv_bool draining;  /* closing: waiting for in-flight commands */
+	struct xpv_timer *drain_timer;
+
+	struct sf_lun lun[SCSIFRONT_MAX_LUNS];
+	struct scsifront_stats st;
+};
+
+/* scsifront_io.c */
+int sf_slots_init(struct scsifront *sf);
+int sf_bounce_alloc(struct scsifront *sf);
+void sf_slots_free(struct scsifront *sf);
+void sf_interrupt(void *arg);
+/* Fail every request in flight with host byte `host` (ERROR, RESET,
+ * NO_CONNECT): their grants are ended (pages the backend still maps are
+ * quarantined) and their completions added to the batch. */
+void sf_fail_all(struct scsifront *sf, xpv_u8 host, struct sf_batch *b);
+void sf_set_error(struct scsifront *sf, const char *why, struct sf_batch *b);
+void sf_batch_run(struct scsifront *sf, struct sf_batch *b);
+
+/* scsifront.c */
+void sf_drained(struct scsifront *sf);
+
+#endif /* XPV_SCSIFRONT_PRIV_H */

@@ -1,0 +1,194 @@
+/*
+ * The frontend-under-test interface: the one door through which harness
+ * code (guest stand-ins, scenarios, the xpvsim runner, fuzz targets,
+ * checkers) reaches a frontend. A frontend plugs in by filling a struct
+ * fut_ops; the harness never includes a frontend's own headers.
+ *
+ * Lifecycle: fut_create() probes the frontend on a xenbus device whose
+ * xenstore nodes the toolstack already wrote; the frontend connects on its
+ * own and reports `connected`. Commands go in with fut_scsi_submit() and
+ * come back exactly once each through `scsi_done`. LUNs the backend
+ * offers arrive through `lun_added`, leave through `lun_removed`.
+ * fut_suspend()/fut_resume() bracket a save/restore. fut_close() starts an
+ * orderly disconnect (`closed` follows); fut_destroy() ends the frontend
+ * now, whatever is in flight (disorderly teardown, or the final release
+ * after `closed`).
+ *
+ * Rules every implementation keeps (the checkers hold them to it):
+ *  - scsi_done is called once per accepted command, never for a refused
+ *    one, and never from inside fut_scsi_submit;
+ *  - a failed command (host != 0 or a status other than GOOD/CONDITION
+ *    MET) delivers no data: `delivered` is 0 and the buffer is untouched;
+ *  - delivered + residual <= data_len.
+ * Callbacks may call back into the frontend (submit from scsi_done).
+ */
+#ifndef SIM_FUT_FUT_H
+#define SIM_FUT_FUT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sim/core/sim.h"
+#include "sim/xen/xen.h"
+
+enum fut_dir {
+	FUT_DIR_NONE,
+	FUT_DIR_TO_DEVICE,   /* data-out: the buffer is written to the LUN */
+	FUT_DIR_FROM_DEVICE, /* data-in */
+};
+
+/* Host byte values (XEN_VSCSIIF_RSLT_HOST_*, a subset). */
+#define FUT_HOST_OK 0
+#define FUT_HOST_NO_CONNECT 1
+#define FUT_HOST_ABORT 5
+#define FUT_HOST_ERROR 7
+#define FUT_HOST_RESET 8
+
+#define FUT_SENSE_MAX 96
+
+struct fut_scsi_cmd {
+	uint64_t tag; /* the harness' name for it, unique in the run */
+	uint16_t channel, id, lun;
+	uint8_t cdb[16];
+	uint8_t cdb_len;
+	enum fut_dir dir;
+	uint8_t *data; /* data_len bytes, owned by the harness */
+	uint32_t data_len;
+};
+
+struct fut_scsi_result {
+	uint8_t host;   /* FUT_HOST_* */
+	uint8_t status; /* SCSI status */
+	uint8_t sense_len;
+	uint8_t sense[FUT_SENSE_MAX];
+	uint32_t residual;  /* bytes not transferred */
+	uint32_t delivered; /* data-in bytes placed in the buffer */
+};
+
+/* How a frontend reports to the harness. */
+struct fut_callbacks {
+	void (*connected)(void *arg);
+	void (*resumed)(void *arg);
+	void (*error)(void *arg); /* entered its error state */
+	void (*closed)(void *arg);
+	/* 0 accepts the LUN; negative refuses it. */
+	int (*lun_added)(void *arg, uint16_t channel, uint16_t id,
+			 uint16_t lun);
+	void (*lun_removed)(void *arg, uint16_t channel, uint16_t id,
+			    uint16_t lun);
+	void (*scsi_done)(void *arg, uint64_t tag,
+			  const struct fut_scsi_result *res);
+	/* An abort or reset finished: 0 success, negative errno otherwise
+	 * (-ETIMEDOUT: no answer in time). */
+	void (*tmr_done)(void *arg, uint64_t tmr_tag, int result);
+	void *arg;
+};
+
+/* Where the frontend runs: the device the toolstack created. */
+struct fut_env {
+	struct sim *sim;
+	sim_domid guest, backend;
+	const char *frontend_path; /* /local/domain/<g>/device/vscsi/<n> */
+	const char *backend_path;
+	FILE *log;     /* frontend log lines, or NULL */
+	int log_level; /* 0 errors .. 3 debug */
+};
+
+struct fut_stats {
+	uint64_t submitted, completed, failed;
+	uint64_t notifies_sent;     /* frontend -> backend events */
+	uint64_t interrupts;        /* backend -> frontend events handled */
+	uint64_t spurious;          /* of which found no work */
+	uint64_t clamped;           /* backend values the frontend clamped */
+	uint64_t indirect;          /* requests with an indirect SG list */
+	bool error;
+};
+
+struct fut;
+
+struct fut_ops {
+	const char *name; /* e.g. "xpv-scsifront" */
+	const char *type; /* xenbus device type: "vscsi" */
+	int (*create)(const struct fut_env *env, const struct fut_callbacks *cb,
+		      struct fut **out);
+	/* 0 accepted; -EBUSY retry later (ring full, not connected,
+	 * suspended); -EINVAL malformed; -EIO error state or closing. */
+	int (*scsi_submit)(struct fut *f, const struct fut_scsi_cmd *cmd);
+	/* -ENOENT: no such command in flight. */
+	int (*scsi_abort)(struct fut *f, uint64_t cmd_tag, uint64_t tmr_tag);
+	int (*scsi_reset)(struct fut *f, uint16_t channel, uint16_t id,
+			  uint16_t lun, uint64_t tmr_tag);
+	uint32_t (*scsi_max_transfer)(struct fut *f);
+	int (*suspend)(struct fut *f);
+	int (*resume)(struct fut *f);
+	void (*close)(struct fut *f);
+	void (*destroy)(struct fut *f);
+	void (*stats)(struct fut *f, struct fut_stats *st);
+};
+
+/* Every implementation starts its instance with this. */
+struct fut {
+	const struct fut_ops *ops;
+};
+
+/* Registered frontends; NULL-terminated. */
+extern const struct fut_ops *const fut_registry[];
+const struct fut_ops *fut_find(const char *name);
+
+static inline int fut_create(const struct fut_ops *ops,
+			     const struct fut_env *env,
+			     const struct fut_callbacks *cb, struct fut **out)
+{
+	return ops->create(env, cb, out);
+}
+
+static inline int fut_scsi_submit(struct fut *f,
+				  const struct fut_scsi_cmd *cmd)
+{
+	return f->ops->scsi_submit(f, cmd);
+}
+
+static inline int fut_scsi_abort(struct fut *f, uint64_t cmd_tag,
+				 uint64_t tmr_tag)
+{
+	return f->ops->scsi_abort(f, cmd_tag, tmr_tag);
+}
+
+static inline int fut_scsi_reset(struct fut *f, uint16_t channel,
+				 uint16_t id, uint16_t lun, uint64_t tmr_tag)
+{
+	return f->ops->scsi_reset(f, channel, id, lun, tmr_tag);
+}
+
+static inline uint32_t fut_scsi_max_transfer(struct fut *f)
+{
+	return f->ops->scsi_max_transfer(f);
+}
+
+static inline int fut_suspend(struct fut *f)
+{
+	return f->ops->suspend(f);
+}
+
+static inline int fut_resume(struct fut *f)
+{
+	return f->ops->resume(f);
+}
+
+static inline void fut_close(struct fut *f)
+{
+	f->ops->close(f);
+}
+
+static inline void fut_destroy(struct fut *f)
+{
+	f->ops->destroy(f);
+}
+
+static inline void fut_stats(struct fut *f, struct fut_stats *st)
+{
+	f->ops->stats(f, st);
+}
+
+#endif /* SIM_FUT_FUT_H */

@@ -1,0 +1,814 @@
+/*
+ * The PVSCSI run; see pvscsi_run.h. This file plays the roles around the
+ * frontend: the toolstack (xenstore nodes, LUN hotplug, save/restore,
+ * teardown), the wiring of backends and targets, and the final audits.
+ */
+#include "pvscsi_run.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sim/backends/scsiback.h"
+#include "sim/core/fault.h"
+#include "sim/xenstore/xenstore.h"
+
+#define GUEST 1
+#define DOM0 0
+#define PATH_MAX_LEN 256
+#define MAX_DEVS 256 /* vscsi-devs/dev-N per host over a run */
+#define REMOVE_POLL_NS 1000000ull   /* toolstack waits for dev state 6 */
+#define REMOVE_POLL_MAX 1000
+#define CLOSE_GRACE_NS 30000000000ull /* orderly close must end in this */
+
+struct run;
+
+struct dev_slot {
+	bool used;
+	struct simcfg_vdev vdev;
+	unsigned target;
+};
+
+struct host {
+	struct run *r;
+	uint16_t id;
+	char fe[PATH_MAX_LEN], be[PATH_MAX_LEN];
+	struct scsiback *sb;
+	struct fut *fut;
+	struct scsi_guest *guest;
+	struct dev_slot devs[MAX_DEVS];
+	unsigned nr_devs;
+	bool closing, finished;
+	bool idle; /* the guest reported idle */
+	struct simcfg cfg_view; /* the config with only this host's work */
+	struct pvscsi_host_result *res;
+};
+
+struct run {
+	const struct simcfg *cfg;
+	const struct pvscsi_run_options *opt;
+	const struct fut_ops *ops;
+	struct pvscsi_run_result *res;
+	struct sim *sim;
+	struct sim_scsi_target **targets;
+	struct host hosts[PVSCSI_RUN_MAX_HOSTS];
+	unsigned nr_hosts;
+	unsigned next_event;
+	bool ending;
+};
+
+struct remove_wait {
+	struct host *h;
+	unsigned devno;
+	unsigned polls;
+};
+
+/* ---- xenstore as the toolstack (Dom0) writes it ---------------------------- */
+
+static void xs_put(struct run *r, uint32_t txn, const char *dir,
+		   const char *key, const char *value)
+{
+	char p[PATH_MAX_LEN * 2];
+
+	snprintf(p, sizeof(p), "%s/%s", dir, key);
+	SIM_ASSERT(sim_xs_write(sim_xs(r->sim), DOM0, txn, p, value,
+				strlen(value)) == 0);
+}
+
+static void dev_nodes(struct host *h, uint32_t txn, unsigned devno,
+		      const char *state)
+{
+	struct dev_slot *d = &h->devs[devno];
+	char key[64], val[64];
+
+	snprintf(key, sizeof(key), "vscsi-devs/dev-%u/p-dev", devno);
+	snprintf(val, sizeof(val), "1:0:%u:0", d->target);
+	xs_put(h->r, txn, h->be, key, val);
+	snprintf(key, sizeof(key), "vscsi-devs/dev-%u/p-devname", devno);
+	xs_put(h->r, txn, h->be, key, h->r->cfg->targets[d->target].name);
+	snprintf(key, sizeof(key), "vscsi-devs/dev-%u/v-dev", devno);
+	snprintf(val, sizeof(val), "%u:%u:%u:%u", d->vdev.host,
+		 d->vdev.channel, d->vdev.id, d->vdev.lun);
+	xs_put(h->r, txn, h->be, key, val);
+	snprintf(key, sizeof(key), "vscsi-devs/dev-%u/state", devno);
+	xs_put(h->r, txn, h->be, key, state);
+}
+
+static int dev_add(struct host *h, const struct simcfg_vdev *v,
+		   unsigned target)
+{
+	struct dev_slot *d;
+
+	if (h->nr_devs == MAX_DEVS)
+		return -1;
+	d = &h->devs[h->nr_devs];
+	d->used = true;
+	d->vdev = *v;
+	d->target = target;
+	return (int)h->nr_devs++;
+}
+
+/* libxl__device_generic_add, for a vscsi host with its first LUNs. */
+static void toolstack_add_host(struct host *h)
+{
+	struct run *r = h->r;
+	struct sim_xs *xs = sim_xs(r->sim);
+	struct xs_permissions fe_perms[2] = {
+		{ .id = GUEST, .perms = XS_PERM_NONE },
+		{ .id = DOM0, .perms = XS_PERM_READ },
+	};
+	struct xs_permissions be_perms[2] = {
+		{ .id = DOM0, .perms = XS_PERM_NONE },
+		{ .id = GUEST, .perms = XS_PERM_READ },
+	};
+	char id[16];
+
+	SIM_ASSERT(sim_xs_mkdir(xs, DOM0, 0, h->fe) == 0);
+	SIM_ASSERT(sim_xs_set_perms(xs, DOM0, 0, h->fe, fe_perms, 2) == 0);
+	xs_put(r, 0, h->fe, "backend", h->be);
+	xs_put(r, 0, h->fe, "backend-id", "0");
+	xs_put(r, 0, h->fe, "state", "1");
+	SIM_ASSERT(sim_xs_mkdir(xs, DOM0, 0, h->be) == 0);
+	SIM_ASSERT(sim_xs_set_perms(xs, DOM0, 0, h->be, be_perms, 2) == 0);
+	xs_put(r, 0, h->be, "frontend", h->fe);
+	snprintf(id, sizeof(id), "%u", GUEST);
+	xs_put(r, 0, h->be, "frontend-id", id);
+	xs_put(r, 0, h->be, "online", "1");
+	xs_put(r, 0, h->be, "feature-host", "0");
+	xs_put(r, 0, h->be, "state", "1");
+	for (unsigned i = 0; i < r->cfg->nr_luns; i++) {
+		const struct simcfg_lun *l = &r->cfg->luns[i];
+		int devno;
+
+		if (l->vdev.host != h->id)
+			continue;
+		devno = dev_add(h, &l->vdev, l->target);
+		SIM_ASSERT(devno >= 0);
+		dev_nodes(h, 0, (unsigned)devno, "1");
+	}
+}
+
+static int dev_find(const struct host *h, const struct simcfg_vdev *v)
+{
+	for (unsigned i = 0; i < h->nr_devs; i++) {
+		const struct dev_slot *d = &h->devs[i];
+
+		if (d->used && d->vdev.channel == v->channel &&
+		    d->vdev.id == v->id && d->vdev.lun == v->lun)
+			return (int)i;
+	}
+	return -1;
+}
+
+/* LUN hot-add: host state 7 and the new dev-N in one transaction. */
+static void toolstack_lun_add(struct host *h, const struct simcfg_vdev *v,
+			      unsigned target)
+{
+	int devno;
+
+	if (dev_find(h, v) >= 0 || (devno = dev_add(h, v, target)) < 0) {
+		fprintf(stderr, "xpvsim: lun-add %u:%u:%u:%u: address in use "
+				"or too many devices; skipped\n",
+			v->host, v->channel, v->id, v->lun);
+		return;
+	}
+	/* The dev nodes first, the host state last: both ends act on 7.
+	 * (Not one transaction: see the issue note on sim_xs transactions
+	 * that create nodes under a new parent.) */
+	dev_nodes(h, 0, (unsigned)devno, "1");
+	xs_put(h->r, 0, h->be, "state", "7");
+}
+
+static void remove_poll(struct sim *sim, void *arg)
+{
+	struct remove_wait *w = arg;
+	struct host *h = w->h;
+	char p[PATH_MAX_LEN * 2];
+	int state = 0;
+
+	snprintf(p, sizeof(p), "%s/vscsi-devs/dev-%u", h->be, w->devno);
+	if (sim_xenbus_read_state(sim_xs(sim), DOM0, p, &state) == 0 &&
+	    state != 6 && ++w->polls < REMOVE_POLL_MAX) {
+		sim_schedule(sim, REMOVE_POLL_NS, remove_poll, w,
+			     "toolstack-remove-wait");
+		return;
+	}
+	/* Gone (or given up on): the toolstack deletes the nodes. */
+	sim_xs_rm(sim_xs(sim), DOM0, 0, p);
+	free(w);
+}
+
+static void toolstack_lun_remove(struct host *h, const struct simcfg_vdev *v)
+{
+	int devno = dev_find(h, v);
+	struct remove_wait *w;
+	char key[64];
+
+	if (devno < 0) {
+		fprintf(stderr, "xpvsim: lun-remove %u:%u:%u:%u: no such LUN; "
+				"skipped\n",
+			v->host, v->channel, v->id, v->lun);
+		return;
+	}
+	h->devs[devno].used = false;
+	snprintf(key, sizeof(key), "vscsi-devs/dev-%d/state", devno);
+	xs_put(h->r, 0, h->be, key, "5");
+	xs_put(h->r, 0, h->be, "state", "7");
+	w = sim_xcalloc(1, sizeof(*w));
+	w->h = h;
+	w->devno = (unsigned)devno;
+	sim_schedule(h->r->sim, REMOVE_POLL_NS, remove_poll, w,
+		     "toolstack-remove-wait");
+}
+
+/* ---- backends and targets ---------------------------------------------------- */
+
+static struct sim_scsi_target *lookup_pdev(void *arg, const char *pdev)
+{
+	struct run *r = arg;
+	unsigned h, c, t, l;
+	char tail;
+
+	if (sscanf(pdev, "%u:%u:%u:%u%c", &h, &c, &t, &l, &tail) != 4 ||
+	    h != 1 || c != 0 || l != 0 || t >= r->cfg->nr_targets)
+		return NULL;
+	return r->targets[t];
+}
+
+static int backend_start(struct host *h)
+{
+	struct scsiback_config bc;
+
+	scsiback_config_default(&bc);
+	bc.sim = h->r->sim;
+	bc.self = DOM0;
+	bc.frontend = GUEST;
+	bc.path = h->be;
+	bc.frontend_path = h->fe;
+	bc.sg_grant = h->r->cfg->scsiback.sg_grant;
+	bc.old_result_encoding =
+		h->r->cfg->scsiback.result_encoding == SIMCFG_RESULT_OLD;
+	bc.service_min_ns = h->r->cfg->scsiback.service_min_ns;
+	bc.service_max_ns = h->r->cfg->scsiback.service_max_ns;
+	bc.per_kib_ns = h->r->cfg->scsiback.per_kib_ns;
+	bc.lookup = lookup_pdev;
+	bc.lookup_arg = h->r;
+	return scsiback_create(&bc, &h->sb);
+}
+
+static void backend_stop(struct host *h)
+{
+	struct scsiback_stats st;
+
+	if (!h->sb)
+		return;
+	scsiback_stats(h->sb, &st);
+	h->res->be_requests += st.requests;
+	h->res->be_responses += st.responses;
+	h->res->be_notifies += st.notifies;
+	h->res->be_bad_requests += st.bad_requests;
+	for (int f = 0; f < SIM_FAULT__COUNT; f++)
+		h->res->be_misbehaved += st.misbehaved[f];
+	scsiback_destroy(h->sb);
+	h->sb = NULL;
+}
+
+/* Images named with a size are created when missing: their directory
+ * too (mkdir -p). */
+static int image_dir_create(const struct simcfg_target *t, char *err,
+			    size_t errlen)
+{
+	char dir[4096];
+	char *slash;
+
+	if (t->size == 0 || snprintf(dir, sizeof(dir), "%s", t->image) >=
+				    (int)sizeof(dir))
+		return 0;
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	for (char *p = dir + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+			goto fail;
+		*p = '/';
+	}
+	if (mkdir(dir, 0755) == 0 || errno == EEXIST)
+		return 0;
+fail:
+	snprintf(err, errlen, "%s: cannot create directory %s: %s", t->image,
+		 dir, strerror(errno));
+	return -1;
+}
+
+/* A CD-ROM image named with a size that does not exist yet is made
+ * zero-filled (a blank disc image), as docs/config.md says. */
+static int cdrom_image_create(const struct simcfg_target *t, char *err,
+			      size_t errlen)
+{
+	int fd;
+
+	if (t->kind != SIM_SCSI_CDROM || t->size == 0 ||
+	    access(t->image, F_OK) == 0)
+		return 0;
+	fd = open(t->image, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	if (fd < 0 || ftruncate(fd, (off_t)t->size) != 0) {
+		snprintf(err, errlen, "%s: cannot create: %s", t->image,
+			 strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static int targets_open(struct run *r, char *err, size_t errlen)
+{
+	r->targets = sim_xcalloc(r->cfg->nr_targets + 1, sizeof(*r->targets));
+	for (unsigned i = 0; i < r->cfg->nr_targets; i++) {
+		struct sim_scsi_target_config tc;
+
+		if (image_dir_create(&r->cfg->targets[i], err, errlen) ||
+		    cdrom_image_create(&r->cfg->targets[i], err, errlen))
+			return -1;
+		simcfg_target_config(&r->cfg->targets[i], &tc);
+		if (sim_scsi_target_open(&tc, &r->targets[i], err, errlen))
+			return -1;
+	}
+	return 0;
+}
+
+static void targets_close(struct run *r)
+{
+	for (unsigned i = 0; r->targets && i < r->cfg->nr_targets; i++)
+		if (r->targets[i])
+			sim_scsi_target_close(r->targets[i]);
+	free(r->targets);
+	r->targets = NULL;
+}
+
+/* ---- the frontend and its guest ------------------------------------------------ */
+
+static void frontend_gone(struct host *h)
+{
+	if (!h->fut)
+		return;
+	fut_stats(h->fut, &h->res->fut);
+	fut_destroy(h->fut);
+	h->fut = NULL;
+	scsi_guest_detach(h->guest);
+}
+
+static void host_finish(struct host *h)
+{
+	if (h->finished)
+		return;
+	h->finished = true;
+	frontend_gone(h);
+	backend_stop(h);
+}
+
+static void finished_event(struct sim *sim, void *arg)
+{
+	struct host *h = arg;
+	struct run *r = h->r;
+	bool all = true;
+
+	host_finish(h);
+	for (unsigned i = 0; i < r->nr_hosts; i++)
+		all = all && r->hosts[i].finished;
+	if (all)
+		sim_stop(sim);
+}
+
+static void on_closed(void *arg)
+{
+	struct host *h = arg;
+
+	h->res->closed = true;
+	sim_schedule(h->r->sim, 0, finished_event, h, "run-host-closed");
+}
+
+static void host_close(struct host *h)
+{
+	if (h->closing || h->finished)
+		return;
+	h->closing = true;
+	scsi_guest_stop(h->guest);
+	if (h->fut)
+		fut_close(h->fut);
+}
+
+static bool timeline_done(const struct run *r)
+{
+	return r->next_event >= r->cfg->nr_events;
+}
+
+static void on_idle(void *arg)
+{
+	struct host *h = arg;
+
+	h->idle = true;
+	if (timeline_done(h->r))
+		host_close(h);
+}
+
+static int lun_target(void *arg, uint16_t channel, uint16_t id, uint16_t lun)
+{
+	struct host *h = arg;
+	struct simcfg_vdev v = { h->id, channel, id, lun };
+	int d = dev_find(h, &v);
+
+	return d < 0 ? -1 : (int)h->devs[d].target;
+}
+
+static void host_view(struct host *h)
+{
+	const struct simcfg *cfg = h->r->cfg;
+	unsigned n = 0;
+
+	h->cfg_view = *cfg;
+	h->cfg_view.workloads =
+		sim_xcalloc(cfg->nr_workloads + 1, sizeof(*cfg->workloads));
+	for (unsigned i = 0; i < cfg->nr_workloads; i++)
+		if (cfg->workloads[i].vdev.host == h->id)
+			h->cfg_view.workloads[n++] = cfg->workloads[i];
+	h->cfg_view.nr_workloads = n;
+}
+
+static int host_start(struct host *h, char *err, size_t errlen)
+{
+	struct run *r = h->r;
+	struct scsi_guest_hooks hooks = { .idle = on_idle,
+					  .closed = on_closed,
+					  .lun_target = lun_target,
+					  .arg = h };
+	struct fut_env env = {
+		.sim = r->sim, .guest = GUEST, .backend = DOM0,
+		.frontend_path = h->fe, .backend_path = h->be,
+		.log = r->opt->log, .log_level = r->opt->log_level,
+	};
+	struct fut_callbacks cb;
+	int e;
+
+	snprintf(h->fe, sizeof(h->fe), "/local/domain/%u/device/vscsi/%u",
+		 GUEST, h->id);
+	snprintf(h->be, sizeof(h->be),
+		 "/local/domain/0/backend/vscsi/%u/%u", GUEST, h->id);
+	host_view(h);
+	toolstack_add_host(h);
+	e = backend_start(h);
+	if (e) {
+		snprintf(err, errlen, "vscsi host %u: backend: %s", h->id,
+			 strerror(-e));
+		return -1;
+	}
+	h->guest = scsi_guest_create(r->sim, &h->cfg_view, &hooks);
+	scsi_guest_callbacks(h->guest, &cb);
+	e = fut_create(r->ops, &env, &cb, &h->fut);
+	if (e) {
+		/* A fault at probe is a result, not a set-up error. */
+		h->fut = NULL;
+		h->res->front_error = true;
+		h->finished = true;
+		return 0;
+	}
+	scsi_guest_attach(h->guest, h->fut);
+	return 0;
+}
+
+/* ---- the timeline ------------------------------------------------------------------ */
+
+static struct host *host_of(struct run *r, uint16_t id)
+{
+	for (unsigned i = 0; i < r->nr_hosts; i++)
+		if (r->hosts[i].id == id)
+			return &r->hosts[i];
+	return NULL;
+}
+
+/* Save/restore: the old backend goes away with the old host; the restored
+ * guest finds both ends at Initialising and a new backend instance. */
+static void do_suspend(struct host *h)
+{
+	if (!h->fut || h->finished)
+		return;
+	fut_suspend(h->fut);
+	backend_stop(h);
+	xs_put(h->r, 0, h->fe, "state", "1");
+	xs_put(h->r, 0, h->be, "state", "1");
+	if (backend_start(h) != 0) {
+		host_finish(h);
+		return;
+	}
+	fut_resume(h->fut);
+}
+
+/* The backend vanishes: its domain's view of the device is torn down at
+ * once, the guest's device is removed with whatever is in flight. */
+static void do_destroy(struct host *h)
+{
+	char p[PATH_MAX_LEN];
+
+	backend_stop(h);
+	snprintf(p, sizeof(p), "%s", h->be);
+	sim_xs_rm(sim_xs(h->r->sim), DOM0, 0, p);
+	host_finish(h);
+	sim_schedule(h->r->sim, 0, finished_event, h, "run-host-destroyed");
+}
+
+static void apply_event(struct run *r, const struct simcfg_event *ev)
+{
+	struct host *h = host_of(r, ev->vdev.host);
+	char err[256];
+
+	switch (ev->action) {
+	case SIMCFG_LUN_ADD:
+		if (h && !h->finished)
+			toolstack_lun_add(h, &ev->vdev, ev->target);
+		break;
+	case SIMCFG_LUN_REMOVE:
+		if (h && !h->finished)
+			toolstack_lun_remove(h, &ev->vdev);
+		break;
+	case SIMCFG_FAULTS:
+		sim_fault_plan_clear(sim_faults(r->sim));
+		if (sim_fault_plan_parse(sim_faults(r->sim), ev->faults, err,
+					 sizeof(err)) != 0)
+			fprintf(stderr, "xpvsim: faults: %s\n", err);
+		sim_fault_plan_format(sim_faults(r->sim), r->res->faults,
+				      sizeof(r->res->faults));
+		break;
+	case SIMCFG_SUSPEND:
+		for (unsigned i = 0; i < r->nr_hosts; i++)
+			do_suspend(&r->hosts[i]);
+		break;
+	case SIMCFG_CLOSE:
+		for (unsigned i = 0; i < r->nr_hosts; i++)
+			host_close(&r->hosts[i]);
+		break;
+	case SIMCFG_DESTROY:
+		for (unsigned i = 0; i < r->nr_hosts; i++)
+			if (!r->hosts[i].finished)
+				do_destroy(&r->hosts[i]);
+		break;
+	}
+}
+
+static void timeline_fire(struct sim *sim, void *arg)
+{
+	struct run *r = arg;
+	const struct simcfg_event *ev = &r->cfg->timeline[r->next_event];
+
+	r->next_event++;
+	apply_event(r, ev);
+	if (!timeline_done(r)) {
+		uint64_t at = r->cfg->timeline[r->next_event].at_ns;
+
+		sim_schedule(sim, at > sim_now(sim) ? at - sim_now(sim) : 0,
+			     timeline_fire, r, "timeline");
+		return;
+	}
+	/* The last event: hosts already idle close now. */
+	for (unsigned i = 0; i < r->nr_hosts; i++)
+		if (r->hosts[i].idle)
+			host_close(&r->hosts[i]);
+}
+
+/* ---- audits at the end ---------------------------------------------------------- */
+
+struct audit {
+	struct run *r;
+	int fd;
+	const char *image;
+	uint8_t *buf;
+	uint32_t cap;
+};
+
+/* Every block whose write the guest saw complete must be on the image. */
+static void audit_block(void *arg, uint64_t lba, uint32_t bs,
+			const uint8_t *expected)
+{
+	struct audit *a = arg;
+	ssize_t n;
+
+	if (a->cap < bs) {
+		free(a->buf);
+		a->buf = sim_xmalloc(bs);
+		a->cap = bs;
+	}
+	a->r->res->blocks_audited++;
+	n = pread(a->fd, a->buf, bs, (off_t)(lba * bs));
+	if (n == (ssize_t)bs && memcmp(a->buf, expected, bs) == 0)
+		return;
+	a->r->res->blocks_audit_bad++;
+	sim_violation(a->r->sim, SIM_CHECK_DATA_CORRUPT,
+		      "%s: block %llu does not hold the last completed write",
+		      a->image, (unsigned long long)lba);
+}
+
+static void audit_images(struct run *r)
+{
+	struct audit a = { .r = r, .fd = -1 };
+
+	for (unsigned hi = 0; hi < r->nr_hosts; hi++) {
+		struct host *h = &r->hosts[hi];
+
+		for (unsigned i = 0; i < scsi_guest_nr_luns(h->guest); i++) {
+			struct sg_lun_info li;
+
+			scsi_guest_lun(h->guest, i, &li);
+			if (li.target < 0 ||
+			    (unsigned)li.target >= r->cfg->nr_targets)
+				continue;
+			a.image = r->cfg->targets[li.target].image;
+			a.fd = open(a.image, O_RDONLY);
+			if (a.fd < 0)
+				continue;
+			scsi_guest_written_blocks(h->guest, i, audit_block,
+						  &a);
+			close(a.fd);
+		}
+	}
+	free(a.buf);
+}
+
+static void collect(struct run *r)
+{
+	struct pvscsi_run_result *res = r->res;
+	struct sim_gnttab_stats gs;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *mem;
+
+	for (unsigned i = 0; i < r->nr_hosts; i++) {
+		struct host *h = &r->hosts[i];
+		struct pvscsi_host_result *hr = h->res;
+
+		scsi_guest_stats(h->guest, &hr->guest);
+		hr->connected = hr->guest.connected;
+		hr->resumed = hr->guest.resumed;
+		hr->front_error = hr->front_error || hr->guest.error ||
+				  hr->fut.error;
+		hr->nr_luns = scsi_guest_nr_luns(h->guest);
+		for (unsigned l = 0; l < hr->nr_luns; l++)
+			scsi_guest_lun(h->guest, l, &hr->luns[l]);
+	}
+	res->nr_workloads = r->cfg->nr_workloads;
+	res->works = sim_xcalloc(res->nr_workloads + 1, sizeof(*res->works));
+	for (unsigned w = 0; w < r->cfg->nr_workloads; w++) {
+		struct host *h = host_of(r, r->cfg->workloads[w].vdev.host);
+		unsigned k = 0;
+
+		if (!h)
+			continue;
+		/* The host view kept this host's workloads in order. */
+		for (unsigned j = 0; j < w; j++)
+			k += r->cfg->workloads[j].vdev.host == h->id;
+		scsi_guest_work_stats(h->guest, k, &res->works[w]);
+	}
+	sim_gnttab_stats(sim_domain_get(r->sim, GUEST), &gs);
+	res->quarantined = gs.quarantined;
+	res->events = sim_events_run(r->sim);
+	res->sim_time_ns = sim_now(r->sim);
+	res->trace_hash = sim_trace_hash(r->sim);
+	for (int c = 0; c < SIM_CHECK__COUNT; c++)
+		res->violations[c] = sim_violations(r->sim, c);
+	res->violations_total = sim_violations_total(r->sim);
+	mem = open_memstream(&buf, &len);
+	if (mem) {
+		if (res->violations_total)
+			sim_check_report(r->sim, mem);
+		fclose(mem);
+	}
+	res->report = buf;
+}
+
+/* ---- the run ----------------------------------------------------------------------- */
+
+static void setup_faults(struct run *r)
+{
+	struct sim_fault_plan *plan = sim_faults(r->sim);
+	char err[256];
+
+	if (r->cfg->swarm)
+		sim_fault_plan_draw(plan, r->res->seed);
+	else if (r->cfg->faults &&
+		 sim_fault_plan_parse(plan, r->cfg->faults, err, sizeof(err)))
+		fprintf(stderr, "xpvsim: sim_faults: %s\n", err);
+	sim_fault_plan_format(plan, r->res->faults, sizeof(r->res->faults));
+}
+
+static int hosts_setup(struct run *r, char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < r->cfg->nr_luns; i++) {
+		uint16_t id = r->cfg->luns[i].vdev.host;
+
+		if (host_of(r, id))
+			continue;
+		if (r->nr_hosts == PVSCSI_RUN_MAX_HOSTS) {
+			snprintf(err, errlen, "more than %u vscsi hosts",
+				 PVSCSI_RUN_MAX_HOSTS);
+			return -1;
+		}
+		r->hosts[r->nr_hosts].r = r;
+		r->hosts[r->nr_hosts].id = id;
+		r->hosts[r->nr_hosts].res = &r->res->hosts[r->nr_hosts];
+		r->res->hosts[r->nr_hosts].host = id;
+		r->nr_hosts++;
+	}
+	r->res->nr_hosts = r->nr_hosts;
+	for (unsigned i = 0; i < r->nr_hosts; i++)
+		if (host_start(&r->hosts[i], err, errlen))
+			return -1;
+	return 0;
+}
+
+/* The run did not end by itself: whatever is still outstanding is a
+ * liveness failure; then the devices are taken away regardless. */
+static void force_end(struct run *r)
+{
+	uint64_t open = sim_check_requests_open(r->sim);
+
+	r->res->time_limit_hit = true;
+	sim_violation(r->sim, SIM_CHECK_LIVENESS,
+		      "run did not finish by %.3f s simulated: %llu commands "
+		      "outstanding", (double)sim_now(r->sim) / 1e9,
+		      (unsigned long long)open);
+	for (unsigned i = 0; i < r->nr_hosts; i++)
+		host_finish(&r->hosts[i]);
+}
+
+static void teardown(struct run *r)
+{
+	for (unsigned i = 0; i < r->nr_hosts; i++)
+		host_finish(&r->hosts[i]);
+	sim_check_requests_audit(r->sim, "teardown");
+	sim_domain_audit(sim_domain_get(r->sim, GUEST), "teardown");
+	audit_images(r);
+	collect(r);
+	for (unsigned i = 0; i < r->nr_hosts; i++) {
+		if (r->hosts[i].guest)
+			scsi_guest_destroy(r->hosts[i].guest);
+		free(r->hosts[i].cfg_view.workloads);
+	}
+}
+
+int pvscsi_run(const struct simcfg *cfg, const struct pvscsi_run_options *opt,
+	       struct pvscsi_run_result *res, char *err, size_t errlen)
+{
+	struct run r = { .cfg = cfg, .opt = opt, .res = res };
+	struct sim_config sc;
+	struct sim_domain *d;
+	int rc = -1;
+
+	memset(res, 0, sizeof(*res));
+	res->seed = opt->has_seed ? opt->seed : cfg->has_seed ? cfg->seed : 1;
+	r.ops = fut_find(opt->frontend ? opt->frontend : "xpv-scsifront");
+	if (!r.ops) {
+		snprintf(err, errlen, "unknown frontend '%s'", opt->frontend);
+		return -1;
+	}
+	snprintf(res->frontend, sizeof(res->frontend), "%s", r.ops->name);
+	if (targets_open(&r, err, errlen))
+		goto out_targets;
+	sim_config_default(&sc, res->seed);
+	sc.max_time_ns = cfg->time_limit_ns;
+	r.sim = sim_create(&sc);
+	sim_trace_log(r.sim, opt->trace);
+	SIM_ASSERT(sim_domain_create(r.sim, DOM0, "dom0", &d) == 0);
+	SIM_ASSERT(sim_domain_create(r.sim, GUEST, cfg->name, &d) == 0);
+	if (hosts_setup(&r, err, errlen) == 0) {
+		/* Faults start with the guest: set-up is not under test. */
+		setup_faults(&r);
+		if (cfg->nr_events)
+			sim_schedule(r.sim, cfg->timeline[0].at_ns, timeline_fire,
+				     &r, "timeline");
+		if (sim_run(r.sim) != SIM_RUN_STOPPED)
+			force_end(&r);
+		teardown(&r);
+		rc = 0;
+	} else {
+		for (unsigned i = 0; i < r.nr_hosts; i++)
+			host_finish(&r.hosts[i]);
+	}
+	sim_destroy(r.sim);
+out_targets:
+	targets_close(&r);
+	return rc;
+}
+
+void pvscsi_run_result_free(struct pvscsi_run_result *res)
+{
+	free(res->works);
+	free(res->report);
+	res->works = NULL;
+	res->report = NULL;
+}

@@ -1,0 +1,77 @@
+/*
+ * One whole simulated PVSCSI guest, from a configuration (sim/cli/simcfg.h):
+ * Dom0 with a toolstack that writes the vscsi xenstore nodes, one scsiback
+ * model per virtual host, SCSI targets on image files; the guest with the
+ * frontend under test (sim/fut) and the guest SCSI stand-in (sim/guest).
+ * The timeline drives LUN hotplug, fault-plan changes, save/restore and
+ * teardown; when the guest is idle the run ends with an orderly close,
+ * then every checker audits what is left, and every block the guest saw
+ * written is read back from its image file.
+ *
+ * Used by `xpvsim run`, the scenario tests and the benchmark.
+ */
+#ifndef SIM_RUN_PVSCSI_RUN_H
+#define SIM_RUN_PVSCSI_RUN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sim/check/check.h"
+#include "sim/cli/simcfg.h"
+#include "sim/guest/scsi_guest.h"
+
+#define PVSCSI_RUN_MAX_HOSTS 8
+#define PVSCSI_RUN_JSON_VERSION 1
+
+struct pvscsi_run_options {
+	uint64_t seed;      /* used when has_seed, else the config's, else 1 */
+	bool has_seed;
+	const char *frontend; /* fut name; NULL: "xpv-scsifront" */
+	FILE *log;          /* frontend log lines, or NULL */
+	int log_level;      /* 0..3 */
+	FILE *trace;        /* every trace record, or NULL */
+};
+
+struct pvscsi_host_result {
+	uint16_t host;
+	bool connected, resumed, front_error, closed;
+	struct sg_stats guest;
+	struct fut_stats fut;
+	uint64_t be_requests, be_responses, be_notifies, be_bad_requests;
+	uint64_t be_misbehaved;
+	unsigned nr_luns;
+	struct sg_lun_info luns[SG_MAX_LUNS];
+};
+
+struct pvscsi_run_result {
+	uint64_t seed;
+	char faults[512];
+	char frontend[32];
+	uint64_t sim_time_ns, events, trace_hash;
+	double host_seconds; /* filled by the caller if it measures */
+	bool time_limit_hit;
+	unsigned nr_hosts;
+	struct pvscsi_host_result hosts[PVSCSI_RUN_MAX_HOSTS];
+	unsigned nr_workloads;
+	struct sg_work_stats *works; /* nr_workloads entries */
+	uint64_t blocks_audited, blocks_audit_bad;
+	uint32_t quarantined;
+	uint64_t violations[SIM_CHECK__COUNT];
+	uint64_t violations_total;
+	char *report; /* checker messages (malloc'd) */
+};
+
+/* Runs cfg to the end. 0, or -1 with a message in err when the run could
+ * not be set up (an image that cannot be opened, an unknown frontend). */
+int pvscsi_run(const struct simcfg *cfg, const struct pvscsi_run_options *opt,
+	       struct pvscsi_run_result *res, char *err, size_t errlen);
+void pvscsi_run_result_free(struct pvscsi_run_result *res);
+
+/* The human report and the --json summary (docs/json.md). */
+void pvscsi_run_print(FILE *out, const struct simcfg *cfg,
+		      const struct pvscsi_run_result *res);
+void pvscsi_run_json(FILE *out, const struct simcfg *cfg,
+		     const struct pvscsi_run_result *res);
+
+#endif /* SIM_RUN_PVSCSI_RUN_H */

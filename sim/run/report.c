@@ -1,0 +1,224 @@
+/*
+ * The run report: a readable summary and the versioned --json form
+ * (docs/json.md describes every field; bump PVSCSI_RUN_JSON_VERSION when
+ * a field changes meaning or goes away).
+ */
+#include <inttypes.h>
+#include <string.h>
+
+#include "pvscsi_run.h"
+
+static const char *type_name(uint8_t type)
+{
+	switch (type) {
+	case 0x00:
+		return "disk";
+	case 0x05:
+		return "cdrom";
+	case 0x01:
+		return "tape";
+	default:
+		return "other";
+	}
+}
+
+static double work_seconds(const struct sg_work_stats *w)
+{
+	return w->last_ns > w->first_ns ? (double)(w->last_ns - w->first_ns) / 1e9
+					: 0;
+}
+
+static void print_host(FILE *out, const struct pvscsi_host_result *h)
+{
+	uint64_t done = h->guest.completed ? h->guest.completed : 1;
+
+	fprintf(out, "vscsi host %u: %s%s%s%s\n", h->host,
+		h->connected ? "connected" : "never connected",
+		h->resumed ? ", resumed" : "",
+		h->front_error ? ", frontend in error state" : "",
+		h->closed ? ", closed" : "");
+	for (unsigned i = 0; i < h->nr_luns; i++) {
+		const struct sg_lun_info *l = &h->luns[i];
+
+		fprintf(out, "  LUN %u:%u:%u:%u %-5s %-8s %-16s ", h->host,
+			l->channel, l->id, l->lun, type_name(l->type),
+			l->vendor, l->product);
+		if (l->scanned)
+			fprintf(out, "%" PRIu64 " x %u B (%.1f MiB)%s\n",
+				l->blocks, l->block_size,
+				(double)l->blocks * l->block_size / 1048576.0,
+				l->present ? "" : ", removed");
+		else
+			fprintf(out, "%s\n",
+				l->scan_failed ? "scan failed" : "not scanned");
+	}
+	fprintf(out, "  commands %" PRIu64 " completed %" PRIu64
+		     " failed %" PRIu64 "; notifications: %.2f to the backend"
+		     " and %.2f interrupts per command\n",
+		h->guest.commands, h->guest.completed, h->guest.failed,
+		(double)h->fut.notifies_sent / (double)done,
+		(double)h->fut.interrupts / (double)done);
+}
+
+static void print_work(FILE *out, const struct simcfg *cfg, unsigned i,
+		       const struct sg_work_stats *w)
+{
+	const struct simcfg_workload *c = &cfg->workloads[i];
+	double s = work_seconds(w);
+
+	fprintf(out, "workload %u (%s on %u:%u:%u:%u, %u B, depth %u): ",
+		i, simcfg_pattern_name(c->pattern), c->vdev.host,
+		c->vdev.channel, c->vdev.id, c->vdev.lun, c->block, c->depth);
+	if (c->pattern == SIMCFG_ABORT_RESET) {
+		fprintf(out, "%" PRIu64 " rounds, aborts ok %" PRIu64
+			     " failed %" PRIu64 ", resets ok %" PRIu64
+			     " failed %" PRIu64 "\n",
+			w->ops, w->aborts_ok, w->aborts_failed, w->resets_ok,
+			w->resets_failed);
+		return;
+	}
+	fprintf(out, "%" PRIu64 " ops, %" PRIu64 " ok, %" PRIu64
+		     " failed, %" PRIu64 " retried; %.1f MiB verified",
+		w->ops, w->ok, w->failed, w->retried,
+		(double)w->verified_bytes / 1048576.0);
+	if (s > 0)
+		fprintf(out, "; %.0f IOPS, %.1f MB/s simulated",
+			(double)w->ops / s, (double)w->bytes / s / 1e6);
+	fprintf(out, "%s\n", w->stopped && !w->finished ? " (stopped)" : "");
+}
+
+void pvscsi_run_print(FILE *out, const struct simcfg *cfg,
+		      const struct pvscsi_run_result *res)
+{
+	fprintf(out, "xpvsim run %s: guest '%s', frontend %s, seed %" PRIu64
+		     ", faults %s\n",
+		cfg->path ? cfg->path : "-", cfg->name, res->frontend,
+		res->seed, res->faults);
+	for (unsigned i = 0; i < res->nr_hosts; i++)
+		print_host(out, &res->hosts[i]);
+	for (unsigned w = 0; w < res->nr_workloads; w++)
+		print_work(out, cfg, w, &res->works[w]);
+	fprintf(out, "images: %" PRIu64 " written blocks read back, %" PRIu64
+		     " wrong\n",
+		res->blocks_audited, res->blocks_audit_bad);
+	fprintf(out, "simulated %.6f s, %" PRIu64 " events, trace %016" PRIx64
+		     "%s\n",
+		(double)res->sim_time_ns / 1e9, res->events, res->trace_hash,
+		res->time_limit_hit ? " (time limit hit)" : "");
+	fprintf(out, "grant pages quarantined: %u\n", res->quarantined);
+	if (res->violations_total == 0) {
+		fprintf(out, "checkers: clean\n");
+		return;
+	}
+	fprintf(out, "checkers: %" PRIu64 " violations\n%s",
+		res->violations_total, res->report ? res->report : "");
+}
+
+static void json_str(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(out, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(out, "\\u%04x", *s);
+		else
+			fputc(*s, out);
+	}
+	fputc('"', out);
+}
+
+static void json_host(FILE *out, const struct pvscsi_host_result *h)
+{
+	fprintf(out, "{\"host\":%u,\"connected\":%s,\"resumed\":%s,"
+		     "\"error_state\":%s,\"closed\":%s,\"commands\":%" PRIu64
+		     ",\"completed\":%" PRIu64 ",\"failed\":%" PRIu64
+		     ",\"notifies_sent\":%" PRIu64 ",\"interrupts\":%" PRIu64
+		     ",\"spurious\":%" PRIu64 ",\"clamped\":%" PRIu64
+		     ",\"backend_misbehaviours\":%" PRIu64 ",\"luns\":[",
+		h->host, h->connected ? "true" : "false",
+		h->resumed ? "true" : "false",
+		h->front_error ? "true" : "false",
+		h->closed ? "true" : "false", h->guest.commands,
+		h->guest.completed, h->guest.failed, h->fut.notifies_sent,
+		h->fut.interrupts, h->fut.spurious, h->fut.clamped,
+		h->be_misbehaved);
+	for (unsigned i = 0; i < h->nr_luns; i++) {
+		const struct sg_lun_info *l = &h->luns[i];
+
+		fprintf(out, "%s{\"vdev\":\"%u:%u:%u:%u\",\"type\":\"%s\","
+			     "\"vendor\":",
+			i ? "," : "", h->host, l->channel, l->id, l->lun,
+			type_name(l->type));
+		json_str(out, l->vendor);
+		fprintf(out, ",\"product\":");
+		json_str(out, l->product);
+		fprintf(out, ",\"blocks\":%" PRIu64 ",\"block_size\":%u,"
+			     "\"scanned\":%s,\"present\":%s}",
+			l->blocks, l->block_size, l->scanned ? "true" : "false",
+			l->present ? "true" : "false");
+	}
+	fprintf(out, "]}");
+}
+
+static void json_work(FILE *out, const struct simcfg *cfg, unsigned i,
+		      const struct sg_work_stats *w)
+{
+	const struct simcfg_workload *c = &cfg->workloads[i];
+	double s = work_seconds(w);
+
+	fprintf(out, "{\"pattern\":\"%s\",\"vdev\":\"%u:%u:%u:%u\","
+		     "\"block\":%u,\"depth\":%u,\"ops\":%" PRIu64 ",\"ok\":%" PRIu64
+		     ",\"failed\":%" PRIu64 ",\"retried\":%" PRIu64
+		     ",\"bytes\":%" PRIu64 ",\"verified_bytes\":%" PRIu64
+		     ",\"aborts_ok\":%" PRIu64 ",\"aborts_failed\":%" PRIu64
+		     ",\"resets_ok\":%" PRIu64 ",\"resets_failed\":%" PRIu64
+		     ",\"sim_seconds\":%.9f,\"iops\":%.1f,\"mb_per_s\":%.3f,"
+		     "\"finished\":%s}",
+		simcfg_pattern_name(c->pattern), c->vdev.host, c->vdev.channel,
+		c->vdev.id, c->vdev.lun, c->block, c->depth, w->ops, w->ok,
+		w->failed, w->retried, w->bytes, w->verified_bytes,
+		w->aborts_ok, w->aborts_failed, w->resets_ok, w->resets_failed,
+		s, s > 0 ? (double)w->ops / s : 0,
+		s > 0 ? (double)w->bytes / s / 1e6 : 0,
+		w->finished ? "true" : "false");
+}
+
+void pvscsi_run_json(FILE *out, const struct simcfg *cfg,
+		     const struct pvscsi_run_result *res)
+{
+	fprintf(out, "{\"version\":%d,\"config\":", PVSCSI_RUN_JSON_VERSION);
+	json_str(out, cfg->path ? cfg->path : "");
+	fprintf(out, ",\"guest\":");
+	json_str(out, cfg->name);
+	fprintf(out, ",\"frontend\":");
+	json_str(out, res->frontend);
+	fprintf(out, ",\"seed\":%" PRIu64 ",\"faults\":", res->seed);
+	json_str(out, res->faults);
+	fprintf(out, ",\"sim_time_ns\":%" PRIu64 ",\"events\":%" PRIu64
+		     ",\"trace_hash\":\"%016" PRIx64 "\",\"time_limit_hit\":%s"
+		     ",\"hosts\":[",
+		res->sim_time_ns, res->events, res->trace_hash,
+		res->time_limit_hit ? "true" : "false");
+	for (unsigned i = 0; i < res->nr_hosts; i++) {
+		if (i)
+			fputc(',', out);
+		json_host(out, &res->hosts[i]);
+	}
+	fprintf(out, "],\"workloads\":[");
+	for (unsigned w = 0; w < res->nr_workloads; w++) {
+		if (w)
+			fputc(',', out);
+		json_work(out, cfg, w, &res->works[w]);
+	}
+	fprintf(out, "],\"images\":{\"blocks_audited\":%" PRIu64
+		     ",\"blocks_wrong\":%" PRIu64 "},\"quarantined_pages\":%u,"
+		     "\"violations\":{",
+		res->blocks_audited, res->blocks_audit_bad, res->quarantined);
+	for (int c = 0; c < SIM_CHECK__COUNT; c++)
+		fprintf(out, "%s\"%s\":%" PRIu64, c ? "," : "",
+			sim_check_name(c), res->violations[c]);
+	fprintf(out, "},\"violations_total\":%" PRIu64 ",\"passed\":%s}\n",
+		res->violations_total,
+		res->violations_total == 0 ? "true" : "false");
+}
