@@ -271,7 +271,7 @@ static void lun_one(struct scsifront *sf, enum lun_op op, xpv_u32 devno)
 /* One pass over the backend's vscsi-devs, as scsifront_do_lun_hotplug. */
 static void lun_pass(struct scsifront *sf, enum lun_op op)
 {
-	char names[2048];
+	char names[1024]; /* ~140 dev-N names: the 64 LUNs we track fit */
 	xpv_u32 count, devno;
 	const char *p = names;
 	int err;

@@ -84,6 +84,7 @@ static void slot_take(struct scsifront *sf, struct sf_slot *s,
 {
 	XPV_ASSERT(s->state == SF_SLOT_FREE && state != SF_SLOT_FREE);
 	s->state = state;
+	s->seq = ++sf->next_seq;
 	sf->in_flight++;
 	XPV_ASSERT(sf->in_flight <= SF_RING_SIZE);
 }
@@ -462,6 +463,12 @@ static int tmr_send(struct scsifront *sf, xpv_u8 act,
 	XPV_ASSERT(err == 0);
 	slot_take(sf, s, SF_SLOT_TMR);
 	s->cookie = cookie;
+	s->act = act;
+	s->channel = channel;
+	s->id = id;
+	s->lun = lun;
+	s->ref_rqid = req.ref_rqid;
+	s->ref_seq = target ? sf->slot[target->rqid].seq : 0;
 	xpv_timer_arm(s->timer, SCSIFRONT_TMR_TIMEOUT_NS);
 	push(sf);
 	return 0;
@@ -577,16 +584,57 @@ static void cdb_done(struct scsifront *sf, struct sf_slot *s,
 		sf_set_error(sf, "backend kept a data grant mapped", b);
 }
 
+/* A successful abort or reset means the backend dropped the commands it
+ * covers. One it has not answered yet completes now (host ABORT or RESET);
+ * its slot stays reserved until the backend answers it after all, so a
+ * late answer can never be taken for a newer command's. */
+static void abandon_cmd(struct scsifront *sf, struct sf_slot *c, xpv_u8 host,
+			struct sf_batch *b)
+{
+	struct scsifront_cmd *cmd = c->cmd;
+	xpv_bool ended = slot_end_grants(sf, c);
+
+	xpv_memset(&cmd->res, 0, sizeof(cmd->res));
+	cmd->res.host = ended ? host : XPV_VSCSIIF_RSLT_HOST_ERROR;
+	cmd->res.residual = cmd->data_len;
+	c->cmd = XPV_NULL;
+	c->state = SF_SLOT_TMR_ABANDONED;
+	batch_done(b, cmd);
+	if (!ended)
+		sf_set_error(sf, "backend kept a data grant mapped", b);
+}
+
+static void tmr_scope(struct scsifront *sf, const struct sf_slot *t,
+		      struct sf_batch *b)
+{
+	if (t->act == XPV_VSCSIIF_ACT_SCSI_ABORT) {
+		struct sf_slot *c = &sf->slot[t->ref_rqid];
+
+		if (c->state == SF_SLOT_CMD && c->seq == t->ref_seq)
+			abandon_cmd(sf, c, XPV_VSCSIIF_RSLT_HOST_ABORT, b);
+		return;
+	}
+	for (xpv_u32 i = 0; i < SF_RING_SIZE && !sf->error; i++) {
+		struct sf_slot *c = &sf->slot[i];
+
+		if (c->state == SF_SLOT_CMD && c->seq < t->seq &&
+		    c->cmd->channel == t->channel && c->cmd->id == t->id &&
+		    c->cmd->lun == t->lun)
+			abandon_cmd(sf, c, XPV_VSCSIIF_RSLT_HOST_RESET, b);
+	}
+}
+
 static void tmr_answered(struct scsifront *sf, struct sf_slot *s,
 			 const struct xpv_vscsiif_response *rsp,
 			 struct sf_batch *b)
 {
 	if (s->state == SF_SLOT_TMR) {
+		xpv_bool ok = rsp->rslt == XPV_VSCSIIF_RSLT_RESET_SUCCESS;
+
 		xpv_timer_cancel(s->timer);
-		batch_tmr(b, s->cookie,
-			  rsp->rslt == XPV_VSCSIIF_RSLT_RESET_SUCCESS
-				  ? 0
-				  : -XPV_EIO);
+		if (ok)
+			tmr_scope(sf, s, b);
+		batch_tmr(b, s->cookie, ok ? 0 : -XPV_EIO);
 	} else {
 		xpv_log(sf->dev, XPV_LOG_INFO,
 			"late answer to an abandoned abort/reset (rqid %u)",

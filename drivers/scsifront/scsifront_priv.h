@@ -17,7 +17,9 @@ enum sf_slot_state {
 	SF_SLOT_FREE,
 	SF_SLOT_CMD,           /* a CDB request in flight */
 	SF_SLOT_TMR,           /* an abort or reset in flight */
-	SF_SLOT_TMR_ABANDONED, /* timed out: waits for the late answer */
+	SF_SLOT_TMR_ABANDONED, /* given up on (a timed-out abort/reset, or a
+				* command a successful abort/reset took):
+				* reserved until the backend answers it */
 	SF_SLOT_DEAD,          /* error state or lost pages: never reused */
 };
 
@@ -31,6 +33,11 @@ struct sf_slot {
 	enum sf_slot_state state;
 	struct scsifront_cmd *cmd; /* SF_SLOT_CMD */
 	void *cookie;              /* SF_SLOT_TMR */
+	xpv_u64 seq;               /* submission order, for TMR scope */
+	xpv_u8 act;                /* SF_SLOT_TMR: abort or reset */
+	xpv_u16 channel, id, lun;  /* SF_SLOT_TMR: its nexus */
+	xpv_u16 ref_rqid;          /* SF_SLOT_TMR abort: the target slot */
+	xpv_u64 ref_seq;           /* ... and its seq when the abort left */
 	xpv_u32 nr_grants;
 	struct sf_grant grant[SF_MAX_SEGS + 1];
 	struct xpv_page *data[SF_MAX_SEGS]; /* bounce pages */
@@ -71,6 +78,7 @@ struct scsifront {
 
 	struct sf_slot slot[SF_RING_SIZE];
 	xpv_u32 in_flight; /* slots in CMD, TMR or TMR_ABANDONED */
+	xpv_u64 next_seq;
 	xpv_u32 max_segs;  /* negotiated: 26..128 */
 	xpv_bool bounce_ready;
 

@@ -31,7 +31,23 @@ static const char *const fault_names[SIM_FAULT__COUNT] = {
 	[SIM_FAULT_XS_ENOMEM] = "xs-enomem",
 	[SIM_FAULT_EVTCHN_DELAY] = "evtchn-delay",
 	[SIM_FAULT_EVTCHN_STORM] = "evtchn-storm",
-	[SIM_FAULT_BACKEND] = "backend",
+	[SIM_FAULT_BE_RSP_OVERFLOW] = "be-rsp-overflow",
+	[SIM_FAULT_BE_RSP_REWRITE] = "be-rsp-rewrite",
+	[SIM_FAULT_BE_REQ_REWRITE] = "be-req-rewrite",
+	[SIM_FAULT_BE_BAD_ID] = "be-bad-id",
+	[SIM_FAULT_BE_DUP_RSP] = "be-dup-rsp",
+	[SIM_FAULT_BE_STALE_ID] = "be-stale-id",
+	[SIM_FAULT_BE_SENSE_LEN] = "be-sense-len",
+	[SIM_FAULT_BE_RESIDUAL] = "be-residual",
+	[SIM_FAULT_BE_RSLT_BITS] = "be-rslt-bits",
+	[SIM_FAULT_BE_HOLD_GRANT] = "be-hold-grant",
+	[SIM_FAULT_BE_HOLD_RING] = "be-hold-ring",
+	[SIM_FAULT_BE_NO_ANSWER] = "be-no-answer",
+	[SIM_FAULT_BE_LATE_TMR] = "be-late-tmr",
+	[SIM_FAULT_BE_GARBAGE] = "be-garbage",
+	[SIM_FAULT_BE_XS_VALUES] = "be-xs-values",
+	[SIM_FAULT_BE_BAD_STATE] = "be-bad-state",
+	[SIM_FAULT_BE_REMOVE_AFTER_RESUME] = "be-remove-after-resume",
 };
 
 const char *sim_fault_name(enum sim_fault f)
@@ -164,8 +180,12 @@ void sim_fault_plan_format(const struct sim_fault_plan *plan, char *buf,
 			continue;
 		int n = snprintf(buf + off, len - off, "%s%s=%u",
 				 off ? "," : "", fault_names[f], plan->rate[f]);
-		if (n < 0 || (size_t)n >= len - off)
+		if (n < 0 || (size_t)n >= len - off) {
+			/* Never print half an item: a truncated plan must
+			 * still parse. */
+			buf[off] = '\0';
 			break;
+		}
 		off += (size_t)n;
 	}
 	if (off == 0)
@@ -206,7 +226,7 @@ static int parse_item(struct sim_fault_plan *plan, const char *item,
 int sim_fault_plan_parse(struct sim_fault_plan *plan, const char *spec,
 			 char *err, size_t errlen)
 {
-	char buf[512];
+	char buf[1024]; /* every class at the longest rate fits */
 
 	sim_fault_plan_clear(plan);
 	if (strcmp(spec, "none") == 0 || spec[0] == '\0')

@@ -28,9 +28,29 @@ enum sim_fault {
 	SIM_FAULT_XS_ENOMEM,     /* xenstore write: -ENOMEM (quota) */
 	SIM_FAULT_EVTCHN_DELAY,  /* event-channel delivery delayed 1000x */
 	SIM_FAULT_EVTCHN_STORM,  /* spurious event-channel deliveries */
-	SIM_FAULT_BACKEND,       /* backend models misbehave (later issues) */
+	/* Backend models misbehave (protocol.md 5.1, case number in
+	 * brackets); each model consults the classes it can act on at the
+	 * point named in its header (sim/backends/scsiback.h). */
+	SIM_FAULT_BE_RSP_OVERFLOW,  /* [1] rsp_prod beyond the responses made */
+	SIM_FAULT_BE_RSP_REWRITE,   /* [2] response slot rewritten later */
+	SIM_FAULT_BE_REQ_REWRITE,   /* [3] request slot scribbled after copy */
+	SIM_FAULT_BE_BAD_ID,        /* [4] response id >= ring size */
+	SIM_FAULT_BE_DUP_RSP,       /* [5] a request answered twice */
+	SIM_FAULT_BE_STALE_ID,      /* [5] a response for an id not in flight */
+	SIM_FAULT_BE_SENSE_LEN,     /* [8] sense length over the buffer */
+	SIM_FAULT_BE_RESIDUAL,      /* [8] residual over the data length */
+	SIM_FAULT_BE_RSLT_BITS,     /* [9] reserved result bits, unknown host */
+	SIM_FAULT_BE_HOLD_GRANT,    /* [10, 11] data grant kept mapped */
+	SIM_FAULT_BE_HOLD_RING,     /* [12] ring kept mapped at disconnect */
+	SIM_FAULT_BE_NO_ANSWER,     /* [20] a request never answered */
+	SIM_FAULT_BE_LATE_TMR,      /* [19] abort/reset answered very late */
+	SIM_FAULT_BE_GARBAGE,       /* [22] garbage in reserved fields */
+	SIM_FAULT_BE_XS_VALUES,     /* [15] bogus xenstore values */
+	SIM_FAULT_BE_BAD_STATE,     /* [18] out-of-sequence xenbus state */
+	SIM_FAULT_BE_REMOVE_AFTER_RESUME, /* [21] device gone at resume */
 	SIM_FAULT__COUNT,
 };
+#define SIM_FAULT_BE_FIRST SIM_FAULT_BE_RSP_OVERFLOW
 
 const char *sim_fault_name(enum sim_fault f);
 /* Parses a name as printed by sim_fault_name; -1 if unknown. */

@@ -82,6 +82,7 @@ struct sim_scsi_result {
 struct sim_scsi_target_stats {
 	uint64_t commands, reads, writes, bytes_read, bytes_written;
 	uint64_t check_conditions, unit_attentions;
+	uint64_t syncs; /* SYNCHRONIZE CACHE commands answered GOOD */
 };
 
 struct sim_scsi_target;

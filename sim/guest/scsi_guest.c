@@ -18,6 +18,11 @@
 #define SG_BUSY_RETRY_NS 100000 /* poll after -EBUSY with nothing in flight */
 #define SG_GEN_UNKNOWN UINT32_MAX /* a failed write: contents unknown */
 #define SG_POISON 0x5a
+/* A command outstanding this long gets the error handler: a LUN reset
+ * (Linux's midlayer times commands out after 30 s; the simulation uses a
+ * shorter, still generous bound). */
+#define SG_CMD_TIMEOUT_NS 1000000000ull
+#define SG_WATCHDOG_NS 100000000ull
 #define SG_TRACK_MAX (16ull << 20) /* blocks tracked per LUN */
 
 enum sg_kind { SG_SCAN, SG_IO, SG_ABORTEE, SG_TMR };
@@ -29,6 +34,7 @@ struct sg_lun {
 	enum scan_step step;
 	unsigned tries;
 	bool scan_in_flight;
+	bool eh_pending; /* a LUN reset from the watchdog is out */
 	uint32_t *gen;   /* per block, tracked span only; 0: never written */
 	uint8_t *busy;   /* per block: a command in flight covers it */
 	uint64_t tracked; /* blocks in gen[] */
@@ -62,6 +68,7 @@ struct sg_req {
 	uint32_t gen;
 	unsigned retries;
 	bool queued; /* waiting to be (re)submitted */
+	uint64_t sent_ns;
 };
 
 struct scsi_guest {
@@ -77,8 +84,8 @@ struct scsi_guest {
 	uint64_t next_seq;
 	uint32_t next_gen;
 	bool pump_queued, stopped, idle_reported;
-	sim_event_id busy_timer;
-	bool busy_timer_armed;
+	sim_event_id busy_timer, watchdog;
+	bool busy_timer_armed, watchdog_armed;
 	struct sg_stats st;
 };
 
@@ -174,6 +181,7 @@ static bool req_submit(struct scsi_guest *g, struct sg_req *r)
 	if (err)
 		return false;
 	r->queued = false;
+	r->sent_ns = sim_now(g->sim);
 	g->st.commands++;
 	sim_check_request_begin(g->sim, r->tag);
 	return true;
@@ -303,6 +311,20 @@ static void track_alloc(struct scsi_guest *g, struct sg_lun *l)
 	l->busy = sim_xcalloc(want ? want : 1, 1);
 }
 
+/* Bytes a scan step needs before it may look at the data. */
+static uint32_t scan_need(enum scan_step step)
+{
+	static const uint32_t need[] = { [SCAN_TUR] = 0, [SCAN_INQUIRY] = 32,
+					 [SCAN_CAP10] = 8, [SCAN_CAP16] = 12,
+					 [SCAN_RLUNS] = 8 };
+	return need[step];
+}
+
+static bool block_size_sane(uint32_t bs)
+{
+	return bs >= 512 && bs <= 65536 && (bs & (bs - 1)) == 0;
+}
+
 static void scan_step_done(struct scsi_guest *g, struct sg_lun *l,
 			   const struct sg_req *r)
 {
@@ -330,6 +352,10 @@ static void scan_step_done(struct scsi_guest *g, struct sg_lun *l,
 		break;
 	case SCAN_RLUNS:
 		l->info.report_luns = be32(d) / 8;
+		if (!block_size_sane(l->info.block_size) || !l->info.blocks) {
+			l->info.scan_failed = true;
+			break;
+		}
 		l->info.scanned = true;
 		track_alloc(g, l);
 		break;
@@ -343,11 +369,11 @@ static void scan_done(struct scsi_guest *g, struct sg_req *r,
 	struct sg_lun *l = r->lun;
 
 	l->scan_in_flight = false;
-	if (result_ok(res)) {
+	if (result_ok(res) && res->delivered >= scan_need(l->step)) {
 		scan_step_done(g, l, r);
 	} else if (++l->tries > SG_SCAN_RETRIES || !l->info.present ||
 		   (!is_unit_attention(res) && res->host != FUT_HOST_OK &&
-		    res->host != FUT_HOST_RESET)) {
+		    res->host != FUT_HOST_RESET && res->host != FUT_HOST_ERROR)) {
 		l->info.scan_failed = true;
 	}
 }
@@ -628,6 +654,11 @@ static void tmr_done(void *arg, uint64_t tag, int result)
 	SIM_ASSERT(t && t->kind == SG_TMR);
 	w = t->work;
 	t->used = false;
+	if (!w) { /* the watchdog's reset */
+		t->lun->eh_pending = false;
+		pump_soon(g);
+		return;
+	}
 	if (!w->abort_done) {
 		w->abort_done = true;
 		if (result == 0)
@@ -694,7 +725,8 @@ static bool all_idle(struct scsi_guest *g)
 	for (unsigned i = 0; i < g->nr_luns; i++) {
 		const struct sg_lun *l = &g->luns[i];
 
-		if (l->info.present && !l->info.scanned && !l->info.scan_failed)
+		if (!g->stopped && l->info.present && !l->info.scanned &&
+		    !l->info.scan_failed)
 			return false;
 	}
 	for (unsigned w = 0; w < g->nr_works; w++)
@@ -767,6 +799,41 @@ static unsigned in_flight(const struct scsi_guest *g)
 	return n;
 }
 
+/* The error handler: a LUN whose command timed out is reset. */
+static void watchdog_fire(struct sim *sim, void *arg)
+{
+	struct scsi_guest *g = arg;
+	bool busy = false;
+
+	g->watchdog_armed = false;
+	for (unsigned i = 0; i < SG_MAX_REQS && g->fut; i++) {
+		struct sg_req *r = &g->reqs[i];
+		struct sg_req *t;
+
+		if (!r->used || r->queued || r->kind == SG_TMR)
+			continue;
+		busy = true;
+		if (sim_now(sim) - r->sent_ns < SG_CMD_TIMEOUT_NS ||
+		    r->lun->eh_pending)
+			continue;
+		t = req_new(g, SG_TMR, r->lun, 0);
+		if (!t)
+			break;
+		t->queued = false;
+		if (fut_scsi_reset(g->fut, r->lun->info.channel,
+				   r->lun->info.id, r->lun->info.lun,
+				   t->tag) == 0)
+			r->lun->eh_pending = true;
+		else
+			t->used = false;
+	}
+	if (busy) {
+		g->watchdog_armed = true;
+		g->watchdog = sim_schedule(sim, SG_WATCHDOG_NS, watchdog_fire,
+					   g, "guest-watchdog");
+	}
+}
+
 static void pump(struct sim *sim, void *arg)
 {
 	struct scsi_guest *g = arg;
@@ -781,6 +848,11 @@ static void pump(struct sim *sim, void *arg)
 	for (unsigned w = 0; w < g->nr_works; w++)
 		work_pump(g, &g->works[w]);
 	submit_queued(g);
+	if (!g->watchdog_armed && in_flight(g) > 0) {
+		g->watchdog_armed = true;
+		g->watchdog = sim_schedule(sim, SG_WATCHDOG_NS, watchdog_fire,
+					   g, "guest-watchdog");
+	}
 	t = next_start(g);
 	if (t != UINT64_MAX)
 		arm_poll(g, t);
@@ -904,8 +976,7 @@ static void on_error(void *arg)
 	struct scsi_guest *g = arg;
 
 	g->st.error = true;
-	g->stopped = true;
-	pump_soon(g);
+	scsi_guest_stop(g);
 }
 
 static void on_closed(void *arg)
@@ -974,6 +1045,8 @@ void scsi_guest_destroy(struct scsi_guest *g)
 {
 	if (g->busy_timer_armed)
 		sim_cancel(g->sim, g->busy_timer);
+	if (g->watchdog_armed)
+		sim_cancel(g->sim, g->watchdog);
 	for (unsigned i = 0; i < g->nr_luns; i++) {
 		free(g->luns[i].gen);
 		free(g->luns[i].busy);

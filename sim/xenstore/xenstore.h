@@ -112,4 +112,14 @@ void sim_xs_mock_set_default(struct sim_xs *xs, sim_domid domid);
 /* An explicit connection acting as domid. */
 struct xs_handle *sim_xs_mock_open(struct sim_xs *xs, sim_domid domid);
 
+/* Push notification, the simulator's xenwatch thread: whenever a watch
+ * event is queued on h, fn(arg) runs as a simulator event (delay 0, so
+ * after the change that caused it), at most one pending at a time; fn
+ * then drains with xs_read_watch() until it returns NULL (EAGAIN). Events
+ * already queued when fn is set get a notification too. fn NULL turns it
+ * off; xs_close() cancels a pending notification. */
+typedef void sim_xs_mock_notify_fn(void *arg);
+void sim_xs_mock_set_notify(struct xs_handle *h, sim_xs_mock_notify_fn *fn,
+			    void *arg);
+
 #endif /* SIM_XENSTORE_XENSTORE_H */

@@ -57,6 +57,9 @@ struct xs_handle {
 	int pipe[2]; /* -1 until xs_fileno() */
 	uint32_t *txns;
 	unsigned ntxns, txns_cap;
+	sim_xs_mock_notify_fn *notify; /* sim_xs_mock_set_notify */
+	void *notify_arg;
+	sim_event_id notify_ev;        /* pending notification, or 0 */
 };
 
 /* libxenstore has no context argument, so the mock keeps process state:
@@ -112,6 +115,43 @@ static char **vec_new(const char *path, const char *token)
 	return vec;
 }
 
+static void notify_run(struct sim *sim, void *arg)
+{
+	struct xs_handle *h = arg;
+
+	/* Cleared first: fn drains, and may close the handle. */
+	h->notify_ev = 0;
+	if (h->notify)
+		h->notify(h->notify_arg);
+}
+
+/* One pending notification covers every event queued before it runs. */
+static void notify_kick(struct xs_handle *h)
+{
+	if (h->notify && !h->notify_ev && h->nev && h->xs)
+		h->notify_ev = sim_schedule(h->xs->sim, 0, notify_run, h,
+					    "xs-mock-notify");
+}
+
+static void notify_cancel(struct xs_handle *h)
+{
+	if (h->notify_ev && h->xs)
+		sim_cancel(h->xs->sim, h->notify_ev);
+	h->notify_ev = 0;
+}
+
+void sim_xs_mock_set_notify(struct xs_handle *h, sim_xs_mock_notify_fn *fn,
+			    void *arg)
+{
+	if (!h)
+		return;
+	h->notify = fn;
+	h->notify_arg = arg;
+	if (!fn)
+		notify_cancel(h);
+	notify_kick(h);
+}
+
 static void home_of(char *buf, size_t size, unsigned domid)
 {
 	snprintf(buf, size, "/local/domain/%u", domid);
@@ -144,6 +184,7 @@ static void mock_watch_fn(struct sim *sim, void *arg, const char *path,
 	h->ev_tail = ev;
 	h->nev++;
 	pipe_put(h, 1);
+	notify_kick(h);
 }
 
 static char **event_take(struct xs_handle *h)
@@ -248,6 +289,8 @@ static void watch_free(struct sim_xs_mock_watch *mw)
  * still there) and in the handle. */
 static void handle_detach(struct xs_handle *h, bool store_alive)
 {
+	/* Still reachable while the store goes: its sim outlives it. */
+	notify_cancel(h);
 	while (h->watches) {
 		struct sim_xs_mock_watch *mw = h->watches;
 

@@ -1,22 +1,33 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 /*
- * xpv_core.ko: the portable frontend cores (drivers/core, listed in
- * drivers/sources.mk) with their Linux contract implementation. No frontend
- * is registered yet; when one is, its init calls xpv_linux_register() here.
+ * xpv_core.ko: the portable frontend cores (drivers/sources.mk) with their
+ * Linux contract implementation, and the frontends built on them. Each
+ * frontend is a struct xpv_driver that init puts on the xenbus through
+ * xpv_linux_register(); to add one, register it here and unregister it in
+ * reverse order in exit.
  */
 #include <linux/init.h>
 #include <linux/module.h>
 #include <linux/printk.h>
 
+#include "xpv_linux.h"
+
 static int __init xpv_linux_init(void)
 {
-	pr_info("xpv frontend cores loaded (no frontend registered yet)\n");
+	int err = xpv_linux_register(&xpv_scsifront_driver, THIS_MODULE);
+
+	if (err) {
+		pr_err("cannot register the vscsi frontend: %d\n", err);
+		return err;
+	}
+	pr_info("xpv frontends registered: vscsi\n");
 	return 0;
 }
 
+/* Unregistering removes every device of the driver first. */
 static void __exit xpv_linux_exit(void)
 {
-	pr_info("xpv frontend cores unloaded\n");
+	xpv_linux_unregister(&xpv_scsifront_driver);
 }
 
 module_init(xpv_linux_init);

@@ -17,4 +17,7 @@
 int xpv_linux_register(const struct xpv_driver *drv, struct module *owner);
 void xpv_linux_unregister(const struct xpv_driver *drv);
 
+/* The frontends this module carries (module.c registers them). */
+extern const struct xpv_driver xpv_scsifront_driver; /* scsi_glue.c */
+
 #endif /* XPV_LINUX_H */
