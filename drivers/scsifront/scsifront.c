@@ -344,11 +344,13 @@ static void be_connected(struct scsifront *sf)
 			"feature-sg-grant changed to %u; keeping %u",
 			(unsigned)segs, (unsigned)sf->max_segs);
 	}
-	lun_pass(sf, resumed ? LUN_READD : LUN_ADD);
+	/* Open for commands before the LUN pass: a kernel upper layer scans
+	 * a LUN (INQUIRY) from inside lun_add. */
 	xpv_lock_acquire(sf->lock);
 	sf->connected = XPV_TRUE;
 	sf->paused = XPV_FALSE;
 	xpv_lock_release(sf->lock);
+	lun_pass(sf, resumed ? LUN_READD : LUN_ADD);
 	set_state(sf, XPV_XENBUS_CONNECTED);
 	emit(sf, resumed ? SCSIFRONT_EV_RESUMED : SCSIFRONT_EV_CONNECTED);
 }

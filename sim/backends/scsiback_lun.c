@@ -55,7 +55,8 @@ static bool sb_parse_fields(const char *s, unsigned n,
 			*colon = '\0';
 		if (!sb_parse_uint(p, max, &f[i]))
 			return false;
-		p = colon + 1;
+		if (colon)
+			p = colon + 1;
 	}
 	return true;
 }
