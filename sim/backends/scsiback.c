@@ -18,8 +18,8 @@
 
 #include "../xenstore/xenstore.h"
 
-#define SB_TOKEN_FE "scsiback-fe"
-#define SB_TOKEN_BE "scsiback-be"
+#define SB_TOKEN_FE	"scsiback-fe"
+#define SB_TOKEN_BE	"scsiback-be"
 #define SB_SWITCH_TRIES 8u /* EAGAIN retries of a state write */
 
 void scsiback_config_default(struct scsiback_config *cfg)
@@ -131,9 +131,8 @@ int sb_switch_state(struct scsiback *sb, int state)
 
 /* xenbus_dev_fatal: error/<nodename>/error = "<errno> <message>", then
  * Closing. The error node lives in the backend domain's home. */
-static void sb_fatal(struct scsiback *sb, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void sb_fatal(struct scsiback *sb, int err, const char *fmt, ...)
+static __attribute__((format(printf, 3, 4))) void
+sb_fatal(struct scsiback *sb, int err, const char *fmt, ...)
 {
 	char home[32], node[SB_PATH_MAX + 48], msg[160];
 	const char *rel = sb->path;
@@ -320,7 +319,7 @@ static void sb_frontend_changed(struct scsiback *sb)
 	sb->fe_seen = true;
 }
 
-/* ---- watches -------------------------------------------------------------- */
+/* ---- watches ------------------------------------------------------------- */
 
 static void sb_watch_event(struct scsiback *sb, const char *path,
 			   const char *token)
@@ -352,7 +351,7 @@ static void sb_xs_notify(void *arg)
 	}
 }
 
-/* ---- probe and teardown ------------------------------------------------- */
+/* ---- probe and teardown -------------------------------------------------- */
 
 static int sb_probe(struct scsiback *sb)
 {

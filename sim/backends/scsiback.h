@@ -24,8 +24,8 @@
  * is a resume: the old ring is gone, so in-service requests are dropped
  * unanswered, mappings and translations too, BE goes InitWait (a fresh
  * backend, so the frontend sees it reach 4 again) and FE 3 reconnects,
- * re-adding devs in state 4. `state` is written as xenbus_switch_state does: in a
- * transaction, only if the directory still exists, and not when unchanged.
+ * re-adding devs in state 4. `state` is written as xenbus_switch_state does: in
+ * a transaction, only if the directory still exists, and not when unchanged.
  *
  * Requests (3.6): req_prod more than RING_SIZE ahead halts the ring (no
  * EOI afterwards); each slot is copied once (RING_COPY_REQUEST) and only
@@ -102,17 +102,17 @@
 #include "../xen/xen.h"
 
 #define SCSIBACK_SG_GRANT_MAX 1024u /* largest sg_grant the model takes */
-#define SCSIBACK_LATE_TMR_NS 30000000000ull /* be-late-tmr: 30 s */
+#define SCSIBACK_LATE_TMR_NS  30000000000ull /* be-late-tmr: 30 s */
 
 struct scsiback;
 
 struct scsiback_config {
 	struct sim *sim;
-	sim_domid self;            /* backend domain */
-	sim_domid frontend;        /* frontend domain */
-	const char *path;          /* .../backend/vscsi/<domid>/<vhost> */
+	sim_domid self;		   /* backend domain */
+	sim_domid frontend;	   /* frontend domain */
+	const char *path;	   /* .../backend/vscsi/<domid>/<vhost> */
 	const char *frontend_path; /* .../device/vscsi/<vhost> */
-	uint32_t sg_grant;         /* feature-sg-grant; 0: not written and
+	uint32_t sg_grant;	   /* feature-sg-grant; 0: not written and
 				    * indirect SG lists refused */
 	bool old_result_encoding;  /* setup failures as result << 24 */
 	uint64_t service_min_ns;   /* per request, plus per_kib_ns per KiB */
@@ -142,20 +142,20 @@ enum scsiback_bad {
 };
 
 struct scsiback_stats {
-	uint64_t requests;     /* slots consumed */
-	uint64_t responses;    /* slots produced, hostile extras included */
-	uint64_t notifies;     /* event-channel sends */
+	uint64_t requests;  /* slots consumed */
+	uint64_t responses; /* slots produced, hostile extras included */
+	uint64_t notifies;  /* event-channel sends */
 	uint64_t bad_requests, bad[SCSIBACK_BAD__COUNT];
 	uint64_t tmr_abort, tmr_reset;
-	uint64_t aborted, reset;  /* CDBs answered host ABORT / RESET */
-	uint64_t report_luns;     /* answered by the backend itself */
-	uint64_t bytes_in;        /* data written into the guest (reads) */
-	uint64_t bytes_out;       /* data taken from the guest (writes) */
+	uint64_t aborted, reset; /* CDBs answered host ABORT / RESET */
+	uint64_t report_luns;	 /* answered by the backend itself */
+	uint64_t bytes_in;	 /* data written into the guest (reads) */
+	uint64_t bytes_out;	 /* data taken from the guest (writes) */
 	uint64_t connects, fatal_errors;
-	uint32_t luns;            /* translations present */
+	uint32_t luns; /* translations present */
 	uint32_t in_service;
-	uint32_t held_maps;       /* mappings kept by be-hold-* */
-	int state;                /* backend state last written */
+	uint32_t held_maps; /* mappings kept by be-hold-* */
+	int state;	    /* backend state last written */
 	bool connected, ring_halted, unregistered;
 	/* Misbehaviour injected, by fault class (backend classes only). */
 	uint64_t misbehaved[SIM_FAULT__COUNT];

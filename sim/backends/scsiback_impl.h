@@ -14,14 +14,14 @@
 #include <xen/io/vscsiif.h>
 #include <xen/io/xenbus.h>
 
-#define SB_PATH_MAX 256
-#define SB_ENT_MAX 64       /* a vscsi-devs entry name */
-#define SB_DEVS_MAX 1024u   /* vscsi-devs entries looked at per pass */
-#define SB_HISTORY 32u      /* recently answered rqids (be-stale-id) */
-#define SB_DRAIN_PASSES 4u  /* ring passes per handler run */
+#define SB_PATH_MAX	  256
+#define SB_ENT_MAX	  64	/* a vscsi-devs entry name */
+#define SB_DEVS_MAX	  1024u /* vscsi-devs entries looked at per pass */
+#define SB_HISTORY	  32u	/* answered rqids kept (be-stale-id) */
+#define SB_DRAIN_PASSES	  4u	/* ring passes per handler run */
 #define SB_DID_NO_CONNECT 0x01u /* old encoding, bits 24-31 */
-#define SB_DRIVER_ERROR 0x08u
-#define SB_PAGE 4096u       /* VSCSIIF_PAGE_SIZE */
+#define SB_DRIVER_ERROR	  0x08u
+#define SB_PAGE		  4096u /* VSCSIIF_PAGE_SIZE */
 
 struct xs_handle;
 
@@ -37,9 +37,9 @@ struct sb_lun {
 struct sb_req {
 	struct sb_req *next;
 	struct scsiback *sb;
-	vscsiif_request_t rq;  /* the one copy of the slot */
+	vscsiif_request_t rq; /* the one copy of the slot */
 	struct sim_scsi_target *target;
-	vscsiif_segment_t *segs; /* data segments, copied once */
+	vscsiif_segment_t *segs;     /* data segments, copied once */
 	struct sim_grant_map **maps; /* one per data segment */
 	unsigned nsegs;
 	uint32_t data_len;
@@ -61,15 +61,15 @@ struct scsiback {
 	struct sim_domain *dom;
 	struct xs_handle *xs;
 	char path[SB_PATH_MAX], fpath[SB_PATH_MAX];
-	bool fe_seen;   /* the frontend's state was readable once */
-	bool resuming;  /* connection dropped by a resume: next is one */
+	bool fe_seen;  /* the frontend's state was readable once */
+	bool resuming; /* connection dropped by a resume: next is one */
 	/* the connection */
 	uint32_t ring_ref, fe_port, port;
 	struct sim_grant_map *ring_map;
 	vscsiif_back_ring_t ring;
-	struct sb_req *service;          /* in intake order */
+	struct sb_req *service; /* in intake order */
 	struct sb_rewrite *rewrites;
-	uint16_t history[SB_HISTORY];    /* ring buffer of answered rqids */
+	uint16_t history[SB_HISTORY]; /* ring buffer of answered rqids */
 	unsigned nhistory;
 	struct sb_lun *luns;
 	struct sim_grant_map **held;

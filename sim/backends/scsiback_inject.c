@@ -36,7 +36,7 @@ static void sb_random_bytes(struct scsiback *sb, void *p, size_t len)
 		b[i] = (uint8_t)sb_draw(sb, 256);
 }
 
-/* ---- response contents ---------------------------------------------------- */
+/* ---- response contents --------------------------------------------------- */
 
 static void sb_rslt_bits(struct scsiback *sb, vscsiif_response_t *rsp)
 {
@@ -51,8 +51,8 @@ static void sb_rslt_bits(struct scsiback *sb, vscsiif_response_t *rsp)
 		rslt |= v << 8;
 		break;
 	default: /* a host byte past XEN_VSCSIIF_RSLT_HOST_TRANSPORT_MARGINAL */
-		rslt = (rslt & ~0xff0000u) |
-		       (uint32_t)(21 + sb_draw(sb, 235)) << 16;
+		rslt = (rslt & ~0xff0000u) | (uint32_t)(21 + sb_draw(sb, 235))
+						 << 16;
 		break;
 	}
 	rsp->rslt = (int32_t)rslt;
@@ -66,17 +66,18 @@ void sb_inject_rsp_content(struct scsiback *sb, vscsiif_response_t *rsp,
 	if (sb_hit(sb, SIM_FAULT_BE_BAD_ID))
 		rsp->rqid = (uint16_t)(slots + sb_draw(sb, 0x10000 - slots));
 	if (sb_hit(sb, SIM_FAULT_BE_SENSE_LEN))
-		rsp->sense_len = (uint8_t)(VSCSIIF_SENSE_BUFFERSIZE + 1 +
-					   sb_draw(sb, 255 -
-						       VSCSIIF_SENSE_BUFFERSIZE));
+		rsp->sense_len =
+		    (uint8_t)(VSCSIIF_SENSE_BUFFERSIZE + 1 +
+			      sb_draw(sb, 255 - VSCSIIF_SENSE_BUFFERSIZE));
 	if (sb_hit(sb, SIM_FAULT_BE_RESIDUAL))
-		rsp->residual_len = data_len + 1 + (uint32_t)sb_draw(sb, 1u << 20);
+		rsp->residual_len =
+		    data_len + 1 + (uint32_t)sb_draw(sb, 1u << 20);
 	if (sb_hit(sb, SIM_FAULT_BE_RSLT_BITS))
 		sb_rslt_bits(sb, rsp);
 	if (sb_hit(sb, SIM_FAULT_BE_GARBAGE)) {
-		unsigned used = rsp->sense_len < VSCSIIF_SENSE_BUFFERSIZE ?
-					rsp->sense_len :
-					VSCSIIF_SENSE_BUFFERSIZE;
+		unsigned used = rsp->sense_len < VSCSIIF_SENSE_BUFFERSIZE
+				    ? rsp->sense_len
+				    : VSCSIIF_SENSE_BUFFERSIZE;
 
 		rsp->act = (uint8_t)(1 + sb_draw(sb, 255));
 		sb_random_bytes(sb, rsp->sense_buffer + used,
@@ -85,7 +86,7 @@ void sb_inject_rsp_content(struct scsiback *sb, vscsiif_response_t *rsp,
 	}
 }
 
-/* ---- after publication ---------------------------------------------------- */
+/* ---- after publication --------------------------------------------------- */
 
 static void sb_rewrite_fire(struct sim *sim, void *arg)
 {
@@ -172,7 +173,7 @@ void sb_inject_rsp_published(struct scsiback *sb, RING_IDX idx,
 	}
 }
 
-/* ---- requests --------------------------------------------------------------- */
+/* ---- requests ------------------------------------------------------------ */
 
 void sb_inject_req_rewrite(struct scsiback *sb, RING_IDX idx)
 {
@@ -203,13 +204,13 @@ bool sb_inject_hold_ring(struct scsiback *sb)
 	return sb_hit(sb, SIM_FAULT_BE_HOLD_RING);
 }
 
-/* ---- xenstore ------------------------------------------------------------- */
+/* ---- xenstore ------------------------------------------------------------ */
 
 const char *sb_inject_sg_grant(struct scsiback *sb)
 {
 	static const char *const bogus[] = {
-		"4294967295", "-1", "12abc", "0", "99999999999999999999",
-		"", " 128", "0x80",
+	    "4294967295",	    "-1", "12abc", "0",
+	    "99999999999999999999", "",	  " 128",  "0x80",
 	};
 
 	if (!sb_hit(sb, SIM_FAULT_BE_XS_VALUES))
@@ -230,8 +231,8 @@ static bool sb_name_taken(char **names, unsigned n, const char *name)
 void sb_inject_bogus_dev(struct scsiback *sb, char **names, unsigned n)
 {
 	static const char *const bogus[] = {
-		"1:2:3", "0:0:x:0", "", "0:0:0:4294967296", "a:b:c:d",
-		"0:0:0:0:0", "-1:0:0:0", "0:0:0:0 ",
+	    "1:2:3",   "0:0:x:0",   "",		"0:0:0:4294967296",
+	    "a:b:c:d", "0:0:0:0:0", "-1:0:0:0", "0:0:0:0 ",
 	};
 	char ent[SB_ENT_MAX], rel[2 * SB_ENT_MAX];
 	unsigned k = 0;
@@ -253,12 +254,12 @@ void sb_inject_bogus_dev(struct scsiback *sb, char **names, unsigned n)
 void sb_inject_bad_state(struct scsiback *sb)
 {
 	static const int states[] = {
-		XenbusStateClosed,        /* without Closing */
-		XenbusStateConnected,     /* repeated */
-		XenbusStateReconfiguring, /* with no change */
-		XenbusStateReconfigured,  /* nothing asked for */
-		XenbusStateInitWait,      /* after Connected */
-		9,                        /* unknown */
+	    XenbusStateClosed,	      /* without Closing */
+	    XenbusStateConnected,     /* repeated */
+	    XenbusStateReconfiguring, /* with no change */
+	    XenbusStateReconfigured,  /* nothing asked for */
+	    XenbusStateInitWait,      /* after Connected */
+	    9,			      /* unknown */
 	};
 	int s;
 

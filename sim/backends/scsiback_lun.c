@@ -11,11 +11,11 @@
 #include <string.h>
 #include <xenstore.h>
 
-#define SB_PDEV_LUNS 512u   /* TRANSPORT_MAX_LUNS_PER_TPG */
-#define SB_WWN_DIGITS 16u   /* naa.<hex>: at most a 64-bit WWN */
-#define SB_LUNS_MAX 256u    /* REPORT LUNS entries per (channel, id) */
+#define SB_PDEV_LUNS  512u /* TRANSPORT_MAX_LUNS_PER_TPG */
+#define SB_WWN_DIGITS 16u  /* naa.<hex>: at most a 64-bit WWN */
+#define SB_LUNS_MAX   256u /* REPORT LUNS entries per (channel, id) */
 
-/* ---- parsing --------------------------------------------------------- */
+/* ---- parsing ------------------------------------------------------------- */
 
 /* Decimal digits only, no sign or space, value <= max. */
 bool sb_parse_uint(const char *s, unsigned long long max,
@@ -38,8 +38,8 @@ bool sb_parse_uint(const char *s, unsigned long long max,
 }
 
 /* n decimal fields separated by ':' (copy of s split in place). */
-static bool sb_parse_fields(const char *s, unsigned n,
-			    unsigned long long max, unsigned long long *f)
+static bool sb_parse_fields(const char *s, unsigned n, unsigned long long max,
+			    unsigned long long *f)
 {
 	char buf[SB_ENT_MAX];
 	char *p = buf, *colon;
@@ -98,7 +98,7 @@ static bool sb_pdev_valid(const char *s)
 	return sb_parse_fields(s, 4, UINT32_MAX, f);
 }
 
-/* ---- the table --------------------------------------------------------- */
+/* ---- the table ----------------------------------------------------------- */
 
 struct sb_lun *sb_lun_find(struct scsiback *sb, unsigned chn, unsigned tgt,
 			   unsigned lun)
@@ -123,8 +123,7 @@ void sb_luns_free(struct scsiback *sb)
 static void sb_lun_announce(struct scsiback *sb, const struct sb_lun *added)
 {
 	for (struct sb_lun *l = sb->luns; l; l = l->next)
-		if (l != added && l->chn == added->chn &&
-		    l->tgt == added->tgt)
+		if (l != added && l->chn == added->chn && l->tgt == added->tgt)
 			/* 3Fh/0Eh: REPORTED LUNS DATA HAS CHANGED */
 			sim_scsi_target_unit_attention(l->target, 0x3f, 0x0e);
 }
@@ -172,13 +171,12 @@ static bool sb_lun_del(struct scsiback *sb, const struct sb_lun *v)
 /* ---- hotplug passes ------------------------------------------------------ */
 
 /* vscsi-devs/<ent>/<key>, read; NULL if absent. */
-static char *sb_dev_read(struct scsiback *sb, const char *ent,
-			 const char *key)
+static char *sb_dev_read(struct scsiback *sb, const char *ent, const char *key)
 {
 	char p[SB_PATH_MAX + 2 * SB_ENT_MAX];
 
-	if (snprintf(p, sizeof(p), "%s/vscsi-devs/%s/%s", sb->path, ent,
-		     key) >= (int)sizeof(p))
+	if (snprintf(p, sizeof(p), "%s/vscsi-devs/%s/%s", sb->path, ent, key) >=
+	    (int)sizeof(p))
 		return NULL;
 	return xs_read(sb->xs, XBT_NULL, p, NULL);
 }
@@ -208,7 +206,7 @@ static void sb_dev_one(struct scsiback *sb, enum sb_pass op, const char *ent,
 		       bool hot)
 {
 	unsigned long long state;
-	struct sb_lun v = { 0 };
+	struct sb_lun v = {0};
 	char *val = sb_dev_read(sb, ent, "state"), *pdev, *vdev;
 	bool ok = val && sb_parse_uint(val, INT32_MAX, &state);
 
@@ -255,7 +253,7 @@ void sb_lun_pass(struct scsiback *sb, enum sb_pass op, bool hot)
 	free(names);
 }
 
-/* ---- REPORT LUNS ---------------------------------------------------------- */
+/* ---- REPORT LUNS --------------------------------------------------------- */
 
 static int sb_lun_cmp(const void *a, const void *b)
 {
@@ -279,7 +277,7 @@ void sb_report_luns(struct scsiback *sb, const struct sb_req *req,
 {
 	const uint8_t *cdb = req->rq.cmnd;
 	uint16_t luns[SB_LUNS_MAX];
-	uint8_t out[8 + 8 * SB_LUNS_MAX] = { 0 };
+	uint8_t out[8 + 8 * SB_LUNS_MAX] = {0};
 	uint32_t alloc, n = 0, size;
 
 	memset(res, 0, sizeof(*res));
@@ -289,7 +287,7 @@ void sb_report_luns(struct scsiback *sb, const struct sb_req *req,
 		res->status = SIM_SCSI_CHECK_CONDITION;
 		/* 24h/00h: INVALID FIELD IN CDB */
 		res->sense_len = sim_scsi_sense_fixed(
-			res->sense, SIM_SCSI_ILLEGAL_REQUEST, 0x24, 0x00);
+		    res->sense, SIM_SCSI_ILLEGAL_REQUEST, 0x24, 0x00);
 		return;
 	}
 	for (struct sb_lun *l = sb->luns; l && n < SB_LUNS_MAX; l = l->next)

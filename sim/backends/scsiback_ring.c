@@ -11,11 +11,11 @@
 #include <string.h>
 
 #define SB_DMA_BIDIRECTIONAL 0 /* Linux enum dma_data_direction */
-#define SB_DMA_TO_DEVICE 1
-#define SB_DMA_FROM_DEVICE 2
-#define SB_DMA_NONE 3
-#define SB_REPORT_LUNS 0xa0
-#define SB_OK SCSIBACK_BAD__COUNT /* no error reason */
+#define SB_DMA_TO_DEVICE     1
+#define SB_DMA_FROM_DEVICE   2
+#define SB_DMA_NONE	     3
+#define SB_REPORT_LUNS	     0xa0
+#define SB_OK		     SCSIBACK_BAD__COUNT /* no error reason */
 
 static void sb_on_event(struct sim *sim, void *arg, uint32_t port);
 
@@ -24,7 +24,7 @@ bool sb_ring_connected(const struct scsiback *sb)
 	return sb->ring_map != NULL;
 }
 
-/* ---- responses ------------------------------------------------------------ */
+/* ---- responses ----------------------------------------------------------- */
 
 void sb_ring_put(struct scsiback *sb, const vscsiif_response_t *rsp)
 {
@@ -60,9 +60,9 @@ static void sb_respond(struct scsiback *sb, uint16_t rqid, uint32_t rslt,
 	rsp.rslt = (int32_t)rslt;
 	rsp.residual_len = residual;
 	if (res && res->sense_len) {
-		rsp.sense_len = res->sense_len < VSCSIIF_SENSE_BUFFERSIZE ?
-					res->sense_len :
-					VSCSIIF_SENSE_BUFFERSIZE;
+		rsp.sense_len = res->sense_len < VSCSIIF_SENSE_BUFFERSIZE
+				    ? res->sense_len
+				    : VSCSIIF_SENSE_BUFFERSIZE;
 		memcpy(rsp.sense_buffer, res->sense, rsp.sense_len);
 	}
 	sb_inject_rsp_content(sb, &rsp, data_len);
@@ -77,8 +77,9 @@ static uint32_t sb_host(const struct scsiback *sb, enum scsiback_bad why)
 
 	if (sb->cfg.old_result_encoding)
 		return (no_lun ? SB_DID_NO_CONNECT : SB_DRIVER_ERROR) << 24;
-	return (no_lun ? XEN_VSCSIIF_RSLT_HOST_NO_CONNECT :
-			 XEN_VSCSIIF_RSLT_HOST_ERROR) << 16;
+	return (no_lun ? XEN_VSCSIIF_RSLT_HOST_NO_CONNECT
+		       : XEN_VSCSIIF_RSLT_HOST_ERROR)
+	       << 16;
 }
 
 static void sb_answer_bad(struct scsiback *sb, const vscsiif_request_t *rq,
@@ -147,7 +148,7 @@ static void sb_req_free(struct sb_req *req)
 	free(req);
 }
 
-/* ---- data ------------------------------------------------------------------ */
+/* ---- data ---------------------------------------------------------------- */
 
 static bool sb_seg_bad(const vscsiif_segment_t *s)
 {
@@ -212,8 +213,8 @@ static enum scsiback_bad sb_data_map(struct scsiback *sb, struct sb_req *req)
 			bad = SCSIBACK_BAD_SEG;
 	if (bad != SB_OK)
 		return bad;
-	req->maps = sim_xcalloc(req->nsegs ? req->nsegs : 1,
-				sizeof(*req->maps));
+	req->maps =
+	    sim_xcalloc(req->nsegs ? req->nsegs : 1, sizeof(*req->maps));
 	for (unsigned i = 0; i < req->nsegs; i++) {
 		if (sim_gnttab_map(sb->dom, sb->cfg.frontend, req->segs[i].gref,
 				   writable, &req->maps[i])) {
@@ -255,7 +256,7 @@ static void sb_scatter(struct scsiback *sb, const struct sb_req *req,
 	}
 }
 
-/* ---- CDBs ------------------------------------------------------------------ */
+/* ---- CDBs ---------------------------------------------------------------- */
 
 static enum sim_scsi_dir sb_dir(uint8_t dma)
 {
@@ -272,8 +273,8 @@ static void sb_cdb_finish(struct scsiback *sb, struct sb_req *req)
 	enum sim_scsi_dir dir = sb_dir(req->rq.sc_data_direction);
 	uint32_t len = dir == SIM_SCSI_DIR_NONE ? 0 : req->data_len;
 	uint8_t *buf = len ? sim_xmalloc(len) : NULL;
-	struct sim_scsi_cmd cmd = { req->rq.cmnd, req->rq.cmd_len, dir, buf,
-				    len };
+	struct sim_scsi_cmd cmd = {req->rq.cmnd, req->rq.cmd_len, dir, buf,
+				   len};
 	struct sim_scsi_result res;
 	uint32_t done;
 
@@ -317,8 +318,8 @@ static uint64_t sb_service_ns(struct scsiback *sb, uint32_t data_len)
 {
 	uint64_t span = sb->cfg.service_max_ns - sb->cfg.service_min_ns;
 
-	return sb->cfg.service_min_ns + sim_rng_below(sim_rng(sb->sim),
-						      span + 1) +
+	return sb->cfg.service_min_ns +
+	       sim_rng_below(sim_rng(sb->sim), span + 1) +
 	       sb->cfg.per_kib_ns * data_len / 1024;
 }
 
@@ -350,7 +351,7 @@ static void sb_cdb_start(struct scsiback *sb, const vscsiif_request_t *rq,
 			       sb_complete_event, req, "scsiback-complete");
 }
 
-/* ---- task management ------------------------------------------------------ */
+/* ---- task management ----------------------------------------------------- */
 
 static bool sb_same_lun(const vscsiif_request_t *a, const vscsiif_request_t *b)
 {
@@ -436,11 +437,11 @@ static void sb_tmr_start(struct scsiback *sb, const vscsiif_request_t *rq)
 	req->rq = *rq;
 	req->tmr = true;
 	sb_service_add(sb, req);
-	req->ev = sim_schedule(sb->sim, SCSIBACK_LATE_TMR_NS,
-			       sb_complete_event, req, "scsiback-late-tmr");
+	req->ev = sim_schedule(sb->sim, SCSIBACK_LATE_TMR_NS, sb_complete_event,
+			       req, "scsiback-late-tmr");
 }
 
-/* ---- intake ---------------------------------------------------------------- */
+/* ---- intake -------------------------------------------------------------- */
 
 /* prepare_pending_reqs and the act switch of scsiback_do_cmd_fn. */
 static void sb_intake(struct scsiback *sb, const vscsiif_request_t *rq)
@@ -528,8 +529,8 @@ static void sb_on_event(struct sim *sim, void *arg, uint32_t port)
 int sb_ring_connect(struct scsiback *sb, uint32_t ref, uint32_t fe_port)
 {
 	uint32_t local;
-	int r = sim_gnttab_map(sb->dom, sb->cfg.frontend, ref, true,
-			       &sb->ring_map);
+	int r =
+	    sim_gnttab_map(sb->dom, sb->cfg.frontend, ref, true, &sb->ring_map);
 
 	if (r) {
 		sb->ring_map = NULL;

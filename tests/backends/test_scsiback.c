@@ -23,22 +23,22 @@
 #include "sim/core/fault.h"
 #include "sim/xenstore/xenstore.h"
 
-#define GUEST ((sim_domid)1)
-#define FE "/local/domain/1/device/vscsi/0"
-#define BE "/local/domain/0/backend/vscsi/1/0"
-#define NDISK 3
+#define GUEST	((sim_domid)1)
+#define FE	"/local/domain/1/device/vscsi/0"
+#define BE	"/local/domain/0/backend/vscsi/1/0"
+#define NDISK	3
 #define MAX_RSP 4096
-#define MS 1000000ull
+#define MS	1000000ull
 
-#define HOST(h) ((uint32_t)(h) << 16)
-#define OP_TUR 0x00
-#define OP_READ10 0x28
-#define OP_WRITE10 0x2a
+#define HOST(h)	       ((uint32_t)(h) << 16)
+#define OP_TUR	       0x00
+#define OP_READ10      0x28
+#define OP_WRITE10     0x2a
 #define OP_REPORT_LUNS 0xa0
-#define DMA_BIDI 0
-#define DMA_TO 1
-#define DMA_FROM 2
-#define DMA_NONE 3
+#define DMA_BIDI       0
+#define DMA_TO	       1
+#define DMA_FROM       2
+#define DMA_NONE       3
 
 struct fx {
 	struct sim *sim;
@@ -57,7 +57,7 @@ struct fx {
 	unsigned nrsp;
 };
 
-/* ---- targets --------------------------------------------------------------- */
+/* ---- targets ------------------------------------------------------------- */
 
 /* "8:0:0:N" is disk N; "naa.600140500000000a:0" is disk 1. */
 static struct sim_scsi_target *lookup(void *arg, const char *pdev)
@@ -81,12 +81,15 @@ static void disks_open(struct fx *f)
 	ck_assert_ptr_nonnull(mkdtemp(f->dir));
 	for (int i = 0; i < NDISK; i++) {
 		struct sim_scsi_target_config tc = {
-			.kind = SIM_SCSI_DISK, .image = img,
-			.create_size = 4 << 20, .block_size = 512,
+		    .kind = SIM_SCSI_DISK,
+		    .image = img,
+		    .create_size = 4 << 20,
+		    .block_size = 512,
 		};
 		snprintf(img, sizeof(img), "%s/disk%d.img", f->dir, i);
-		ck_assert_int_eq(sim_scsi_target_open(&tc, &f->disk[i], err,
-						      sizeof(err)), 0);
+		ck_assert_int_eq(
+		    sim_scsi_target_open(&tc, &f->disk[i], err, sizeof(err)),
+		    0);
 	}
 }
 
@@ -102,7 +105,7 @@ static void disks_close(struct fx *f)
 	rmdir(f->dir);
 }
 
-/* ---- xenstore as toolstack and frontend ------------------------------------ */
+/* ---- xenstore as toolstack and frontend ---------------------------------- */
 
 static void put(struct fx *f, sim_domid who, const char *dir, const char *key,
 		const char *val)
@@ -110,8 +113,9 @@ static void put(struct fx *f, sim_domid who, const char *dir, const char *key,
 	char p[256];
 
 	snprintf(p, sizeof(p), "%s/%s", dir, key);
-	ck_assert_int_eq(sim_xs_write(sim_xs(f->sim), who, 0, p, val,
-				      (unsigned)strlen(val)), 0);
+	ck_assert_int_eq(
+	    sim_xs_write(sim_xs(f->sim), who, 0, p, val, (unsigned)strlen(val)),
+	    0);
 }
 
 static void be_put(struct fx *f, const char *key, const char *val)
@@ -177,10 +181,10 @@ static void add_dev(struct fx *f, int n, const char *pdev, const char *vdev,
 static void toolstack_add(struct fx *f)
 {
 	struct sim_xs *xs = sim_xs(f->sim);
-	struct xs_permissions fe_perms[2] = { { GUEST, XS_PERM_NONE },
-					      { 0, XS_PERM_READ } };
-	struct xs_permissions be_perms[2] = { { 0, XS_PERM_NONE },
-					      { GUEST, XS_PERM_READ } };
+	struct xs_permissions fe_perms[2] = {{GUEST, XS_PERM_NONE},
+					     {0, XS_PERM_READ}};
+	struct xs_permissions be_perms[2] = {{0, XS_PERM_NONE},
+					     {GUEST, XS_PERM_READ}};
 
 	ck_assert_int_eq(sim_xs_mkdir(xs, 0, 0, FE), 0);
 	ck_assert_int_eq(sim_xs_set_perms(xs, 0, 0, FE, fe_perms, 2), 0);
@@ -197,7 +201,7 @@ static void toolstack_add(struct fx *f)
 	add_dev(f, 0, "8:0:0:0", "0:0:0:0", "1");
 }
 
-/* ---- fixture ---------------------------------------------------------------- */
+/* ---- fixture ------------------------------------------------------------- */
 
 static void fx_init(struct fx *f, uint64_t seed)
 {
@@ -251,7 +255,7 @@ static struct sim_gnttab_stats gstats(struct fx *f)
 	return st;
 }
 
-/* ---- the frontend's ring ---------------------------------------------------- */
+/* ---- the frontend's ring ------------------------------------------------- */
 
 static void fe_event(struct sim *sim, void *arg, uint32_t port)
 {
@@ -294,11 +298,11 @@ static void fe_ring_new(struct fx *f)
 	f->ring_pg = sim_page_alloc(f->guest);
 	f->ring_ref = grant(f, f->ring_pg, false);
 	SHARED_RING_INIT((vscsiif_sring_t *)sim_page_data(f->ring_pg));
-	FRONT_RING_INIT(&f->front,
-			(vscsiif_sring_t *)sim_page_data(f->ring_pg), 4096);
+	FRONT_RING_INIT(&f->front, (vscsiif_sring_t *)sim_page_data(f->ring_pg),
+			4096);
 	ck_assert_int_eq(sim_evtchn_alloc_unbound(f->guest, 0, &f->port), 0);
-	ck_assert_int_eq(sim_evtchn_set_handler(f->guest, f->port, fe_event,
-						f, false), 0);
+	ck_assert_int_eq(
+	    sim_evtchn_set_handler(f->guest, f->port, fe_event, f, false), 0);
 	snprintf(v, sizeof(v), "%u", f->ring_ref);
 	fe_put(f, "ring-ref", v);
 	snprintf(v, sizeof(v), "%u", f->port);
@@ -412,7 +416,7 @@ static uint8_t sense_key(const vscsiif_response_t *r)
 	return r->sense_buffer[2] & 0x0f;
 }
 
-/* ---- handshake and data ---------------------------------------------------- */
+/* ---- handshake and data -------------------------------------------------- */
 
 START_TEST(handshake_reaches_connected)
 {
@@ -474,8 +478,7 @@ START_TEST(write_then_read_direct)
 	r = cmd(&f, &rq);
 	ck_assert_int_eq(r->rslt, 0);
 	d = sim_page_data(part);
-	ck_assert_mem_eq(d + 512, (uint8_t *)sim_page_data(out[0]) + 512,
-			 1024);
+	ck_assert_mem_eq(d + 512, (uint8_t *)sim_page_data(out[0]) + 512, 1024);
 	ck_assert_uint_eq(d[0], 0); /* untouched outside the segment */
 	ck_assert_uint_eq(stats(&f).bytes_out, 8 * 4096);
 	ck_assert_uint_eq(stats(&f).bytes_in, 8 * 4096 + 1024);
@@ -494,8 +497,8 @@ static void sg_build(struct fx *f, vscsiif_request_t *rq, struct sim_page **pg,
 	for (unsigned l = 0; l < lists; l++) {
 		struct sim_page *lp;
 		vscsiif_segment_t *e;
-		unsigned cnt = n - l * per_page < per_page ? n - l * per_page :
-							     per_page;
+		unsigned cnt =
+		    n - l * per_page < per_page ? n - l * per_page : per_page;
 
 		rq->seg[l].gref = data_page(f, &lp, true, 0);
 		rq->seg[l].offset = (uint16_t)(8 * l); /* any offset will do */
@@ -505,8 +508,8 @@ static void sg_build(struct fx *f, vscsiif_request_t *rq, struct sim_page **pg,
 		for (unsigned i = 0; i < cnt; i++) {
 			unsigned k = l * per_page + i;
 
-			e[i].gref = data_page(f, &pg[k], readonly,
-					      (uint8_t)(seed + k));
+			e[i].gref =
+			    data_page(f, &pg[k], readonly, (uint8_t)(seed + k));
 			e[i].offset = 0;
 			e[i].length = 4096;
 		}
@@ -538,7 +541,7 @@ START_TEST(write_then_read_indirect)
 }
 END_TEST
 
-/* ---- section 3.6 error answers, in both encodings -------------------------- */
+/* ---- section 3.6 error answers, in both encodings ------------------------ */
 
 struct bad_case {
 	const char *what;
@@ -554,7 +557,8 @@ static void expect_bad(struct fx *f, vscsiif_request_t *rq, uint16_t rqid,
 	static const uint8_t zero[sizeof(r->reserved)];
 
 	if (why == SCSIBACK_BAD_NO_LUN)
-		want = old ? 0x01000000u : HOST(XEN_VSCSIIF_RSLT_HOST_NO_CONNECT);
+		want =
+		    old ? 0x01000000u : HOST(XEN_VSCSIIF_RSLT_HOST_NO_CONNECT);
 	else
 		want = old ? 0x08000000u : HOST(XEN_VSCSIIF_RSLT_HOST_ERROR);
 	rq->rqid = rqid;
@@ -568,27 +572,44 @@ static void expect_bad(struct fx *f, vscsiif_request_t *rq, uint16_t rqid,
 	ck_assert_uint_eq(stats(f).bad[why], before + 1);
 }
 
-START_TEST(error_answers)
+/* Connected, UA cleared; read1 reads a page into a writable grant, ro_ref
+ * is a read-only grant. */
+static void bad_setup(struct fx *f, bool old, vscsiif_request_t *read1,
+		      uint32_t *ro_ref)
+{
+	struct sim_page *pg;
+
+	fx_init(f, 4);
+	f->cfg.old_result_encoding = old;
+	fx_start(f);
+	fx_connect(f);
+	clear_ua(f, 0);
+	*ro_ref = data_page(f, &pg, true, 0);
+	*read1 = req_rw10(0, 0, false, 0, 8);
+	read1->nr_segments = 1;
+	read1->seg[0].gref = data_page(f, &pg, false, 0);
+	read1->seg[0].length = 4096;
+}
+
+/* Nothing left mapped, and the ring still works. */
+static void bad_finish(struct fx *f, vscsiif_request_t *read1, uint16_t n)
+{
+	ck_assert_uint_eq(stats(f).bad_requests, n);
+	ck_assert_uint_eq(gstats(f).mapped, 1);
+	read1->rqid = 99;
+	ck_assert_int_eq(cmd(f, read1)->rslt, 0);
+	fx_fini(f);
+}
+
+START_TEST(error_answers_request_fields)
 {
 	bool old = _i == 1;
 	struct fx f;
-	struct sim_page *pg;
 	vscsiif_request_t rq, read1;
-	uint32_t ro_ref, rw_ref;
+	uint32_t ro_ref;
 	uint16_t id = 0;
 
-	fx_init(&f, 4);
-	f.cfg.old_result_encoding = old;
-	fx_start(&f);
-	fx_connect(&f);
-	clear_ua(&f, 0);
-	ro_ref = data_page(&f, &pg, true, 0);
-	rw_ref = data_page(&f, &pg, false, 0);
-	read1 = req_rw10(0, 0, false, 0, 8);
-	read1.nr_segments = 1;
-	read1.seg[0].gref = rw_ref;
-	read1.seg[0].length = 4096;
-
+	bad_setup(&f, old, &read1, &ro_ref);
 	rq = req_new(0, 9, DMA_NONE, OP_TUR, 6); /* no translation */
 	expect_bad(&f, &rq, id++, SCSIBACK_BAD_NO_LUN, old);
 	rq = req_new(0, 0, 4, OP_TUR, 6);
@@ -602,6 +623,25 @@ START_TEST(error_answers)
 	expect_bad(&f, &rq, id++, SCSIBACK_BAD_NR_SEGS, old);
 	rq.nr_segments = VSCSIIF_SG_GRANT | 27;
 	expect_bad(&f, &rq, id++, SCSIBACK_BAD_NR_SEGS, old);
+	/* Unknown acts, SG_PRESET included. */
+	rq = req_new(0, 0, DMA_NONE, OP_TUR, 6);
+	rq.act = 7;
+	expect_bad(&f, &rq, id++, SCSIBACK_BAD_ACT, old);
+	rq.act = VSCSIIF_ACT_SCSI_SG_PRESET;
+	expect_bad(&f, &rq, id++, SCSIBACK_BAD_ACT, old);
+	bad_finish(&f, &read1, id);
+}
+END_TEST
+
+START_TEST(error_answers_segments)
+{
+	bool old = _i == 1;
+	struct fx f;
+	vscsiif_request_t rq, read1;
+	uint32_t ro_ref;
+	uint16_t id = 0;
+
+	bad_setup(&f, old, &read1, &ro_ref);
 	/* SG-list pages: length not a multiple of 8, crossing the page,
 	 * more entries than feature-sg-grant (128) in total. */
 	rq = read1;
@@ -640,23 +680,11 @@ START_TEST(error_answers)
 	rq.seg[0].gref = 4001;
 	rq.seg[0].length = 8;
 	expect_bad(&f, &rq, id++, SCSIBACK_BAD_GRANT, old);
-	/* Unknown acts, SG_PRESET included. */
-	rq = req_new(0, 0, DMA_NONE, OP_TUR, 6);
-	rq.act = 7;
-	expect_bad(&f, &rq, id++, SCSIBACK_BAD_ACT, old);
-	rq.act = VSCSIIF_ACT_SCSI_SG_PRESET;
-	expect_bad(&f, &rq, id++, SCSIBACK_BAD_ACT, old);
-
-	ck_assert_uint_eq(stats(&f).bad_requests, id);
-	ck_assert_uint_eq(gstats(&f).mapped, 1); /* nothing left mapped */
-	/* And the ring still works. */
-	read1.rqid = 99;
-	ck_assert_int_eq(cmd(&f, &read1)->rslt, 0);
-	fx_fini(&f);
+	bad_finish(&f, &read1, id);
 }
 END_TEST
 
-/* ---- REPORT LUNS, task management ------------------------------------------ */
+/* ---- REPORT LUNS, task management ---------------------------------------- */
 
 START_TEST(report_luns_lists_the_virtual_view)
 {
@@ -746,7 +774,8 @@ START_TEST(abort_answers_the_victim_first)
 	ck_assert_uint_eq(f.rsp[1].rqid, 4);
 	ck_assert_int_eq(f.rsp[1].rslt, XEN_VSCSIIF_RSLT_RESET_SUCCESS);
 	ck_assert_uint_eq(((uint8_t *)sim_page_data(pg))[0], 0); /* unread */
-	ck_assert_int_eq(sim_gnttab_try_end(f.guest, data_ref), 0); /* unmapped */
+	ck_assert_int_eq(sim_gnttab_try_end(f.guest, data_ref),
+			 0); /* unmapped */
 	/* Nothing in service with that id. */
 	rq = tmr(5, VSCSIIF_ACT_SCSI_ABORT, 0, 3);
 	ck_assert_int_eq(cmd(&f, &rq)->rslt, XEN_VSCSIIF_RSLT_RESET_FAILED);
@@ -803,7 +832,7 @@ START_TEST(lun_reset_answers_its_lun_and_resets)
 }
 END_TEST
 
-/* ---- LUN hotplug ------------------------------------------------------------ */
+/* ---- LUN hotplug --------------------------------------------------------- */
 
 START_TEST(lun_hot_add_and_removal)
 {
@@ -865,7 +894,7 @@ START_TEST(lun_hot_add_and_removal)
 }
 END_TEST
 
-/* ---- hostile frontend and teardown ----------------------------------------- */
+/* ---- hostile frontend and teardown --------------------------------------- */
 
 START_TEST(req_prod_overflow_halts_the_ring)
 {
@@ -1004,8 +1033,9 @@ START_TEST(bogus_frontend_keys_are_fatal)
 	fe_state(&f, XenbusStateInitialised);
 	sim_run(f.sim);
 	ck_assert_int_eq(be_state(&f), XenbusStateClosing);
-	ck_assert_str_eq(get(&f, "/local/domain/0/error/backend/vscsi/1/0",
-			     "error"), "22 reading " FE " ring");
+	ck_assert_str_eq(
+	    get(&f, "/local/domain/0/error/backend/vscsi/1/0", "error"),
+	    "22 reading " FE " ring");
 	ck_assert(!stats(&f).connected);
 	/* An unmappable ring: not granted. */
 	fe_put(&f, "ring-ref", "3000");
@@ -1056,8 +1086,8 @@ START_TEST(random_requests_never_break_it)
 		if (f.front.req_prod_pvt - f.front.rsp_cons <
 		    RING_SIZE(&f.front))
 			fe_send(&f, &rq);
-		sim_run_until(f.sim, sim_now(f.sim) +
-					     sim_rng_below(rng, 50000));
+		sim_run_until(f.sim,
+			      sim_now(f.sim) + sim_rng_below(rng, 50000));
 	}
 	sim_run(f.sim);
 	if (_i < 2) {
@@ -1073,7 +1103,7 @@ START_TEST(random_requests_never_break_it)
 }
 END_TEST
 
-/* ---- injected misbehaviour --------------------------------------------------- */
+/* ---- injected misbehaviour ----------------------------------------------- */
 
 static void fx_ready(struct fx *f, uint64_t seed)
 {
@@ -1106,8 +1136,10 @@ START_TEST(inject_response_contents)
 
 	fx_ready(&f, 20);
 	arm(&f, SIM_FAULT_BE_BAD_ID, 1);
-	fe_send(&f, &(vscsiif_request_t){ .rqid = 1, .act = 1, .cmd_len = 6,
-					   .sc_data_direction = DMA_NONE });
+	fe_send(&f, &(vscsiif_request_t){.rqid = 1,
+					 .act = 1,
+					 .cmd_len = 6,
+					 .sc_data_direction = DMA_NONE});
 	sim_run(f.sim);
 	ck_assert_uint_eq(f.nrsp, 1);
 	ck_assert_uint_ge(f.rsp[0].rqid, RING_SIZE(&f.front));
@@ -1135,10 +1167,10 @@ START_TEST(inject_response_contents)
 	for (int c = SIM_FAULT_BE_FIRST; c < SIM_FAULT__COUNT; c++)
 		ck_assert_uint_eq(stats(&f).misbehaved[c],
 				  c == SIM_FAULT_BE_BAD_ID ||
-				  c == SIM_FAULT_BE_SENSE_LEN ||
-				  c == SIM_FAULT_BE_RESIDUAL ||
-				  c == SIM_FAULT_BE_RSLT_BITS ||
-				  c == SIM_FAULT_BE_GARBAGE);
+				      c == SIM_FAULT_BE_SENSE_LEN ||
+				      c == SIM_FAULT_BE_RESIDUAL ||
+				      c == SIM_FAULT_BE_RSLT_BITS ||
+				      c == SIM_FAULT_BE_GARBAGE);
 	fx_fini(&f);
 }
 END_TEST
@@ -1175,8 +1207,10 @@ START_TEST(inject_rsp_prod_overflow)
 
 	fx_ready(&f, 22);
 	arm(&f, SIM_FAULT_BE_RSP_OVERFLOW, 1);
-	fe_send(&f, &(vscsiif_request_t){ .rqid = 1, .act = 1, .cmd_len = 6,
-					   .sc_data_direction = DMA_NONE });
+	fe_send(&f, &(vscsiif_request_t){.rqid = 1,
+					 .act = 1,
+					 .cmd_len = 6,
+					 .sc_data_direction = DMA_NONE});
 	sim_run(f.sim);
 	ck_assert(f.overflow_seen);
 	ck_assert_uint_gt(f.front.sring->rsp_prod - f.front.rsp_cons,
@@ -1327,8 +1361,9 @@ START_TEST(inject_xs_values)
 	fe_state(&f, XenbusStateInitialised);
 	sim_run(f.sim);
 	ck_assert_int_eq(be_dev_state(&f, 1), XenbusStateInitialised);
-	ck_assert_int_eq(sim_xs_directory(sim_xs(f.sim), 0, 0,
-					  BE "/vscsi-devs", &names, &n), 0);
+	ck_assert_int_eq(
+	    sim_xs_directory(sim_xs(f.sim), 0, 0, BE "/vscsi-devs", &names, &n),
+	    0);
 	ck_assert_uint_eq(n, 2);
 	free(names);
 	v = get(&f, BE, "vscsi-devs/dev-1/v-dev");
@@ -1355,7 +1390,7 @@ START_TEST(inject_bad_state)
 	s = be_state(&f);
 	ck_assert_int_eq(s, stats(&f).state);
 	ck_assert_msg(s == 6 || s == 4 || s == 7 || s == 8 || s == 2 ||
-			      (s >= 9 && s <= 255),
+			  (s >= 9 && s <= 255),
 		      "state %d", s);
 	ck_assert_uint_eq(stats(&f).misbehaved[SIM_FAULT_BE_BAD_STATE], 1);
 	fx_fini(&f);
@@ -1386,7 +1421,7 @@ START_TEST(inject_remove_after_resume)
 }
 END_TEST
 
-/* ---- the fault classes, the notify hook ------------------------------------ */
+/* ---- the fault classes, the notify hook ---------------------------------- */
 
 START_TEST(backend_fault_names_round_trip)
 {
@@ -1440,7 +1475,7 @@ START_TEST(xs_notify_hook)
 	struct sim_config sc;
 	struct sim *sim;
 	struct sim_xs *xs;
-	struct notified n = { .drain = true };
+	struct notified n = {.drain = true};
 
 	sim_config_default(&sc, 1);
 	sim = sim_create(&sc);
@@ -1494,7 +1529,8 @@ int main(void)
 	tcase_add_test(tc, handshake_reaches_connected);
 	tcase_add_test(tc, write_then_read_direct);
 	tcase_add_test(tc, write_then_read_indirect);
-	tcase_add_loop_test(tc, error_answers, 0, 2);
+	tcase_add_loop_test(tc, error_answers_request_fields, 0, 2);
+	tcase_add_loop_test(tc, error_answers_segments, 0, 2);
 	tcase_add_test(tc, report_luns_lists_the_virtual_view);
 	tcase_add_test(tc, abort_answers_the_victim_first);
 	tcase_add_test(tc, lun_reset_answers_its_lun_and_resets);
