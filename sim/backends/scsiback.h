@@ -11,21 +11,21 @@
  * InitWait. FE 3: read ring-ref and event-channel (strict decimals), map
  * the ring, bind the port (late EOI), hotplug pass ADD_OR_DEL over
  * vscsi-devs (dev state 1: add, BE dev 3, or 6 on failure or duplicate
- * virtual id; 4: re-add, 3 on success, silent on failure; 5: delete, 6),
- * BE 4. A missing or bogus
- * key, an unmappable ring or an unbindable port is xenbus_dev_fatal:
- * error/<nodename>/error, then Closing. FE 4: devs 3 -> 4, BE 4. FE 7
- * (after the toolstack wrote host state 7): ADD_OR_DEL pass, BE 8. FE 5:
- * every request in service is answered now, ring unmapped, port closed,
- * BE 5. FE 6: the same if still connected (missed Closing), BE 6, and the
- * device unregisters unless `online` reads 1. FE 2, 8 or > 8: fatal. FE
- * unreadable after it was seen: unregister. Own directory removed:
- * unregister. FE 1, or FE 3 with a new ring-ref or port, while connected
- * is a resume: the old ring is gone, so in-service requests are dropped
- * unanswered, mappings and translations too, BE goes InitWait (a fresh
- * backend, so the frontend sees it reach 4 again) and FE 3 reconnects,
- * re-adding devs in state 4. `state` is written as xenbus_switch_state does: in
- * a transaction, only if the directory still exists, and not when unchanged.
+ * virtual id; 4: re-add, 3 on success as in Linux, silent on failure; 5:
+ * delete, 6), BE 4. A missing or bogus key, an unmappable ring or an
+ * unbindable port is xenbus_dev_fatal: error/<nodename>/error, then
+ * Closing. FE 4: devs 3 -> 4, BE 4. FE 7 (after the toolstack wrote host
+ * state 7): ADD_OR_DEL pass, BE 8. FE 5: every request in service is
+ * answered now, ring unmapped, port closed, BE 5. FE 6: the same if still
+ * connected (missed Closing), BE 6, and the device unregisters unless
+ * `online` reads 1. FE 2, 8 or > 8: fatal. FE unreadable after it was
+ * seen, or own directory removed: unregister. FE 1, or FE 3 with a new
+ * ring-ref or port, while connected is a resume: the old ring is gone, so
+ * in-service requests are dropped unanswered, mappings and translations
+ * too, BE goes InitWait (a fresh backend: the frontend sees it reach 4
+ * again) and FE 3 reconnects, re-adding devs in state 4. `state` is
+ * written as xenbus_switch_state does: in a transaction, only if the
+ * directory still exists, and not when unchanged.
  *
  * Requests (3.6): req_prod more than RING_SIZE ahead halts the ring (no
  * EOI afterwards); each slot is copied once (RING_COPY_REQUEST) and only
