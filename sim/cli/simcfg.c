@@ -77,8 +77,8 @@ int simcfg_each_item(struct simcfg_ctx *c, const struct simcfg_key *k,
 	for (int i = 0; i < n; i++) {
 		/* If the scan disagrees with libxlutil, the key's line is
 		 * still right; an item's line is only a refinement. */
-		unsigned line = (unsigned)n == k->nr_items ? k->item_lines[i] :
-							     k->line;
+		unsigned line =
+		    (unsigned)n == k->nr_items ? k->item_lines[i] : k->line;
 		const char *s = xlu_cfg_get_listitem(list, i);
 
 		if (!s)
@@ -86,9 +86,9 @@ int simcfg_each_item(struct simcfg_ctx *c, const struct simcfg_key *k,
 					   "entry %d is a list, not a string",
 					   i + 1);
 		if (strlen(s) >= sizeof(buf))
-			return simcfg_fail(c, line, key,
-					   "entry %d longer than %zu characters",
-					   i + 1, sizeof(buf) - 1);
+			return simcfg_fail(
+			    c, line, key, "entry %d longer than %zu characters",
+			    i + 1, sizeof(buf) - 1);
 		strcpy(buf, s);
 		if (fn(c, key, line, buf) < 0)
 			return -1;
@@ -120,8 +120,8 @@ int simcfg_each_field(struct simcfg_ctx *c, const char *key, unsigned line,
 					   "'%.48s': want name=value", name);
 		i = find_name(names, nr_names, name);
 		if (i < 0)
-			return simcfg_fail(c, line, key, "unknown field '%.48s'",
-					   name);
+			return simcfg_fail(c, line, key,
+					   "unknown field '%.48s'", name);
 		if (*seen & (1u << i))
 			return simcfg_fail(c, line, key, "%s: given twice",
 					   name);
@@ -146,7 +146,8 @@ char *simcfg_resolve(struct simcfg_ctx *c, const char *key, unsigned line,
 	if (path[0] == '/' || dlen == 0)
 		dlen = 0;
 	if (dlen + 1 + strlen(path) > 1024) {
-		simcfg_fail(c, line, key, "image path longer than 1024 characters");
+		simcfg_fail(c, line, key,
+			    "image path longer than 1024 characters");
 		return NULL;
 	}
 	if (asprintf(&out, "%.*s%s%s", (int)dlen, dlen ? dir : "",
@@ -195,7 +196,8 @@ static int key_name(struct simcfg_ctx *c, const struct simcfg_key *k,
 		if (!name_char(v[i]))
 			return simcfg_fail(c, k->line, key,
 					   "'%.48s': want letters, digits, "
-					   "'_', '.', '-'", v);
+					   "'_', '.', '-'",
+					   v);
 	memcpy(c->cfg->name, v, n + 1);
 	return 0;
 }
@@ -218,7 +220,8 @@ static int key_time_limit(struct simcfg_ctx *c, const struct simcfg_key *k,
 	    c->cfg->time_limit_ns == 0)
 		return simcfg_fail(c, k->line, key,
 				   "'%.48s': want a duration above 0 "
-				   "(e.g. \"10ms\", \"2s\")", v);
+				   "(e.g. \"10ms\", \"2s\")",
+				   v);
 	return 0;
 }
 
@@ -312,25 +315,34 @@ static const struct key_def {
 	const char *name;
 	simcfg_key_fn *fn;
 } key_table[] = {
-	{ "disk", key_not_simulated },
-	{ "vif", key_not_simulated },
-	{ "name", key_name },
-	{ "type", NULL }, { "memory", NULL }, { "maxmem", NULL },
-	{ "vcpus", NULL }, { "maxvcpus", NULL }, { "kernel", NULL },
-	{ "ramdisk", NULL }, { "cmdline", NULL }, { "extra", NULL },
-	{ "root", NULL }, { "on_poweroff", NULL }, { "on_reboot", NULL },
-	{ "on_crash", NULL }, { "uuid", NULL },
-	{ "usbctrl", key_usb },
-	{ "usbdev", key_usb },
-	{ "sim_time_limit", key_time_limit },
-	{ "sim_seed", key_seed },
-	{ "sim_faults", key_faults },
-	{ "sim_swarm", key_swarm },
-	{ "sim_scsiback", simcfg_key_scsiback },
-	{ "sim_scsi_targets", simcfg_key_targets },
-	{ "vscsi", simcfg_key_vscsi },
-	{ "sim_timeline", simcfg_key_timeline },
-	{ "sim_workloads", simcfg_key_workloads },
+    {"disk", key_not_simulated},
+    {"vif", key_not_simulated},
+    {"name", key_name},
+    {"type", NULL},
+    {"memory", NULL},
+    {"maxmem", NULL},
+    {"vcpus", NULL},
+    {"maxvcpus", NULL},
+    {"kernel", NULL},
+    {"ramdisk", NULL},
+    {"cmdline", NULL},
+    {"extra", NULL},
+    {"root", NULL},
+    {"on_poweroff", NULL},
+    {"on_reboot", NULL},
+    {"on_crash", NULL},
+    {"uuid", NULL},
+    {"usbctrl", key_usb},
+    {"usbdev", key_usb},
+    {"sim_time_limit", key_time_limit},
+    {"sim_seed", key_seed},
+    {"sim_faults", key_faults},
+    {"sim_swarm", key_swarm},
+    {"sim_scsiback", simcfg_key_scsiback},
+    {"sim_scsi_targets", simcfg_key_targets},
+    {"vscsi", simcfg_key_vscsi},
+    {"sim_timeline", simcfg_key_timeline},
+    {"sim_workloads", simcfg_key_workloads},
 };
 
 #define NR_KEYS (sizeof(key_table) / sizeof(key_table[0]))
@@ -351,9 +363,9 @@ static int scan_failed(struct simcfg_ctx *c, enum simcfg_scan_result r)
 
 	if (r == SIMCFG_SCAN_NOMEM)
 		return simcfg_fail(c, 0, "-", "out of memory");
-	snprintf(key, sizeof(key), "%.*s%s", (int)(sc->bad_len > 64 ? 64 :
-						  sc->bad_len),
-		 sc->bad_key, sc->bad_len > 64 ? "..." : "");
+	snprintf(key, sizeof(key), "%.*s%s",
+		 (int)(sc->bad_len > 64 ? 64 : sc->bad_len), sc->bad_key,
+		 sc->bad_len > 64 ? "..." : "");
 	if (r == SIMCFG_SCAN_UNKNOWN)
 		return simcfg_fail(c, sc->bad_line, key, "unknown key");
 	return simcfg_fail(c, sc->bad_line, key,
@@ -387,8 +399,9 @@ static int lex_failed(struct simcfg_ctx *c, unsigned line, const char *at,
 	if (!c->errlen)
 		return -1;
 	/* Worded as libxlutil words its own errors. */
-	snprintf(c->err, c->errlen, "%s:%u: config parsing error near `%.*s': %s",
-		 c->file, line, (int)(n > 24 ? 24 : n), at, why);
+	snprintf(c->err, c->errlen,
+		 "%s:%u: config parsing error near `%.*s': %s", c->file, line,
+		 (int)(n > 24 ? 24 : n), at, why);
 	printable(c->err);
 	return -1;
 }
@@ -436,7 +449,7 @@ static int process_keys(struct simcfg_ctx *c, const char *text, size_t len)
 		return simcfg_fail(c, 0, "-", "out of memory");
 	for (size_t i = 0; i < NR_KEYS; i++) {
 		const struct simcfg_key *k =
-			simcfg_scan_find(&c->scan, key_table[i].name);
+		    simcfg_scan_find(&c->scan, key_table[i].name);
 
 		if (k && key_table[i].fn &&
 		    key_table[i].fn(c, k, key_table[i].name) < 0)
@@ -470,8 +483,8 @@ static int load_text(const char *text, size_t len, const char *name,
 		     const char *base_dir, struct simcfg **out, char *err,
 		     size_t errlen)
 {
-	struct simcfg_ctx c = { .file = name, .base_dir = base_dir,
-				.err = err, .errlen = errlen };
+	struct simcfg_ctx c = {
+	    .file = name, .base_dir = base_dir, .err = err, .errlen = errlen};
 	char *report_buf = NULL, *copy = malloc(len + 2);
 	size_t report_len = 0;
 	FILE *report;
@@ -508,16 +521,15 @@ static int load_text(const char *text, size_t len, const char *name,
 	return 0;
 }
 
-int simcfg_load_string(const char *text, const char *name,
-		       const char *base_dir, struct simcfg **out, char *err,
-		       size_t errlen)
+int simcfg_load_string(const char *text, const char *name, const char *base_dir,
+		       struct simcfg **out, char *err, size_t errlen)
 {
-	size_t len = strnlen(text, SIMCFG_FILE_MAX + 1);
+	size_t len = text ? strnlen(text, SIMCFG_FILE_MAX + 1) : 0;
 
 	*out = NULL;
-	if (len > SIMCFG_FILE_MAX) {
-		snprintf(err, errlen, "%s: longer than %u bytes", name,
-			 SIMCFG_FILE_MAX);
+	if (!text || len > SIMCFG_FILE_MAX) {
+		snprintf(err, errlen, "%s: %s", name,
+			 text ? "longer than 1 MiB" : "no text");
 		return -1;
 	}
 	return load_text(text, len, name, base_dir, out, err, errlen);
@@ -537,8 +549,9 @@ static char *read_file(const char *path, size_t *len, char *err, size_t errlen)
 	*len = buf ? fread(buf, 1, SIMCFG_FILE_MAX + 1, f) : 0;
 	if (!buf || ferror(f) || *len > SIMCFG_FILE_MAX) {
 		snprintf(err, errlen, "%s: %s", path,
-			 !buf ? "out of memory" : ferror(f) ? "read error" :
-			 "longer than 1 MiB");
+			 !buf	     ? "out of memory"
+			 : ferror(f) ? "read error"
+				     : "longer than 1 MiB");
 		free(buf);
 		fclose(f);
 		return NULL;
@@ -557,8 +570,7 @@ static char *dir_of(const char *path)
 	return strndup(path, slash == path ? 1 : (size_t)(slash - path));
 }
 
-int simcfg_load(const char *path, struct simcfg **out, char *err,
-		size_t errlen)
+int simcfg_load(const char *path, struct simcfg **out, char *err, size_t errlen)
 {
 	size_t len;
 	char *text, *dir;

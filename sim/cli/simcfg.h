@@ -20,10 +20,10 @@
 
 #include "sim/devices/scsi_target.h"
 
-#define SIMCFG_NAME_MAX 64     /* guest and target names, with the NUL */
+#define SIMCFG_NAME_MAX	  64   /* guest and target names, with the NUL */
 #define SIMCFG_SERIAL_MAX 32   /* INQUIRY unit serial number, characters */
-#define SIMCFG_LIST_MAX 1024   /* entries of one list key */
-#define SIMCFG_FILE_MAX (1u << 20) /* bytes of a configuration file */
+#define SIMCFG_LIST_MAX	  1024 /* entries of one list key */
+#define SIMCFG_FILE_MAX	  (1u << 20) /* bytes of a configuration file */
 
 /* A virtual SCSI address "h:c:t:l"; host is the vscsi device id. */
 struct simcfg_vdev {
@@ -33,12 +33,12 @@ struct simcfg_vdev {
 struct simcfg_target {
 	char name[SIMCFG_NAME_MAX];
 	enum sim_scsi_kind kind;
-	char *image;          /* resolved against the config's directory */
-	uint64_t size;        /* create the image this big if missing; 0: must exist */
-	uint32_t block_size;  /* 512 or 4096; CD-ROM 2048 */
-	bool read_only;       /* always true for a CD-ROM */
-	bool implicit;        /* made for an image path in vscsi */
-	char vendor[9];       /* "" : the target's default */
+	char *image;   /* resolved against the config's directory */
+	uint64_t size; /* create the image this big if missing; 0: must exist */
+	uint32_t block_size; /* 512 or 4096; CD-ROM 2048 */
+	bool read_only;	     /* always true for a CD-ROM */
+	bool implicit;	     /* made for an image path in vscsi */
+	char vendor[9];	     /* "" : the target's default */
 	char product[17];
 	char serial[SIMCFG_SERIAL_MAX + 1];
 	unsigned line;
@@ -47,17 +47,17 @@ struct simcfg_target {
 /* One vscsi entry: a LUN present when the guest starts. */
 struct simcfg_lun {
 	struct simcfg_vdev vdev;
-	unsigned target;      /* index in simcfg.targets */
+	unsigned target; /* index in simcfg.targets */
 	unsigned line;
 };
 
 enum simcfg_action {
-	SIMCFG_LUN_ADD,       /* vdev, target */
-	SIMCFG_LUN_REMOVE,    /* vdev */
-	SIMCFG_FAULTS,        /* faults: the new fault plan */
-	SIMCFG_SUSPEND,       /* save/restore cycle: suspend, then resume */
-	SIMCFG_CLOSE,         /* orderly teardown */
-	SIMCFG_DESTROY,       /* disorderly teardown: the backend vanishes */
+	SIMCFG_LUN_ADD,	   /* vdev, target */
+	SIMCFG_LUN_REMOVE, /* vdev */
+	SIMCFG_FAULTS,	   /* faults: the new fault plan */
+	SIMCFG_SUSPEND,	   /* save/restore cycle: suspend, then resume */
+	SIMCFG_CLOSE,	   /* orderly teardown */
+	SIMCFG_DESTROY,	   /* disorderly teardown: the backend vanishes */
 };
 
 struct simcfg_event {
@@ -65,7 +65,7 @@ struct simcfg_event {
 	enum simcfg_action action;
 	struct simcfg_vdev vdev;
 	unsigned target;
-	char *faults;         /* SIMCFG_FAULTS only, else NULL */
+	char *faults; /* SIMCFG_FAULTS only, else NULL */
 	unsigned line;
 };
 
@@ -76,19 +76,19 @@ enum simcfg_pattern {
 	SIMCFG_SEQREAD,
 	SIMCFG_SEQWRITE,
 	SIMCFG_SEQRW,
-	SIMCFG_ABORT_RESET,   /* ops rounds of ABORT and LUN RESET */
+	SIMCFG_ABORT_RESET, /* ops rounds of ABORT and LUN RESET */
 };
 
 struct simcfg_workload {
 	struct simcfg_vdev vdev;
 	enum simcfg_pattern pattern;
-	uint32_t block;       /* bytes per command, multiple of 512 */
-	uint32_t depth;       /* commands in flight, 1..16 */
-	uint64_t ops;         /* commands (abort-reset: rounds), >= 1 */
+	uint32_t block; /* bytes per command, multiple of 512 */
+	uint32_t depth; /* commands in flight, 1..16 */
+	uint64_t ops;	/* commands (abort-reset: rounds), >= 1 */
 	uint64_t start_ns;
-	bool verify;          /* check read data against what was written */
-	uint64_t span;        /* bytes from LBA 0 used; 0: the whole LUN */
-	uint32_t read_pct;    /* randrw, seqrw: share of reads, 0..100 */
+	bool verify;	   /* check read data against what was written */
+	uint64_t span;	   /* bytes from LBA 0 used; 0: the whole LUN */
+	uint32_t read_pct; /* randrw, seqrw: share of reads, 0..100 */
 	unsigned line;
 };
 
@@ -99,14 +99,14 @@ enum simcfg_result_encoding {
 
 /* Backend model options (sim_scsiback). */
 struct simcfg_scsiback {
-	uint32_t sg_grant;    /* feature-sg-grant value; 0: not advertised */
+	uint32_t sg_grant; /* feature-sg-grant value; 0: not advertised */
 	enum simcfg_result_encoding result_encoding;
 	uint64_t service_min_ns, service_max_ns; /* per command, seeded */
-	uint64_t per_kib_ns;  /* added per KiB of data */
+	uint64_t per_kib_ns;			 /* added per KiB of data */
 };
 
 struct simcfg {
-	char *path;           /* file name used in messages */
+	char *path; /* file name used in messages */
 	char name[SIMCFG_NAME_MAX];
 	struct simcfg_target *targets;
 	unsigned nr_targets;
@@ -119,10 +119,10 @@ struct simcfg {
 	struct simcfg_scsiback scsiback;
 	uint64_t seed;
 	bool has_seed;
-	char *faults;         /* validated fault plan; NULL: none given */
+	char *faults; /* validated fault plan; NULL: none given */
 	bool swarm;
 	uint64_t time_limit_ns;
-	char **usbctrl;       /* raw usbctrl / usbdev entries, kept for PVUSB */
+	char **usbctrl; /* raw usbctrl / usbdev entries, kept for PVUSB */
 	unsigned nr_usbctrl;
 	char **usbdev;
 	unsigned nr_usbdev;
@@ -134,9 +134,8 @@ int simcfg_load(const char *path, struct simcfg **out, char *err,
 		size_t errlen);
 /* The same from memory (tests, fuzzing). name is used in messages;
  * base_dir (NULL: none) prefixes relative image paths. */
-int simcfg_load_string(const char *text, const char *name,
-		       const char *base_dir, struct simcfg **out, char *err,
-		       size_t errlen);
+int simcfg_load_string(const char *text, const char *name, const char *base_dir,
+		       struct simcfg **out, char *err, size_t errlen);
 void simcfg_free(struct simcfg *cfg);
 
 /* "0", or digits with a unit ns, us, ms, s. 0 or -1. */

@@ -14,19 +14,20 @@
 
 #define ARGS_MAX 4 /* AT ACTION and at most two arguments */
 
-/* ---- sim_timeline --------------------------------------------------------- */
+/* ---- sim_timeline ---------------------------------------------------------
+ */
 
 static const struct action_def {
 	enum simcfg_action action;
 	unsigned nargs;
 	const char *usage;
 } actions[] = {
-	{ SIMCFG_LUN_ADD, 2, "lun-add VDEV TARGET" },
-	{ SIMCFG_LUN_REMOVE, 1, "lun-remove VDEV" },
-	{ SIMCFG_FAULTS, 1, "faults SPEC" },
-	{ SIMCFG_SUSPEND, 0, "suspend" },
-	{ SIMCFG_CLOSE, 0, "close" },
-	{ SIMCFG_DESTROY, 0, "destroy" },
+    {SIMCFG_LUN_ADD, 2, "lun-add VDEV TARGET"},
+    {SIMCFG_LUN_REMOVE, 1, "lun-remove VDEV"},
+    {SIMCFG_FAULTS, 1, "faults SPEC"},
+    {SIMCFG_SUSPEND, 0, "suspend"},
+    {SIMCFG_CLOSE, 0, "close"},
+    {SIMCFG_DESTROY, 0, "destroy"},
 };
 
 #define NR_ACTIONS (sizeof(actions) / sizeof(actions[0]))
@@ -57,7 +58,8 @@ static int event_args(struct simcfg_ctx *c, const char *key, unsigned line,
 		if (!t)
 			return simcfg_fail(c, line, key,
 					   "lun-add: '%.48s': no such target "
-					   "in sim_scsi_targets", args[1]);
+					   "in sim_scsi_targets",
+					   args[1]);
 		ev->target = (unsigned)(t - c->cfg->targets);
 		/* fallthrough */
 	case SIMCFG_LUN_REMOVE:
@@ -66,15 +68,15 @@ static int event_args(struct simcfg_ctx *c, const char *key, unsigned line,
 		if (simcfg_check_faults(args[0], why, sizeof(why)) < 0)
 			return simcfg_fail(c, line, key, "faults: %s", why);
 		ev->faults = strdup(args[0]);
-		return ev->faults ? 0 : simcfg_fail(c, line, key,
-						    "out of memory");
+		return ev->faults ? 0
+				  : simcfg_fail(c, line, key, "out of memory");
 	default:
 		return 0;
 	}
 }
 
-static int timeline_item(struct simcfg_ctx *c, const char *key,
-			 unsigned line, char *item)
+static int timeline_item(struct simcfg_ctx *c, const char *key, unsigned line,
+			 char *item)
 {
 	struct simcfg_event *ev = &c->cfg->timeline[c->cfg->nr_events];
 	char *w[ARGS_MAX];
@@ -86,7 +88,8 @@ static int timeline_item(struct simcfg_ctx *c, const char *key,
 	if (simcfg_parse_duration(w[0], &ev->at_ns) < 0)
 		return simcfg_fail(c, line, key,
 				   "'%.48s': want a time (e.g. 0, 150us, "
-				   "10ms, 2s)", w[0]);
+				   "10ms, 2s)",
+				   w[0]);
 	for (unsigned i = 0; i < NR_ACTIONS && !a; i++)
 		if (strcmp(w[1], simcfg_action_name(actions[i].action)) == 0)
 			a = &actions[i];
@@ -146,7 +149,8 @@ static int play_add(struct simcfg_ctx *c, const char *key, struct lunset *s,
 	if (!host_exists(c->cfg, vd->host))
 		return simcfg_fail(c, ev->line, key,
 				   "lun-add: no vscsi host %u (vscsi "
-				   "declares the hosts)", vd->host);
+				   "declares the hosts)",
+				   vd->host);
 	if (lunset_find(s, vd) >= 0)
 		return simcfg_fail(c, ev->line, key,
 				   "lun-add: %u:%u:%u:%u is present then",
@@ -155,8 +159,8 @@ static int play_add(struct simcfg_ctx *c, const char *key, struct lunset *s,
 		if (s->l[i].target == ev->target)
 			return simcfg_fail(c, ev->line, key,
 					   "lun-add: target '%s' is in use "
-					   "then", c->cfg->targets[ev->target]
-							   .name);
+					   "then",
+					   c->cfg->targets[ev->target].name);
 	s->l[s->n].vdev = *vd;
 	s->l[s->n].target = ev->target;
 	s->n++;
@@ -185,7 +189,7 @@ static int play_event(struct simcfg_ctx *c, const char *key, struct lunset *s,
 static int play_timeline(struct simcfg_ctx *c, const char *key)
 {
 	struct simcfg *cfg = c->cfg;
-	struct lunset s = { .n = cfg->nr_luns };
+	struct lunset s = {.n = cfg->nr_luns};
 	const struct simcfg_event *end = NULL;
 	int rc = 0;
 
@@ -198,11 +202,10 @@ static int play_timeline(struct simcfg_ctx *c, const char *key)
 		const struct simcfg_event *ev = &cfg->timeline[i];
 
 		if (end)
-			rc = simcfg_fail(c, ev->line, key,
-					 "%s comes after %s (line %u)",
-					 simcfg_action_name(ev->action),
-					 simcfg_action_name(end->action),
-					 end->line);
+			rc = simcfg_fail(
+			    c, ev->line, key, "%s comes after %s (line %u)",
+			    simcfg_action_name(ev->action),
+			    simcfg_action_name(end->action), end->line);
 		else
 			rc = play_event(c, key, &s, ev);
 		if (ev->action == SIMCFG_CLOSE || ev->action == SIMCFG_DESTROY)
@@ -217,8 +220,8 @@ int simcfg_key_timeline(struct simcfg_ctx *c, const struct simcfg_key *k,
 {
 	struct simcfg *cfg = c->cfg;
 
-	cfg->timeline = calloc(simcfg_list_len(c, key) + 1,
-			       sizeof(*cfg->timeline));
+	cfg->timeline =
+	    calloc(simcfg_list_len(c, key) + 1, sizeof(*cfg->timeline));
 	if (!cfg->timeline)
 		return simcfg_fail(c, k->line, key, "out of memory");
 	if (simcfg_each_item(c, k, key, timeline_item) < 0)
@@ -227,13 +230,24 @@ int simcfg_key_timeline(struct simcfg_ctx *c, const struct simcfg_key *k,
 	return play_timeline(c, key);
 }
 
-/* ---- sim_workloads -------------------------------------------------------- */
+/* ---- sim_workloads --------------------------------------------------------
+ */
 
-enum { W_LUN, W_PATTERN, W_BLOCK, W_DEPTH, W_OPS, W_START, W_VERIFY, W_SPAN,
-       W_READ_PCT, W__COUNT };
+enum {
+	W_LUN,
+	W_PATTERN,
+	W_BLOCK,
+	W_DEPTH,
+	W_OPS,
+	W_START,
+	W_VERIFY,
+	W_SPAN,
+	W_READ_PCT,
+	W__COUNT
+};
 static const char *const workload_fields[] = {
-	"lun", "pattern", "block", "depth", "ops", "start", "verify", "span",
-	"read_pct",
+    "lun",   "pattern", "block", "depth",    "ops",
+    "start", "verify",	"span",	 "read_pct",
 };
 
 #define BLOCK_MAX (16u << 20)
@@ -248,13 +262,14 @@ static int parse_pattern(const char *s, enum simcfg_pattern *p)
 	return -1;
 }
 
-static int workload_size(struct simcfg_ctx *c, const char *key,
-			 unsigned line, struct simcfg_workload *w,
-			 unsigned field, const char *v)
+static int workload_size(struct simcfg_ctx *c, const char *key, unsigned line,
+			 struct simcfg_workload *w, unsigned field,
+			 const char *v)
 {
 	uint64_t n;
 
-	if (field == W_SPAN && (strcmp(v, "ALL") == 0 || strcmp(v, "all") == 0)) {
+	if (field == W_SPAN &&
+	    (strcmp(v, "ALL") == 0 || strcmp(v, "all") == 0)) {
 		w->span = 0;
 		return 0;
 	}
@@ -273,9 +288,9 @@ static int workload_size(struct simcfg_ctx *c, const char *key,
 	return 0;
 }
 
-static int workload_number(struct simcfg_ctx *c, const char *key,
-			   unsigned line, struct simcfg_workload *w,
-			   unsigned field, const char *v)
+static int workload_number(struct simcfg_ctx *c, const char *key, unsigned line,
+			   struct simcfg_workload *w, unsigned field,
+			   const char *v)
 {
 	uint64_t n;
 
@@ -285,15 +300,13 @@ static int workload_number(struct simcfg_ctx *c, const char *key,
 					   "verify: '%.48s': want 0 or 1", v);
 		return 0;
 	}
-	if (field == W_DEPTH &&
-	    (simcfg_parse_u64(v, 16, &n) < 0 || n == 0))
+	if (field == W_DEPTH && (simcfg_parse_u64(v, 16, &n) < 0 || n == 0))
 		return simcfg_fail(c, line, key, "depth: '%.48s': want 1 to 16",
 				   v);
-	if (field == W_OPS && (simcfg_parse_u64(v, UINT64_MAX, &n) < 0 ||
-			       n == 0))
-		return simcfg_fail(c, line, key,
-				   "ops: '%.48s': want a count of 1 or more",
-				   v);
+	if (field == W_OPS &&
+	    (simcfg_parse_u64(v, UINT64_MAX, &n) < 0 || n == 0))
+		return simcfg_fail(
+		    c, line, key, "ops: '%.48s': want a count of 1 or more", v);
 	if (field == W_READ_PCT && simcfg_parse_u64(v, 100, &n) < 0)
 		return simcfg_fail(c, line, key,
 				   "read_pct: '%.48s': want 0 to 100", v);
@@ -306,9 +319,8 @@ static int workload_number(struct simcfg_ctx *c, const char *key,
 	return 0;
 }
 
-static int workload_field(struct simcfg_ctx *c, const char *key,
-			  unsigned line, void *obj, unsigned field,
-			  const char *v)
+static int workload_field(struct simcfg_ctx *c, const char *key, unsigned line,
+			  void *obj, unsigned field, const char *v)
 {
 	struct simcfg_workload *w = obj;
 
@@ -324,7 +336,8 @@ static int workload_field(struct simcfg_ctx *c, const char *key,
 		if (simcfg_parse_duration(v, &w->start_ns) < 0)
 			return simcfg_fail(c, line, key,
 					   "start: '%.48s': want a time (e.g. "
-					   "0, 5ms)", v);
+					   "0, 5ms)",
+					   v);
 		return 0;
 	case W_BLOCK:
 	case W_SPAN:
@@ -348,9 +361,8 @@ static bool lun_ever_present(const struct simcfg *cfg,
 	return false;
 }
 
-static int workload_rules(struct simcfg_ctx *c, const char *key,
-			  unsigned line, const struct simcfg_workload *w,
-			  unsigned seen)
+static int workload_rules(struct simcfg_ctx *c, const char *key, unsigned line,
+			  const struct simcfg_workload *w, unsigned seen)
 {
 	const unsigned io_only = (1u << W_BLOCK) | (1u << W_VERIFY) |
 				 (1u << W_SPAN) | (1u << W_READ_PCT);
@@ -363,8 +375,9 @@ static int workload_rules(struct simcfg_ctx *c, const char *key,
 	if (!lun_ever_present(c->cfg, &w->vdev))
 		return simcfg_fail(c, line, key,
 				   "lun: %u:%u:%u:%u is neither in vscsi nor "
-				   "added by sim_timeline", w->vdev.host,
-				   w->vdev.channel, w->vdev.id, w->vdev.lun);
+				   "added by sim_timeline",
+				   w->vdev.host, w->vdev.channel, w->vdev.id,
+				   w->vdev.lun);
 	if (w->pattern == SIMCFG_ABORT_RESET && (seen & io_only))
 		return simcfg_fail(c, line, key,
 				   "abort-reset takes lun, ops, depth, start "
@@ -377,8 +390,8 @@ static int workload_rules(struct simcfg_ctx *c, const char *key,
 	return 0;
 }
 
-static int workload_item(struct simcfg_ctx *c, const char *key,
-			 unsigned line, char *item)
+static int workload_item(struct simcfg_ctx *c, const char *key, unsigned line,
+			 char *item)
 {
 	struct simcfg_workload *w = &c->cfg->workloads[c->cfg->nr_workloads];
 	unsigned seen;
@@ -402,8 +415,8 @@ static int workload_item(struct simcfg_ctx *c, const char *key,
 int simcfg_key_workloads(struct simcfg_ctx *c, const struct simcfg_key *k,
 			 const char *key)
 {
-	c->cfg->workloads = calloc(simcfg_list_len(c, key) + 1,
-				   sizeof(*c->cfg->workloads));
+	c->cfg->workloads =
+	    calloc(simcfg_list_len(c, key) + 1, sizeof(*c->cfg->workloads));
 	if (!c->cfg->workloads)
 		return simcfg_fail(c, k->line, key, "out of memory");
 	return simcfg_each_item(c, k, key, workload_item);

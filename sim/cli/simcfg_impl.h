@@ -15,9 +15,9 @@
 
 /* One key as written in the file; `+=` statements merge into it. */
 struct simcfg_key {
-	const char *name;     /* into the scanned text, not NUL-terminated */
+	const char *name; /* into the scanned text, not NUL-terminated */
 	size_t len;
-	unsigned line;        /* of the first assignment */
+	unsigned line;	      /* of the first assignment */
 	unsigned *item_lines; /* line of each list item, in libxlutil order */
 	unsigned nr_items, cap;
 };
@@ -32,10 +32,10 @@ enum simcfg_scan_result {
 struct simcfg_scan {
 	struct simcfg_key *keys;
 	unsigned nr_keys, cap;
-	const char *bad_key;  /* what stopped the scan, into the text */
+	const char *bad_key; /* what stopped the scan, into the text */
 	size_t bad_len;
 	unsigned bad_line;
-	unsigned first_line;  /* of the key bad_key repeats */
+	unsigned first_line; /* of the key bad_key repeats */
 };
 
 typedef bool simcfg_known_fn(const char *name, size_t len);
@@ -82,8 +82,8 @@ int simcfg_scalar(struct simcfg_ctx *c, const struct simcfg_key *k,
 /* Entries of a list key, at most SIMCFG_LIST_MAX; 0 if absent. */
 unsigned simcfg_list_len(struct simcfg_ctx *c, const char *key);
 
-typedef int simcfg_item_fn(struct simcfg_ctx *c, const char *key,
-			   unsigned line, char *item);
+typedef int simcfg_item_fn(struct simcfg_ctx *c, const char *key, unsigned line,
+			   char *item);
 /* Calls fn on a private copy of each string of a list key, with the
  * line it was written on. */
 int simcfg_each_item(struct simcfg_ctx *c, const struct simcfg_key *k,

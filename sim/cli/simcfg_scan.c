@@ -12,8 +12,16 @@
 
 #include "simcfg_impl.h"
 
-enum tok { TOK_EOF, TOK_ATOM, TOK_STRING, TOK_OPEN, TOK_CLOSE, TOK_EQ,
-	   TOK_ADD, TOK_OTHER };
+enum tok {
+	TOK_EOF,
+	TOK_ATOM,
+	TOK_STRING,
+	TOK_OPEN,
+	TOK_CLOSE,
+	TOK_EQ,
+	TOK_ADD,
+	TOK_OTHER
+};
 
 struct token {
 	enum tok kind;
@@ -173,8 +181,8 @@ enum simcfg_scan_result simcfg_scan(const char *text, size_t len,
 				    simcfg_known_fn *known,
 				    struct simcfg_scan *sc)
 {
-	struct lexer lx = { .p = text, .end = text + len, .line = 1 };
-	struct token t, prev = { .kind = TOK_OTHER };
+	struct lexer lx = {.p = text, .end = text + len, .line = 1};
+	struct token t, prev = {.kind = TOK_OTHER};
 	struct simcfg_key *cur = NULL;
 	enum simcfg_scan_result r = SIMCFG_SCAN_OK;
 	unsigned depth = 0;
@@ -184,7 +192,8 @@ enum simcfg_scan_result simcfg_scan(const char *text, size_t len,
 	     prev = t, next_token(&lx, &t)) {
 		if (depth == 0 && prev.kind == TOK_ATOM &&
 		    (t.kind == TOK_EQ || t.kind == TOK_ADD)) {
-			r = start_key(sc, &prev, t.kind == TOK_ADD, known, &cur);
+			r = start_key(sc, &prev, t.kind == TOK_ADD, known,
+				      &cur);
 			continue;
 		}
 		if (depth == 1 && cur &&
@@ -231,7 +240,8 @@ static const char *lex_quoted(const char *p, const char *end, const char **why)
 			break;
 		if (*p != '\\')
 			continue;
-		if (p + 1 >= end || p[1] == '\0' || !strchr("ntrabfv\\'\"", p[1])) {
+		if (p + 1 >= end || p[1] == '\0' ||
+		    !strchr("ntrabfv\\'\"", p[1])) {
 			*why = "bad escape in quoted string (allowed: \\n \\t "
 			       "\\r \\a \\b \\f \\v \\\\ \\' \\\")";
 			return NULL;

@@ -17,32 +17,33 @@
 
 enum { SB_SG_GRANT, SB_RESULT, SB_MIN, SB_MAX, SB_PER_KIB };
 static const char *const scsiback_fields[] = {
-	"sg_grant", "result_encoding", "service_min", "service_max", "per_kib",
+    "sg_grant", "result_encoding", "service_min", "service_max", "per_kib",
 };
 
-static int scsiback_field(struct simcfg_ctx *c, const char *key,
-			  unsigned line, void *obj, unsigned field,
-			  const char *v)
+static int scsiback_field(struct simcfg_ctx *c, const char *key, unsigned line,
+			  void *obj, unsigned field, const char *v)
 {
 	struct simcfg_scsiback *sb = obj;
-	uint64_t *ns = field == SB_MIN ? &sb->service_min_ns :
-		       field == SB_MAX ? &sb->service_max_ns : &sb->per_kib_ns;
+	uint64_t *ns = field == SB_MIN	 ? &sb->service_min_ns
+		       : field == SB_MAX ? &sb->service_max_ns
+					 : &sb->per_kib_ns;
 	const char *name = scsiback_fields[field];
 	uint64_t n;
 
 	if (field == SB_SG_GRANT) {
 		if (simcfg_parse_u64(v, UINT16_MAX, &n) < 0)
 			return simcfg_fail(c, line, key,
-					   "%s: '%.48s': want 0 to 65535",
-					   name, v);
+					   "%s: '%.48s': want 0 to 65535", name,
+					   v);
 		sb->sg_grant = (uint32_t)n;
 	} else if (field == SB_RESULT) {
 		if (strcmp(v, "current") && strcmp(v, "old"))
 			return simcfg_fail(c, line, key,
 					   "%s: '%.48s': want current or old",
 					   name, v);
-		sb->result_encoding = strcmp(v, "old") == 0 ?
-			SIMCFG_RESULT_OLD : SIMCFG_RESULT_CURRENT;
+		sb->result_encoding = strcmp(v, "old") == 0
+					  ? SIMCFG_RESULT_OLD
+					  : SIMCFG_RESULT_CURRENT;
 	} else if (simcfg_parse_duration(v, ns) < 0) {
 		return simcfg_fail(c, line, key,
 				   "%s: '%.48s': want a duration (e.g. 20us)",
@@ -62,7 +63,8 @@ int simcfg_key_scsiback(struct simcfg_ctx *c, const struct simcfg_key *k,
 	if (simcfg_scalar(c, k, key, &v) < 0)
 		return -1;
 	if (strlen(v) >= sizeof(buf))
-		return simcfg_fail(c, k->line, key, "longer than %zu characters",
+		return simcfg_fail(c, k->line, key,
+				   "longer than %zu characters",
 				   sizeof(buf) - 1);
 	strcpy(buf, v);
 	if (simcfg_each_field(c, key, k->line, buf, scsiback_fields,
@@ -77,11 +79,21 @@ int simcfg_key_scsiback(struct simcfg_ctx *c, const struct simcfg_key *k,
 
 /* ---- sim_scsi_targets ---------------------------------------------------- */
 
-enum { T_NAME, T_TYPE, T_IMAGE, T_SIZE, T_BLOCK, T_RO, T_VENDOR, T_PRODUCT,
-       T_SERIAL, T__COUNT };
+enum {
+	T_NAME,
+	T_TYPE,
+	T_IMAGE,
+	T_SIZE,
+	T_BLOCK,
+	T_RO,
+	T_VENDOR,
+	T_PRODUCT,
+	T_SERIAL,
+	T__COUNT
+};
 static const char *const target_fields[] = {
-	"name", "type", "image", "size", "block_size", "read_only", "vendor",
-	"product", "serial",
+    "name",	 "type",   "image",   "size",	"block_size",
+    "read_only", "vendor", "product", "serial",
 };
 
 static bool name_ok(const char *s)
@@ -91,19 +103,18 @@ static bool name_ok(const char *s)
 	if (n == 0 || n >= SIMCFG_NAME_MAX)
 		return false;
 	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		      "0123456789_.-") == n;
+			 "0123456789_.-") == n;
 }
 
 /* INQUIRY strings: printable ASCII, padded by the target. */
 static int copy_ascii(struct simcfg_ctx *c, const char *key, unsigned line,
-		      const char *field, char *dst, size_t max,
-		      const char *v)
+		      const char *field, char *dst, size_t max, const char *v)
 {
 	size_t n = strlen(v);
 
 	if (n > max)
-		return simcfg_fail(c, line, key, "%s: longer than %zu characters",
-				   field, max);
+		return simcfg_fail(
+		    c, line, key, "%s: longer than %zu characters", field, max);
 	for (size_t i = 0; i < n; i++)
 		if (v[i] < 0x20 || v[i] > 0x7e)
 			return simcfg_fail(c, line, key,
@@ -112,9 +123,8 @@ static int copy_ascii(struct simcfg_ctx *c, const char *key, unsigned line,
 	return 0;
 }
 
-static int target_number(struct simcfg_ctx *c, const char *key,
-			 unsigned line, struct simcfg_target *t,
-			 unsigned field, const char *v)
+static int target_number(struct simcfg_ctx *c, const char *key, unsigned line,
+			 struct simcfg_target *t, unsigned field, const char *v)
 {
 	uint64_t n;
 
@@ -123,13 +133,15 @@ static int target_number(struct simcfg_ctx *c, const char *key,
 		    t->size > SIZE_MAX_BYTES)
 			return simcfg_fail(c, line, key,
 					   "size: '%.48s': want 1 byte to 16T "
-					   "(suffix K, M, G or T)", v);
+					   "(suffix K, M, G or T)",
+					   v);
 	} else if (field == T_BLOCK) {
 		if (simcfg_parse_u64(v, 4096, &n) < 0 ||
 		    (n != 512 && n != 2048 && n != 4096))
 			return simcfg_fail(c, line, key,
 					   "block_size: '%.48s': want 512 or "
-					   "4096 (2048 for a cdrom)", v);
+					   "4096 (2048 for a cdrom)",
+					   v);
 		t->block_size = (uint32_t)n;
 	} else if (simcfg_parse_bool(v, &t->read_only) < 0) {
 		return simcfg_fail(c, line, key,
@@ -202,9 +214,8 @@ static int target_kind_rules(struct simcfg_ctx *c, const char *key,
 	return 0;
 }
 
-static const struct simcfg_target *target_named(const struct simcfg *cfg,
-						const char *name,
-						unsigned before)
+static const struct simcfg_target *
+target_named(const struct simcfg *cfg, const char *name, unsigned before)
 {
 	for (unsigned i = 0; i < before; i++)
 		if (strcmp(cfg->targets[i].name, name) == 0)
@@ -277,8 +288,8 @@ static int images_unique(struct simcfg_ctx *c, const char *key)
 		if (strcmp(v[i - 1]->image, v[i]->image) == 0)
 			rc = simcfg_fail(c, v[i]->line, key,
 					 "image '%.64s' already used by the "
-					 "target at line %u", v[i]->image,
-					 v[i - 1]->line);
+					 "target at line %u",
+					 v[i]->image, v[i - 1]->line);
 	free(v);
 	return rc;
 }
@@ -291,13 +302,14 @@ int simcfg_key_targets(struct simcfg_ctx *c, const struct simcfg_key *k,
 	return images_unique(c, key);
 }
 
-/* ---- vscsi ---------------------------------------------------------------- */
+/* ---- vscsi ----------------------------------------------------------------
+ */
 
 /* An image path given as PDEV: a disk with every default, named after
  * its address (':' keeps it apart from declared names). */
-static int implicit_target(struct simcfg_ctx *c, const char *key,
-			   unsigned line, const char *path,
-			   const struct simcfg_vdev *vd, unsigned *index)
+static int implicit_target(struct simcfg_ctx *c, const char *key, unsigned line,
+			   const char *path, const struct simcfg_vdev *vd,
+			   unsigned *index)
 {
 	struct simcfg_target *t;
 
@@ -331,7 +343,8 @@ static int pdev_target(struct simcfg_ctx *c, const char *key, unsigned line,
 		return simcfg_fail(c, line, key,
 				   "'%.48s': no such target in "
 				   "sim_scsi_targets (an image path needs a "
-				   "'/' or a '.')", pdev);
+				   "'/' or a '.')",
+				   pdev);
 	return implicit_target(c, key, line, pdev, vd, index);
 }
 
@@ -340,11 +353,11 @@ int simcfg_vdev_arg(struct simcfg_ctx *c, const char *key, unsigned line,
 {
 	const char *why;
 
-
 	if (simcfg_parse_vdev(s, vd) < 0)
 		return simcfg_fail(c, line, key,
 				   "'%.48s': want VDEV h:c:t:l (decimal, "
-				   "each 0 to 65535)", s);
+				   "each 0 to 65535)",
+				   s);
 	why = simcfg_vdev_check(vd);
 	if (why)
 		return simcfg_fail(c, line, key, "'%.48s': %s", s, why);
@@ -368,14 +381,14 @@ static int lun_unique(struct simcfg_ctx *c, const char *key, unsigned line,
 		if (simcfg_vdev_eq(&o->vdev, &lun->vdev))
 			return simcfg_fail(c, line, key,
 					   "VDEV %u:%u:%u:%u already used at "
-					   "line %u", lun->vdev.host,
-					   lun->vdev.channel, lun->vdev.id,
-					   lun->vdev.lun, o->line);
-		if (o->target == lun->target)
-			return simcfg_fail(c, line, key,
-					   "target '%s' already at line %u",
-					   cfg->targets[lun->target].name,
+					   "line %u",
+					   lun->vdev.host, lun->vdev.channel,
+					   lun->vdev.id, lun->vdev.lun,
 					   o->line);
+		if (o->target == lun->target)
+			return simcfg_fail(
+			    c, line, key, "target '%s' already at line %u",
+			    cfg->targets[lun->target].name, o->line);
 	}
 	return 0;
 }
@@ -407,8 +420,8 @@ static int vscsi_item(struct simcfg_ctx *c, const char *key, unsigned line,
 int simcfg_key_vscsi(struct simcfg_ctx *c, const struct simcfg_key *k,
 		     const char *key)
 {
-	c->cfg->luns = calloc(simcfg_list_len(c, key) + 1,
-			      sizeof(*c->cfg->luns));
+	c->cfg->luns =
+	    calloc(simcfg_list_len(c, key) + 1, sizeof(*c->cfg->luns));
 	if (!c->cfg->luns)
 		return simcfg_fail(c, k->line, key, "out of memory");
 	if (simcfg_each_item(c, k, key, vscsi_item) < 0)

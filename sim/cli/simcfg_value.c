@@ -57,9 +57,14 @@ static int scale(uint64_t v, uint64_t unit, uint64_t *out)
 
 int simcfg_parse_duration(const char *s, uint64_t *ns)
 {
-	static const struct { const char *suffix; uint64_t ns; } units[] = {
-		{ "ns", 1 }, { "us", 1000 }, { "ms", 1000000 },
-		{ "s", 1000000000 },
+	static const struct {
+		const char *suffix;
+		uint64_t ns;
+	} units[] = {
+	    {"ns", 1},
+	    {"us", 1000},
+	    {"ms", 1000000},
+	    {"s", 1000000000},
 	};
 	uint64_t v;
 
@@ -165,9 +170,9 @@ bool simcfg_next_field(char **cursor, char **key, char **value)
 const char *simcfg_action_name(enum simcfg_action a)
 {
 	static const char *const names[] = {
-		[SIMCFG_LUN_ADD] = "lun-add", [SIMCFG_LUN_REMOVE] = "lun-remove",
-		[SIMCFG_FAULTS] = "faults",   [SIMCFG_SUSPEND] = "suspend",
-		[SIMCFG_CLOSE] = "close",     [SIMCFG_DESTROY] = "destroy",
+	    [SIMCFG_LUN_ADD] = "lun-add", [SIMCFG_LUN_REMOVE] = "lun-remove",
+	    [SIMCFG_FAULTS] = "faults",	  [SIMCFG_SUSPEND] = "suspend",
+	    [SIMCFG_CLOSE] = "close",	  [SIMCFG_DESTROY] = "destroy",
 	};
 
 	return (unsigned)a < sizeof(names) / sizeof(names[0]) ? names[a] : "?";
@@ -176,10 +181,13 @@ const char *simcfg_action_name(enum simcfg_action a)
 const char *simcfg_pattern_name(enum simcfg_pattern p)
 {
 	static const char *const names[] = {
-		[SIMCFG_RANDRW] = "randrw",     [SIMCFG_RANDREAD] = "randread",
-		[SIMCFG_RANDWRITE] = "randwrite", [SIMCFG_SEQREAD] = "seqread",
-		[SIMCFG_SEQWRITE] = "seqwrite", [SIMCFG_SEQRW] = "seqrw",
-		[SIMCFG_ABORT_RESET] = "abort-reset",
+	    [SIMCFG_RANDRW] = "randrw",
+	    [SIMCFG_RANDREAD] = "randread",
+	    [SIMCFG_RANDWRITE] = "randwrite",
+	    [SIMCFG_SEQREAD] = "seqread",
+	    [SIMCFG_SEQWRITE] = "seqwrite",
+	    [SIMCFG_SEQRW] = "seqrw",
+	    [SIMCFG_ABORT_RESET] = "abort-reset",
 	};
 
 	return (unsigned)p < sizeof(names) / sizeof(names[0]) ? names[p] : "?";

@@ -23,8 +23,8 @@ static char err[512];
 static struct simcfg *load_ok(const char *text)
 {
 	struct simcfg *cfg = NULL;
-	int rc = simcfg_load_string(text, "t.cfg", "/cfg", &cfg, err,
-				    sizeof(err));
+	int rc =
+	    simcfg_load_string(text, "t.cfg", "/cfg", &cfg, err, sizeof(err));
 
 	ck_assert_msg(rc == 0, "unexpected error: %s", err);
 	ck_assert_ptr_nonnull(cfg);
@@ -35,8 +35,8 @@ static struct simcfg *load_ok(const char *text)
 static void load_err(const char *text, const char *want)
 {
 	struct simcfg *cfg = (struct simcfg *)1;
-	int rc = simcfg_load_string(text, "t.cfg", "/cfg", &cfg, err,
-				    sizeof(err));
+	int rc =
+	    simcfg_load_string(text, "t.cfg", "/cfg", &cfg, err, sizeof(err));
 
 	ck_assert_msg(rc == -1, "accepted, wanted '%s'", want);
 	ck_assert_ptr_null(cfg);
@@ -45,10 +45,11 @@ static void load_err(const char *text, const char *want)
 }
 
 static const char targets2[] =
-	"sim_scsi_targets = [ 'name=d0, image=d0.img, size=64M',\n"
-	"                     'name=d1, image=/abs/d1.img' ]\n";
+    "sim_scsi_targets = [ 'name=d0, image=d0.img, size=64M',\n"
+    "                     'name=d1, image=/abs/d1.img' ]\n";
 
-/* ---- scalar keys ---------------------------------------------------------- */
+/* ---- scalar keys ----------------------------------------------------------
+ */
 
 START_TEST(defaults)
 {
@@ -61,7 +62,8 @@ START_TEST(defaults)
 	ck_assert(!cfg->swarm);
 	ck_assert_ptr_null(cfg->faults);
 	ck_assert_uint_eq(cfg->nr_targets + cfg->nr_luns + cfg->nr_events +
-				  cfg->nr_workloads, 0);
+			      cfg->nr_workloads,
+			  0);
 	ck_assert_uint_eq(cfg->scsiback.sg_grant, 128);
 	ck_assert_int_eq(cfg->scsiback.result_encoding, SIMCFG_RESULT_CURRENT);
 	ck_assert_uint_eq(cfg->scsiback.service_min_ns, 20 * US);
@@ -74,15 +76,15 @@ END_TEST
 START_TEST(xl_keys_accepted)
 {
 	struct simcfg *cfg = load_ok(
-		"name = \"g-1.x\"\ntype = \"pv\"\nmemory = 512\nmaxmem = 1024\n"
-		"vcpus = 2\nmaxvcpus = 4\nkernel = \"/boot/vmlinuz\"\n"
-		"ramdisk = \"/boot/initrd\"\ncmdline = \"quiet\"\n"
-		"extra = \"x\"\nroot = \"/dev/xvda1\"\n"
-		"on_poweroff = \"destroy\"\non_reboot = \"restart\"\n"
-		"on_crash = \"preserve\"\n"
-		"uuid = \"6c8e3e1c-0000-4000-8000-000000000001\"\n"
-		"usbctrl = [ 'type=qusb,version=2,ports=8' ]\n"
-		"usbdev = [ 'hostbus=3,hostaddr=5', 'hostbus=1,hostaddr=2' ]\n");
+	    "name = \"g-1.x\"\ntype = \"pv\"\nmemory = 512\nmaxmem = 1024\n"
+	    "vcpus = 2\nmaxvcpus = 4\nkernel = \"/boot/vmlinuz\"\n"
+	    "ramdisk = \"/boot/initrd\"\ncmdline = \"quiet\"\n"
+	    "extra = \"x\"\nroot = \"/dev/xvda1\"\n"
+	    "on_poweroff = \"destroy\"\non_reboot = \"restart\"\n"
+	    "on_crash = \"preserve\"\n"
+	    "uuid = \"6c8e3e1c-0000-4000-8000-000000000001\"\n"
+	    "usbctrl = [ 'type=qusb,version=2,ports=8' ]\n"
+	    "usbdev = [ 'hostbus=3,hostaddr=5', 'hostbus=1,hostaddr=2' ]\n");
 
 	ck_assert_str_eq(cfg->name, "g-1.x");
 	ck_assert_uint_eq(cfg->nr_usbctrl, 1);
@@ -95,7 +97,8 @@ END_TEST
 
 START_TEST(unknown_and_reserved_keys)
 {
-	load_err("name = \"a\"\n\nfrobnicate = 1\n", "t.cfg:3: frobnicate: unknown key");
+	load_err("name = \"a\"\n\nfrobnicate = 1\n",
+		 "t.cfg:3: frobnicate: unknown key");
 	load_err("# c\ndisk = [ 'phy:/dev/sda,xvda,w' ]\n",
 		 "t.cfg:2: disk: not simulated");
 	load_err("vcpus = 1\nvif = [ '' ]\n", "t.cfg:2: vif: not simulated");
@@ -104,20 +107,23 @@ START_TEST(unknown_and_reserved_keys)
 		 "t.cfg:2: name: set twice (first at line 1");
 	load_err("name = \"has space\"\n", "t.cfg:1: name: ");
 	load_err("name = \"0123456789012345678901234567890123456789"
-		 "012345678901234567890123\"\n", "t.cfg:1: name: want 1 to 63");
+		 "012345678901234567890123\"\n",
+		 "t.cfg:1: name: want 1 to 63");
 	load_err("name = [ 'x' ]\n", "t.cfg:1: name: must be a single value");
 	/* A long unknown key is shortened in the message. */
-	load_err("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa = 1\n",
-		 "t.cfg:1: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		 "aaaaaaaaa...: unknown key");
+	load_err(
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa = 1\n",
+	    "t.cfg:1: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaa...: unknown key");
 }
 END_TEST
 
 START_TEST(syntax_error_names_line)
 {
 	/* libxlutil's own report, captured. */
-	load_err("name = \"x\"\n\nvcpus = 1 2\n", "t.cfg:3: config parsing error");
+	load_err("name = \"x\"\n\nvcpus = 1 2\n",
+		 "t.cfg:3: config parsing error");
 	load_err("a = 1\nb = [ 'x',\n'y'\n", "t.cfg:");
 	load_err("name = \"x\n", "t.cfg:1: config parsing error");
 	load_err("Name = 1\n", "t.cfg:1: config parsing error");
@@ -126,11 +132,11 @@ START_TEST(syntax_error_names_line)
 	load_err("vscsi = [ 'a.img, 0:0:0:0',\n 'b.img, 0:0:0:1' :\n",
 		 "t.cfg:2: config parsing error near `:': lexical error");
 	load_err("\nname = 'a\\qb'\n", "t.cfg:2: config parsing error near "
-		 "`'a\\qb'': bad escape");
+				       "`'a\\qb'': bad escape");
 	load_err("name = 'a\\x41'\n", "t.cfg:1: config parsing error near "
-		 "`'a\\x41'': bad escape");
+				      "`'a\\x41'': bad escape");
 	load_err("name = 'ab\n", "t.cfg:1: config parsing error near `'ab': "
-		 "unterminated");
+				 "unterminated");
 	load_err("sim_seed = 0x1F\n", "t.cfg:1: config parsing error near `F'");
 	load_err("name = \"a\"\r\n", "t.cfg:1: config parsing error near `?'");
 }
@@ -151,9 +157,10 @@ END_TEST
 
 START_TEST(seed_swarm_faults_time)
 {
-	struct simcfg *cfg = load_ok("sim_seed = 18446744073709551615\n"
-				     "sim_faults = \"alloc=1000,xs-eagain=50000\"\n"
-				     "sim_swarm = 0\nsim_time_limit = \"10ms\"\n");
+	struct simcfg *cfg =
+	    load_ok("sim_seed = 18446744073709551615\n"
+		    "sim_faults = \"alloc=1000,xs-eagain=50000\"\n"
+		    "sim_swarm = 0\nsim_time_limit = \"10ms\"\n");
 
 	ck_assert(cfg->has_seed);
 	ck_assert_uint_eq(cfg->seed, UINT64_MAX);
@@ -161,7 +168,8 @@ START_TEST(seed_swarm_faults_time)
 	ck_assert(!cfg->swarm);
 	ck_assert_uint_eq(cfg->time_limit_ns, 10 * MS);
 	simcfg_free(cfg);
-	cfg = load_ok("sim_seed = 0x1f\nsim_swarm = 1\nsim_time_limit = \"2s\"\n");
+	cfg = load_ok(
+	    "sim_seed = 0x1f\nsim_swarm = 1\nsim_time_limit = \"2s\"\n");
 	ck_assert_uint_eq(cfg->seed, 31);
 	ck_assert(cfg->swarm);
 	ck_assert_uint_eq(cfg->time_limit_ns, 2000 * MS);
@@ -170,8 +178,10 @@ START_TEST(seed_swarm_faults_time)
 	load_err("sim_seed = 18446744073709551616\n", "t.cfg:1: sim_seed: ");
 	load_err("\nsim_seed = \"12x\"\n", "t.cfg:2: sim_seed: ");
 	load_err("sim_swarm = 2\n", "t.cfg:1: sim_swarm: '2': want 0 or 1");
-	load_err("sim_faults = \"alloc=x\"\n", "t.cfg:1: sim_faults: fault item");
-	load_err("sim_faults = \"nosuch=1\"\n", "t.cfg:1: sim_faults: fault item");
+	load_err("sim_faults = \"alloc=x\"\n",
+		 "t.cfg:1: sim_faults: fault item");
+	load_err("sim_faults = \"nosuch=1\"\n",
+		 "t.cfg:1: sim_faults: fault item");
 	load_err("sim_faults = \"alloc=1\"\nsim_swarm = 1\n",
 		 "t.cfg:2: sim_swarm: sim_swarm = 1 and sim_faults");
 	load_err("sim_time_limit = 10\n", "t.cfg:1: sim_time_limit: '10'");
@@ -182,9 +192,9 @@ END_TEST
 
 START_TEST(scsiback_options)
 {
-	struct simcfg *cfg = load_ok(
-		"sim_scsiback = 'sg_grant=0, result_encoding=old, "
-		"service_min=1us, service_max=2ms, per_kib=500ns'\n");
+	struct simcfg *cfg =
+	    load_ok("sim_scsiback = 'sg_grant=0, result_encoding=old, "
+		    "service_min=1us, service_max=2ms, per_kib=500ns'\n");
 
 	ck_assert_uint_eq(cfg->scsiback.sg_grant, 0);
 	ck_assert_int_eq(cfg->scsiback.result_encoding, SIMCFG_RESULT_OLD);
@@ -202,7 +212,8 @@ START_TEST(scsiback_options)
 		 "t.cfg:1: sim_scsiback: result_encoding: ");
 	load_err("sim_scsiback = 'service_min=1ms, service_max=10us'\n",
 		 "t.cfg:1: sim_scsiback: service_min is above service_max");
-	load_err("sim_scsiback = 'per_kib=3'\n", "t.cfg:1: sim_scsiback: per_kib:");
+	load_err("sim_scsiback = 'per_kib=3'\n",
+		 "t.cfg:1: sim_scsiback: per_kib:");
 	load_err("sim_scsiback = 'queue=3'\n",
 		 "t.cfg:1: sim_scsiback: unknown field 'queue'");
 	load_err("sim_scsiback = 'sg_grant=1, sg_grant=2'\n",
@@ -212,18 +223,19 @@ START_TEST(scsiback_options)
 }
 END_TEST
 
-/* ---- targets and vscsi ------------------------------------------------------ */
+/* ---- targets and vscsi ------------------------------------------------------
+ */
 
 START_TEST(targets_parse)
 {
-	struct simcfg *cfg = load_ok(
-		"sim_scsi_targets = [\n"
-		"  'name=d0, type=disk, image=img/d0.img, size=64M, "
-		"block_size=4096, read_only=1, vendor=ACME, "
-		"product=Disk Product 16, serial=SN-0001',\n"
-		"  'name=cd, type=cdrom, image=/iso/cd.iso, size=4M',\n"
-		"  'image=x.img, name=plain,',\n"
-		"]\n");
+	struct simcfg *cfg =
+	    load_ok("sim_scsi_targets = [\n"
+		    "  'name=d0, type=disk, image=img/d0.img, size=64M, "
+		    "block_size=4096, read_only=1, vendor=ACME, "
+		    "product=Disk Product 16, serial=SN-0001',\n"
+		    "  'name=cd, type=cdrom, image=/iso/cd.iso, size=4M',\n"
+		    "  'image=x.img, name=plain,',\n"
+		    "]\n");
 	const struct simcfg_target *t = cfg->targets;
 	struct sim_scsi_target_config tc;
 
@@ -259,45 +271,53 @@ END_TEST
 
 START_TEST(targets_refused)
 {
-	static const struct { const char *item, *want; } cases[] = {
-		{ "name=a, image=a, size=12X", "size: '12X'" },
-		{ "name=a, image=a, size=0", "size: '0'" },
-		{ "name=a, image=a, size=17T", "size: '17T'" },
-		{ "name=a, image=a, size=1000", "size: not a multiple" },
-		{ "name=a, image=a, size=6K, block_size=4096", "size: not a multiple" },
-		{ "name=a, image=a, block_size=1024", "block_size: '1024'" },
-		{ "name=a, image=a, block_size=2048", "block_size: 2048 is for a cdrom" },
-		{ "name=a, type=cdrom, image=a, block_size=512", "block_size: a cdrom" },
-		{ "name=a, type=cdrom, image=a, read_only=0", "read_only: a cdrom" },
-		{ "name=a, type=cdrom, image=a, size=3K", "size: not a multiple" },
-		{ "name=a, type=tape, image=a", "type: 'tape'" },
-		{ "name=a, image=a, read_only=yes", "read_only: 'yes'" },
-		{ "image=a", "name= missing" },
-		{ "name=a", "image= missing" },
-		{ "name=a, image=", "empty image path" },
-		{ "name=a:b, image=a", "name: 'a:b'" },
-		{ "name=a, image=a, vendor=123456789", "vendor: longer than 8" },
-		{ "name=a, image=a, product=12345678901234567", "product: longer" },
-		{ "name=a, image=a, color=red", "unknown field 'color'" },
-		{ "name=a, image=a, name=b", "name: given twice" },
+	static const struct {
+		const char *item, *want;
+	} cases[] = {
+	    {"name=a, image=a, size=12X", "size: '12X'"},
+	    {"name=a, image=a, size=0", "size: '0'"},
+	    {"name=a, image=a, size=17T", "size: '17T'"},
+	    {"name=a, image=a, size=1000", "size: not a multiple"},
+	    {"name=a, image=a, size=6K, block_size=4096",
+	     "size: not a multiple"},
+	    {"name=a, image=a, block_size=1024", "block_size: '1024'"},
+	    {"name=a, image=a, block_size=2048",
+	     "block_size: 2048 is for a cdrom"},
+	    {"name=a, type=cdrom, image=a, block_size=512",
+	     "block_size: a cdrom"},
+	    {"name=a, type=cdrom, image=a, read_only=0", "read_only: a cdrom"},
+	    {"name=a, type=cdrom, image=a, size=3K", "size: not a multiple"},
+	    {"name=a, type=tape, image=a", "type: 'tape'"},
+	    {"name=a, image=a, read_only=yes", "read_only: 'yes'"},
+	    {"image=a", "name= missing"},
+	    {"name=a", "image= missing"},
+	    {"name=a, image=", "empty image path"},
+	    {"name=a:b, image=a", "name: 'a:b'"},
+	    {"name=a, image=a, vendor=123456789", "vendor: longer than 8"},
+	    {"name=a, image=a, product=12345678901234567", "product: longer"},
+	    {"name=a, image=a, color=red", "unknown field 'color'"},
+	    {"name=a, image=a, name=b", "name: given twice"},
 	};
 	char text[512], want[256];
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		snprintf(text, sizeof(text),
-			 "sim_scsi_targets = [\n 'name=ok, image=ok',\n '%s' ]\n",
-			 cases[i].item);
+		snprintf(
+		    text, sizeof(text),
+		    "sim_scsi_targets = [\n 'name=ok, image=ok',\n '%s' ]\n",
+		    cases[i].item);
 		snprintf(want, sizeof(want), "t.cfg:3: sim_scsi_targets: %s",
 			 cases[i].want);
 		load_err(text, want);
 	}
-	load_err("sim_scsi_targets = [ 'name=a, image=x',\n"
-		 "'name=a, image=y' ]\n",
-		 "t.cfg:2: sim_scsi_targets: name: 'a' already declared at line 1");
-	load_err("sim_scsi_targets = [ 'name=a, image=x',\n"
-		 "'name=b, image=x' ]\n",
-		 "t.cfg:2: sim_scsi_targets: image '/cfg/x' already used by the "
-		 "target at line 1");
+	load_err(
+	    "sim_scsi_targets = [ 'name=a, image=x',\n"
+	    "'name=a, image=y' ]\n",
+	    "t.cfg:2: sim_scsi_targets: name: 'a' already declared at line 1");
+	load_err(
+	    "sim_scsi_targets = [ 'name=a, image=x',\n"
+	    "'name=b, image=x' ]\n",
+	    "t.cfg:2: sim_scsi_targets: image '/cfg/x' already used by the "
+	    "target at line 1");
 	load_err("sim_scsi_targets = [ ['nested'] ]\n",
 		 "t.cfg:1: sim_scsi_targets: entry 1 is a list");
 	load_err("sim_scsi_targets = 'name=a, image=x'\n",
@@ -338,8 +358,8 @@ START_TEST(vscsi_parse)
 
 	/* No base directory: relative paths stay relative. */
 	ck_assert_int_eq(simcfg_load_string("vscsi = [ 'a/b.img, 0:0:0:0' ]",
-					    "n", NULL, &cfg, err,
-					    sizeof(err)), 0);
+					    "n", NULL, &cfg, err, sizeof(err)),
+			 0);
 	ck_assert_str_eq(cfg->targets[0].image, "a/b.img");
 	simcfg_free(cfg);
 }
@@ -347,21 +367,23 @@ END_TEST
 
 START_TEST(vscsi_refused)
 {
-	static const struct { const char *item, *want; } cases[] = {
-		{ "d0, 0:0:0", "'0:0:0': want VDEV h:c:t:l" },
-		{ "d0, 0:0:0:0:0", "'0:0:0:0:0': want VDEV" },
-		{ "d0, 0:0:x:0", "'0:0:x:0': want VDEV" },
-		{ "d0, 65536:0:0:0", "'65536:0:0:0': want VDEV" },
-		{ "d0, 0:0:64:0", "'0:0:64:0': target id must be below 64" },
-		{ "d0, 0:0:0:255", "'0:0:0:255': LUN must be below 255" },
-		{ "d0, 0:0:0:0, rw", "only 'PDEV, VDEV': no further fields" },
-		{ "d0", "want 'PDEV, VDEV'" },
-		{ ", 0:0:0:1", "empty PDEV" },
-		{ "nosuch, 0:0:0:1", "'nosuch': no such target" },
-		{ "d0, 0:0:0:1", "target 'd0' already at line 3" },
-		{ "d1, 0:0:0:0", "VDEV 0:0:0:0 already used at line 3" },
-		{ "d1.img, 0:0:0:0", "VDEV 0:0:0:0 already used" },
-		{ "/abs/d1.img, 0:0:0:1", "image '/abs/d1.img' already used" },
+	static const struct {
+		const char *item, *want;
+	} cases[] = {
+	    {"d0, 0:0:0", "'0:0:0': want VDEV h:c:t:l"},
+	    {"d0, 0:0:0:0:0", "'0:0:0:0:0': want VDEV"},
+	    {"d0, 0:0:x:0", "'0:0:x:0': want VDEV"},
+	    {"d0, 65536:0:0:0", "'65536:0:0:0': want VDEV"},
+	    {"d0, 0:0:64:0", "'0:0:64:0': target id must be below 64"},
+	    {"d0, 0:0:0:255", "'0:0:0:255': LUN must be below 255"},
+	    {"d0, 0:0:0:0, rw", "only 'PDEV, VDEV': no further fields"},
+	    {"d0", "want 'PDEV, VDEV'"},
+	    {", 0:0:0:1", "empty PDEV"},
+	    {"nosuch, 0:0:0:1", "'nosuch': no such target"},
+	    {"d0, 0:0:0:1", "target 'd0' already at line 3"},
+	    {"d1, 0:0:0:0", "VDEV 0:0:0:0 already used at line 3"},
+	    {"d1.img, 0:0:0:0", "VDEV 0:0:0:0 already used"},
+	    {"/abs/d1.img, 0:0:0:1", "image '/abs/d1.img' already used"},
 	};
 	char text[1024], want[256];
 
@@ -396,12 +418,13 @@ START_TEST(list_item_lines)
 }
 END_TEST
 
-/* ---- timeline and workloads -------------------------------------------------- */
+/* ---- timeline and workloads
+ * -------------------------------------------------- */
 
 static const char base_luns[] =
-	"sim_scsi_targets = [ 'name=d0, image=d0.img',\n"
-	"  'name=d1, image=d1.img' ]\n"
-	"vscsi = [ 'd0, 0:0:0:0' ]\n";
+    "sim_scsi_targets = [ 'name=d0, image=d0.img',\n"
+    "  'name=d1, image=d1.img' ]\n"
+    "vscsi = [ 'd0, 0:0:0:0' ]\n";
 
 static struct simcfg *load_with_luns(const char *rest)
 {
@@ -422,14 +445,13 @@ static void err_with_luns(const char *rest, const char *want)
 
 START_TEST(timeline_sorted)
 {
-	struct simcfg *cfg = load_with_luns(
-		"sim_timeline = [\n"
-		"  '40ms lun-remove 0:0:2:0',\n"
-		"  '5ms\tlun-add 0:0:2:0 d1',\n"
-		"  '10ms faults alloc=10',\n"
-		"  '10ms suspend',\n"
-		"  '0 faults none',\n"
-		"  '2s destroy' ]\n");
+	struct simcfg *cfg = load_with_luns("sim_timeline = [\n"
+					    "  '40ms lun-remove 0:0:2:0',\n"
+					    "  '5ms\tlun-add 0:0:2:0 d1',\n"
+					    "  '10ms faults alloc=10',\n"
+					    "  '10ms suspend',\n"
+					    "  '0 faults none',\n"
+					    "  '2s destroy' ]\n");
 	const struct simcfg_event *e = cfg->timeline;
 
 	ck_assert_uint_eq(cfg->nr_events, 6);
@@ -463,25 +485,27 @@ END_TEST
 
 START_TEST(timeline_refused)
 {
-	static const struct { const char *item, *want; } cases[] = {
-		{ "5ms explode", "unknown action 'explode'" },
-		{ "5 suspend", "'5': want a time" },
-		{ "5xs suspend", "'5xs': want a time" },
-		{ "18446744073709551615s close", "'18446744073709551615s'" },
-		{ "suspend", "want 'AT ACTION ARGS...'" },
-		{ "1ms lun-add 0:0:1:0", "want 'lun-add VDEV TARGET'" },
-		{ "1ms lun-add 0:0:1:0 nosuch", "lun-add: 'nosuch': no such" },
-		{ "1ms lun-add 0:0:1 d1", "'0:0:1': want VDEV" },
-		{ "1ms lun-add 0:0:64:0 d1", "'0:0:64:0': target id" },
-		{ "1ms lun-add 0:0:0:0 d1", "lun-add: 0:0:0:0 is present then" },
-		{ "1ms lun-add 0:0:3:0 d0", "lun-add: target 'd0' is in use" },
-		{ "1ms lun-add 9:0:3:0 d1", "lun-add: no vscsi host 9" },
-		{ "1ms lun-remove 0:0:5:0", "lun-remove: 0:0:5:0 is absent" },
-		{ "1ms lun-remove", "want 'lun-remove VDEV'" },
-		{ "1ms suspend now", "want 'suspend'" },
-		{ "1ms faults alloc=x", "faults: fault item" },
-		{ "1ms faults a b", "want 'faults SPEC'" },
-		{ "1ms close x y z", "want 'close'" },
+	static const struct {
+		const char *item, *want;
+	} cases[] = {
+	    {"5ms explode", "unknown action 'explode'"},
+	    {"5 suspend", "'5': want a time"},
+	    {"5xs suspend", "'5xs': want a time"},
+	    {"18446744073709551615s close", "'18446744073709551615s'"},
+	    {"suspend", "want 'AT ACTION ARGS...'"},
+	    {"1ms lun-add 0:0:1:0", "want 'lun-add VDEV TARGET'"},
+	    {"1ms lun-add 0:0:1:0 nosuch", "lun-add: 'nosuch': no such"},
+	    {"1ms lun-add 0:0:1 d1", "'0:0:1': want VDEV"},
+	    {"1ms lun-add 0:0:64:0 d1", "'0:0:64:0': target id"},
+	    {"1ms lun-add 0:0:0:0 d1", "lun-add: 0:0:0:0 is present then"},
+	    {"1ms lun-add 0:0:3:0 d0", "lun-add: target 'd0' is in use"},
+	    {"1ms lun-add 9:0:3:0 d1", "lun-add: no vscsi host 9"},
+	    {"1ms lun-remove 0:0:5:0", "lun-remove: 0:0:5:0 is absent"},
+	    {"1ms lun-remove", "want 'lun-remove VDEV'"},
+	    {"1ms suspend now", "want 'suspend'"},
+	    {"1ms faults alloc=x", "faults: fault item"},
+	    {"1ms faults a b", "want 'faults SPEC'"},
+	    {"1ms close x y z", "want 'close'"},
 	};
 	char rest[512], want[256];
 
@@ -504,13 +528,13 @@ END_TEST
 START_TEST(workloads_parse)
 {
 	struct simcfg *cfg = load_with_luns(
-		"sim_timeline = [ '5ms lun-add 0:0:2:0 d1' ]\n"
-		"sim_workloads = [\n"
-		"  'lun=0:0:0:0, pattern=randrw, block=128K, depth=16, "
-		"ops=18446744073709551615, start=0, verify=0, span=64M, "
-		"read_pct=70',\n"
-		"  'lun=0:0:2:0, pattern=seqwrite, start=10ms, span=ALL',\n"
-		"  'pattern=abort-reset, lun=0:0:0:0, ops=4, depth=2' ]\n");
+	    "sim_timeline = [ '5ms lun-add 0:0:2:0 d1' ]\n"
+	    "sim_workloads = [\n"
+	    "  'lun=0:0:0:0, pattern=randrw, block=128K, depth=16, "
+	    "ops=18446744073709551615, start=0, verify=0, span=64M, "
+	    "read_pct=70',\n"
+	    "  'lun=0:0:2:0, pattern=seqwrite, start=10ms, span=ALL',\n"
+	    "  'pattern=abort-reset, lun=0:0:0:0, ops=4, depth=2' ]\n");
 	const struct simcfg_workload *w = cfg->workloads;
 
 	ck_assert_uint_eq(cfg->nr_workloads, 3);
@@ -542,36 +566,38 @@ END_TEST
 
 START_TEST(workloads_refused)
 {
-	static const struct { const char *fields, *want; } cases[] = {
-		{ "pattern=randrw", "lun= missing" },
-		{ "lun=0:0:0:0", "pattern= missing" },
-		{ "lun=0:0:1:0, pattern=randrw", "lun: 0:0:1:0 is neither" },
-		{ "lun=0:0:0, pattern=randrw", "'0:0:0': want VDEV" },
-		{ "lun=0:0:0:0, pattern=random", "pattern: unknown 'random'" },
-		{ "lun=0:0:0:0, pattern=randrw, depth=0", "depth: '0'" },
-		{ "lun=0:0:0:0, pattern=randrw, depth=17", "depth: '17'" },
-		{ "lun=0:0:0:0, pattern=randrw, block=1000", "block: '1000'" },
-		{ "lun=0:0:0:0, pattern=randrw, block=32M", "block: above 16M" },
-		{ "lun=0:0:0:0, pattern=randrw, block=0", "block: '0'" },
-		{ "lun=0:0:0:0, pattern=randrw, ops=0", "ops: '0'" },
-		{ "lun=0:0:0:0, pattern=randrw, ops=-1", "ops: '-1'" },
-		{ "lun=0:0:0:0, pattern=randrw, start=5", "start: '5'" },
-		{ "lun=0:0:0:0, pattern=randrw, verify=2", "verify: '2'" },
-		{ "lun=0:0:0:0, pattern=randrw, span=100", "span: '100'" },
-		{ "lun=0:0:0:0, pattern=randrw, block=8K, span=4K",
-		  "span: smaller than block" },
-		{ "lun=0:0:0:0, pattern=randrw, read_pct=101", "read_pct: '101'" },
-		{ "lun=0:0:0:0, pattern=seqread, read_pct=10",
-		  "read_pct: for randrw and seqrw only" },
-		{ "lun=0:0:0:0, pattern=abort-reset, block=4K",
-		  "abort-reset takes lun, ops, depth, start only" },
-		{ "lun=0:0:0:0, pattern=randrw, size=4K", "unknown field 'size'" },
+	static const struct {
+		const char *fields, *want;
+	} cases[] = {
+	    {"pattern=randrw", "lun= missing"},
+	    {"lun=0:0:0:0", "pattern= missing"},
+	    {"lun=0:0:1:0, pattern=randrw", "lun: 0:0:1:0 is neither"},
+	    {"lun=0:0:0, pattern=randrw", "'0:0:0': want VDEV"},
+	    {"lun=0:0:0:0, pattern=random", "pattern: unknown 'random'"},
+	    {"lun=0:0:0:0, pattern=randrw, depth=0", "depth: '0'"},
+	    {"lun=0:0:0:0, pattern=randrw, depth=17", "depth: '17'"},
+	    {"lun=0:0:0:0, pattern=randrw, block=1000", "block: '1000'"},
+	    {"lun=0:0:0:0, pattern=randrw, block=32M", "block: above 16M"},
+	    {"lun=0:0:0:0, pattern=randrw, block=0", "block: '0'"},
+	    {"lun=0:0:0:0, pattern=randrw, ops=0", "ops: '0'"},
+	    {"lun=0:0:0:0, pattern=randrw, ops=-1", "ops: '-1'"},
+	    {"lun=0:0:0:0, pattern=randrw, start=5", "start: '5'"},
+	    {"lun=0:0:0:0, pattern=randrw, verify=2", "verify: '2'"},
+	    {"lun=0:0:0:0, pattern=randrw, span=100", "span: '100'"},
+	    {"lun=0:0:0:0, pattern=randrw, block=8K, span=4K",
+	     "span: smaller than block"},
+	    {"lun=0:0:0:0, pattern=randrw, read_pct=101", "read_pct: '101'"},
+	    {"lun=0:0:0:0, pattern=seqread, read_pct=10",
+	     "read_pct: for randrw and seqrw only"},
+	    {"lun=0:0:0:0, pattern=abort-reset, block=4K",
+	     "abort-reset takes lun, ops, depth, start only"},
+	    {"lun=0:0:0:0, pattern=randrw, size=4K", "unknown field 'size'"},
 	};
 	char rest[512], want[256];
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		snprintf(rest, sizeof(rest),
-			 "sim_workloads = [\n\n '%s' ]\n", cases[i].fields);
+		snprintf(rest, sizeof(rest), "sim_workloads = [\n\n '%s' ]\n",
+			 cases[i].fields);
 		snprintf(want, sizeof(want), "6: sim_workloads: %s",
 			 cases[i].want);
 		err_with_luns(rest, want);
@@ -579,19 +605,29 @@ START_TEST(workloads_refused)
 }
 END_TEST
 
-/* ---- value helpers ------------------------------------------------------------ */
+/* ---- value helpers
+ * ------------------------------------------------------------ */
 
 START_TEST(durations)
 {
-	static const struct { const char *s; uint64_t ns; } good[] = {
-		{ "0", 0 }, { "0s", 0 }, { "150us", 150 * US }, { "10ms", 10 * MS },
-		{ "2s", 2000 * MS }, { "7ns", 7 },
-		{ "18446744073709551615ns", UINT64_MAX },
-		{ "18446744073s", 18446744073000000000ull },
+	static const struct {
+		const char *s;
+		uint64_t ns;
+	} good[] = {
+	    {"0", 0},
+	    {"0s", 0},
+	    {"150us", 150 * US},
+	    {"10ms", 10 * MS},
+	    {"2s", 2000 * MS},
+	    {"7ns", 7},
+	    {"18446744073709551615ns", UINT64_MAX},
+	    {"18446744073s", 18446744073000000000ull},
 	};
 	static const char *const bad[] = {
-		"", "10", "1.5ms", "ms", "-1s", " 1s", "1s ", "1 s", "1m", "1S",
-		"18446744074s", "18446744073709551616ns", "1sec",
+	    "",	    "10",  "1.5ms",	   "ms",
+	    "-1s",  " 1s", "1s ",	   "1 s",
+	    "1m",   "1S",  "18446744074s", "18446744073709551616ns",
+	    "1sec",
 	};
 	uint64_t v;
 
@@ -608,17 +644,25 @@ END_TEST
 
 START_TEST(sizes_and_vdevs)
 {
-	static const struct { const char *s; uint64_t b; } good[] = {
-		{ "0", 0 }, { "512", 512 }, { "4K", 4096 }, { "4k", 4096 },
-		{ "64M", 64ull << 20 }, { "1g", 1ull << 30 }, { "16T", 16ull << 40 },
-		{ "16777215T", 16777215ull << 40 },
+	static const struct {
+		const char *s;
+		uint64_t b;
+	} good[] = {
+	    {"0", 0},
+	    {"512", 512},
+	    {"4K", 4096},
+	    {"4k", 4096},
+	    {"64M", 64ull << 20},
+	    {"1g", 1ull << 30},
+	    {"16T", 16ull << 40},
+	    {"16777215T", 16777215ull << 40},
 	};
 	static const char *const bad[] = {
-		"", "K", "1X", "1KB", "-1", "1.5M", "16777216T", " 1K", "1K ",
+	    "", "K", "1X", "1KB", "-1", "1.5M", "16777216T", " 1K", "1K ",
 	};
 	static const char *const bad_vdev[] = {
-		"", "0:0:0", "0:0:0:0:0", "a:0:0:0", "0:0:0:65536", " 0:0:0:0",
-		"0::0:0", "0:0:0:0 ", "+1:0:0:0", "0:0:0:-1",
+	    "",		"0:0:0",  "0:0:0:0:0", "a:0:0:0",  "0:0:0:65536",
+	    " 0:0:0:0", "0::0:0", "0:0:0:0 ",  "+1:0:0:0", "0:0:0:-1",
 	};
 	struct simcfg_vdev vd;
 	uint64_t v;
@@ -645,7 +689,8 @@ START_TEST(sizes_and_vdevs)
 }
 END_TEST
 
-/* ---- files -------------------------------------------------------------------- */
+/* ---- files
+ * -------------------------------------------------------------------- */
 
 static void write_file(const char *path, const char *data, size_t len)
 {
@@ -681,8 +726,9 @@ START_TEST(file_paths)
 	write_file(path, "name = \"a\"\n\0x", 13);
 	ck_assert_int_eq(simcfg_load(path, &cfg, err, sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, "NUL byte"));
-	ck_assert_int_eq(simcfg_load(XPV_BINARY_DIR "/no/such.cfg", &cfg, err,
-				     sizeof(err)), -1);
+	ck_assert_int_eq(
+	    simcfg_load(XPV_BINARY_DIR "/no/such.cfg", &cfg, err, sizeof(err)),
+	    -1);
 	ck_assert_ptr_nonnull(strstr(err, "No such file"));
 	ck_assert_ptr_null(cfg);
 }
@@ -697,15 +743,15 @@ START_TEST(too_large)
 	ck_assert_ptr_nonnull(big);
 	memset(big, '\n', n);
 	big[n] = '\0';
-	ck_assert_int_eq(simcfg_load_string(big, "big", NULL, &cfg, err,
-					    sizeof(err)), -1);
+	ck_assert_int_eq(
+	    simcfg_load_string(big, "big", NULL, &cfg, err, sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, "longer than"));
 	/* One entry beyond the per-entry limit. */
 	memcpy(big, "vscsi = [ '", 11);
 	memset(big + 11, 'a', 9000);
 	memcpy(big + 9011, "' ]\n", 5);
-	ck_assert_int_eq(simcfg_load_string(big, "big", NULL, &cfg, err,
-					    sizeof(err)), -1);
+	ck_assert_int_eq(
+	    simcfg_load_string(big, "big", NULL, &cfg, err, sizeof(err)), -1);
 	ck_assert_str_eq(err, "big:1: vscsi: entry 1 longer than 8191 "
 			      "characters");
 	free(big);
@@ -717,12 +763,14 @@ static unsigned load_examples(void)
 	glob_t g;
 	unsigned n = 0;
 
-	ck_assert_int_eq(glob(XPV_SOURCE_DIR "/examples/*.cfg", 0, NULL, &g), 0);
+	ck_assert_int_eq(glob(XPV_SOURCE_DIR "/examples/*.cfg", 0, NULL, &g),
+			 0);
 	for (size_t i = 0; i < g.gl_pathc; i++, n++) {
 		struct simcfg *cfg;
 
-		ck_assert_msg(simcfg_load(g.gl_pathv[i], &cfg, err,
-					  sizeof(err)) == 0, "%s", err);
+		ck_assert_msg(
+		    simcfg_load(g.gl_pathv[i], &cfg, err, sizeof(err)) == 0,
+		    "%s", err);
 		simcfg_free(cfg);
 	}
 	globfree(&g);
@@ -750,10 +798,11 @@ START_TEST(examples_load)
 	ck_assert_uint_eq(cfg->nr_luns, 2);
 	ck_assert_int_eq(cfg->targets[cfg->luns[0].target].kind, SIM_SCSI_DISK);
 	ck_assert_uint_eq(cfg->targets[cfg->luns[0].target].size, 64ull << 20);
-	ck_assert_int_eq(cfg->targets[cfg->luns[1].target].kind, SIM_SCSI_CDROM);
+	ck_assert_int_eq(cfg->targets[cfg->luns[1].target].kind,
+			 SIM_SCSI_CDROM);
 	ck_assert_uint_eq(cfg->luns[1].vdev.id, 1);
-	ck_assert_ptr_nonnull(strstr(cfg->targets[0].image,
-				     "/examples/images/"));
+	ck_assert_ptr_nonnull(
+	    strstr(cfg->targets[0].image, "/examples/images/"));
 	simcfg_free(cfg);
 
 	cfg = example("pvscsi-hotplug.cfg");
@@ -786,7 +835,8 @@ START_TEST(mutations_survive)
 	uint64_t x = 0x9e3779b97f4a7c15ull;
 	unsigned ok = 0, refused = 0;
 
-	ck_assert_int_eq(glob(XPV_SOURCE_DIR "/examples/*.cfg", 0, NULL, &g), 0);
+	ck_assert_int_eq(glob(XPV_SOURCE_DIR "/examples/*.cfg", 0, NULL, &g),
+			 0);
 	for (size_t f = 0; f < g.gl_pathc; f++) {
 		FILE *fp = fopen(g.gl_pathv[f], "rb");
 		char orig[8192], text[8200];
@@ -803,12 +853,13 @@ START_TEST(mutations_survive)
 			for (int m = 0; m < 1 + round % 4; m++) {
 				x ^= x << 13, x ^= x >> 7, x ^= x << 17;
 				size_t at = (size_t)(x % len);
-				char c = alphabet[(x >> 32) % (sizeof(alphabet) - 1)];
+				char c = alphabet[(x >> 32) %
+						  (sizeof(alphabet) - 1)];
 
 				if ((x >> 20) % 8 == 0)
-					len = at;       /* truncate */
+					len = at; /* truncate */
 				else
-					text[at] = c;   /* overwrite */
+					text[at] = c; /* overwrite */
 				if (len == 0)
 					break;
 			}
