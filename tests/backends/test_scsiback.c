@@ -7,6 +7,7 @@
  * notification hook and the backend fault classes' names.
  */
 #include "check_main.h"
+#include "tmpdir.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -77,8 +78,7 @@ static void disks_open(struct fx *f)
 {
 	char err[128], img[128];
 
-	strcpy(f->dir, "/tmp/xpv-scsiback-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(f->dir));
+	xpv_tmpdir_make(f->dir, sizeof(f->dir), "scsiback");
 	for (int i = 0; i < NDISK; i++) {
 		struct sim_scsi_target_config tc = {
 		    .kind = SIM_SCSI_DISK,
@@ -95,14 +95,9 @@ static void disks_open(struct fx *f)
 
 static void disks_close(struct fx *f)
 {
-	char img[128];
-
-	for (int i = 0; i < NDISK; i++) {
+	for (int i = 0; i < NDISK; i++)
 		sim_scsi_target_close(f->disk[i]);
-		snprintf(img, sizeof(img), "%s/disk%d.img", f->dir, i);
-		unlink(img);
-	}
-	rmdir(f->dir);
+	xpv_tmpdir_remove(f->dir);
 }
 
 /* ---- xenstore as toolstack and frontend ---------------------------------- */

@@ -3,7 +3,6 @@
  * polling ask a read-only drive, asserted byte by byte against MMC.
  * Images live in a mkdtemp directory removed after each test.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,6 +11,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "tmpdir.h"
 #include "sim/devices/scsi_target.h"
 
 #define IN	SIM_SCSI_DIR_FROM_DEVICE
@@ -27,29 +27,15 @@ static uint8_t img[NBLOCKS * BS];
 
 static void setup(void)
 {
-	strcpy(dir, "/tmp/xpv-scsi-cdrom-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	xpv_tmpdir_make(dir, sizeof(dir), "scsi-cdrom");
 	snprintf(path, sizeof(path), "%s/disc.iso", dir);
 }
 
 static void teardown(void)
 {
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	char p[512];
-
-	ck_assert_ptr_nonnull(d);
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	ck_assert_int_eq(rmdir(dir), 0);
+	xpv_tmpdir_remove(dir);
 }
 
-/* An image of `size` bytes: the pattern, or sparse zeros past it. */
 static void make_image(uint64_t size)
 {
 	size_t i, n = size < sizeof(img) ? (size_t)size : sizeof(img);

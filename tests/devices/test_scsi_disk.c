@@ -3,7 +3,6 @@
  * status, sense and data out, asserted byte by byte against SPC/SBC.
  * Images live in a mkdtemp directory removed after each test.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -13,6 +12,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "tmpdir.h"
 #include "sim/devices/scsi_target.h"
 
 #define IN   SIM_SCSI_DIR_FROM_DEVICE
@@ -27,26 +27,13 @@ static uint8_t pat[256 * 4096];
 
 static void setup(void)
 {
-	strcpy(dir, "/tmp/xpv-scsi-disk-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	xpv_tmpdir_make(dir, sizeof(dir), "scsi-disk");
 	snprintf(path, sizeof(path), "%s/disk.img", dir);
 }
 
 static void teardown(void)
 {
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	char p[512];
-
-	ck_assert_ptr_nonnull(d);
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	ck_assert_int_eq(rmdir(dir), 0);
+	xpv_tmpdir_remove(dir);
 }
 
 static struct sim_scsi_target *open_disk(uint64_t size, uint32_t bs, bool ro,

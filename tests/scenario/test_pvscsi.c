@@ -11,22 +11,19 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "tmpdir.h"
 #include "sim/run/pvscsi_run.h"
 
 static char dir[64];
 
 static void dir_setup(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/xpv-scenario-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	xpv_tmpdir_make(dir, sizeof(dir), "scenario");
 }
 
 static void dir_teardown(void)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	xpv_tmpdir_remove(dir);
 }
 
 #define TARGETS                                                               \
