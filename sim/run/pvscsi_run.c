@@ -163,6 +163,29 @@ static int dev_find(const struct host *h, const struct simcfg_vdev *v)
 	return -1;
 }
 
+/* One toolstack transaction for LUN hotplug: the new dev-N nodes (or,
+ * with remove_key, that dev's state 5) and host state 7 together, as
+ * both ends act on 7. Retried on EAGAIN like libxl. */
+static void toolstack_txn(struct host *h, unsigned devno,
+			  const char *remove_key)
+{
+	struct sim_xs *xs = sim_xs(h->r->sim);
+	uint32_t txn;
+
+	for (int tries = 0; tries < 8; tries++) {
+		SIM_ASSERT(sim_xs_txn_start(xs, DOM0, &txn) == 0);
+		if (remove_key)
+			xs_put(h->r, txn, h->be, remove_key, "5");
+		else
+			dev_nodes(h, txn, devno, "1");
+		xs_put(h->r, txn, h->be, "state", "7");
+		if (sim_xs_txn_end(xs, DOM0, txn, false) != -EAGAIN)
+			return;
+	}
+	fprintf(stderr, "xpvsim: toolstack: vscsi %u: transaction kept "
+			"conflicting; hotplug skipped\n", h->id);
+}
+
 /* LUN hot-add: host state 7 and the new dev-N in one transaction. */
 static void toolstack_lun_add(struct host *h, const struct simcfg_vdev *v,
 			      unsigned target)
@@ -175,11 +198,7 @@ static void toolstack_lun_add(struct host *h, const struct simcfg_vdev *v,
 			v->host, v->channel, v->id, v->lun);
 		return;
 	}
-	/* The dev nodes first, the host state last: both ends act on 7.
-	 * (Not one transaction: see the issue note on sim_xs transactions
-	 * that create nodes under a new parent.) */
-	dev_nodes(h, 0, (unsigned)devno, "1");
-	xs_put(h->r, 0, h->be, "state", "7");
+	toolstack_txn(h, (unsigned)devno, NULL);
 }
 
 static void remove_poll(struct sim *sim, void *arg)
@@ -215,8 +234,7 @@ static void toolstack_lun_remove(struct host *h, const struct simcfg_vdev *v)
 	}
 	h->devs[devno].used = false;
 	snprintf(key, sizeof(key), "vscsi-devs/dev-%d/state", devno);
-	xs_put(h->r, 0, h->be, key, "5");
-	xs_put(h->r, 0, h->be, "state", "7");
+	toolstack_txn(h, (unsigned)devno, key);
 	w = sim_xcalloc(1, sizeof(*w));
 	w->h = h;
 	w->devno = (unsigned)devno;

@@ -281,12 +281,15 @@ static int missing(const struct sim_xs_view *v, sim_domid caller,
 	return may(anc, caller, XS_PERM_READ) ? -ENOENT : -EACCES;
 }
 
-/* Creates the missing components `rest` below anc. Each new node copies
- * its parent's permissions, owned by the caller unless that is dom0. */
+/* Creates the missing components `rest` (a suffix of path) below anc.
+ * Each new node copies its parent's permissions, owned by the caller
+ * unless that is dom0. In a transaction each new component is noted as
+ * absent first: a later look at it inside the same transaction sees the
+ * transaction's own node, which must not count as a conflict. */
 static struct sim_xs_node *create_below(const struct sim_xs_view *v,
 					sim_domid caller,
 					struct sim_xs_node *anc,
-					const char *rest)
+					const char *path, const char *rest)
 {
 	struct sim_xs_node *n = anc;
 
@@ -298,6 +301,7 @@ static struct sim_xs_node *create_below(const struct sim_xs_view *v,
 
 		if (caller != SIM_DOMID_DOM0)
 			kid->perms[0].id = caller;
+		note(v, path, (size_t)(end - path), NULL);
 		kid_insert(n, kid);
 		touch(v, n);
 		touch(v, kid);
@@ -325,7 +329,7 @@ static int find_or_create(const struct sim_xs_view *v, sim_domid caller,
 	if (!may(n, caller, XS_PERM_WRITE))
 		return -EACCES;
 	if (*created)
-		n = create_below(v, caller, n, rest);
+		n = create_below(v, caller, n, path, rest);
 	*out = n;
 	return 0;
 }

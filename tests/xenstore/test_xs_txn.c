@@ -217,6 +217,31 @@ START_TEST(create_race_conflict)
 }
 END_TEST
 
+/* Regression: a transaction that creates a new parent and then writes a
+ * second node under it (libxl's device add, our toolstack's LUN add)
+ * used to conflict with itself at commit. */
+START_TEST(create_siblings_under_new_parent)
+{
+	struct xs_env e = env_new();
+	uint32_t t;
+	char *v;
+
+	ck_assert_int_eq(put(e.xs, 0, "/be/state", "4"), 0);
+	t = start(e.xs, 0);
+	ck_assert_int_eq(tput(e.xs, t, "/be/devs/dev-1/p-dev", "1:0:0:0"), 0);
+	ck_assert_int_eq(tput(e.xs, t, "/be/devs/dev-1/state", "1"), 0);
+	ck_assert_int_eq(tput(e.xs, t, "/be/state", "7"), 0);
+	ck_assert_int_eq(sim_xs_txn_end(e.xs, 0, t, false), 0);
+	v = get(e.xs, 0, 0, "/be/devs/dev-1/state", NULL);
+	ck_assert_str_eq(v, "1");
+	free(v);
+	v = get(e.xs, 0, 0, "/be/state", NULL);
+	ck_assert_str_eq(v, "7");
+	free(v);
+	sim_destroy(e.sim);
+}
+END_TEST
+
 START_TEST(abort_discards)
 {
 	struct xs_env e = env_new();
@@ -340,6 +365,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, directory_and_absence_conflict);
 	tcase_add_test(tc, rm_conflict_below);
 	tcase_add_test(tc, create_race_conflict);
+	tcase_add_test(tc, create_siblings_under_new_parent);
 	tcase_add_test(tc, abort_discards);
 	tcase_add_test(tc, perms_in_txn_replayed);
 	tcase_add_test(tc, quota_per_domain);
