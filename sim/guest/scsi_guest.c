@@ -40,12 +40,32 @@ struct sg_lun {
 	uint64_t tracked; /* blocks in gen[] */
 };
 
+/* One workload I/O of `block` bytes. Like the Linux block layer, the guest
+ * splits an I/O bigger than the frontend's largest command into several
+ * commands; the I/O completes when its last command does, and fails if
+ * any of them failed. */
+struct sg_io {
+	bool used;
+	bool all_issued; /* every command of it has been created */
+	bool failed;
+	uint32_t cmds_out; /* commands created and not yet finished */
+};
+
+#define SG_MAX_IOS 17 /* depth (<= 16) commands in flight + one being split */
+
 struct sg_work {
 	const struct simcfg_workload *cfg;
 	struct sg_lun *lun; /* bound at start */
 	struct sg_work_stats st;
-	uint64_t issued;
-	uint32_t in_flight;
+	uint64_t issued;    /* I/Os begun */
+	uint32_t in_flight; /* commands created and not finished */
+	struct sg_io ios[SG_MAX_IOS];
+	/* The I/O being split into commands, if any. */
+	struct sg_io *cur;
+	uint64_t cur_lba;
+	uint32_t cur_left; /* blocks not yet in a command */
+	uint32_t cur_gen;
+	bool cur_write;
 	uint64_t seq_next; /* next block for sequential patterns */
 	bool started;
 	/* abort-reset rounds */
@@ -59,6 +79,7 @@ struct sg_req {
 	enum sg_kind kind;
 	struct sg_lun *lun;
 	struct sg_work *work;
+	struct sg_io *io; /* SG_IO: the workload I/O this command is part of */
 	struct fut_scsi_cmd cmd;
 	uint8_t *buf;
 	uint32_t cap;
@@ -390,23 +411,28 @@ static void work_finish_check(struct scsi_guest *g, struct sg_work *w)
 	bool all_issued = w->issued >= w->cfg->ops || w->st.stopped;
 
 	if (!w->st.finished && all_issued && w->in_flight == 0 &&
-	    !w->round_active) {
+	    !w->cur && !w->round_active) {
 		w->st.finished = true;
 		w->st.last_ns = sim_now(g->sim);
 	}
 }
 
-/* Blocks per command. Like the block layer, the guest never sends more
- * than the frontend's max transfer: a bigger workload block is cut down
- * to it (the report shows commands, not workload blocks). */
-static uint32_t work_blocks(const struct scsi_guest *g,
-			    const struct sg_work *w)
+/* Blocks in one command at most: the frontend's max transfer. */
+static uint32_t cmd_max_blocks(const struct scsi_guest *g,
+			       const struct sg_work *w)
 {
 	uint32_t bs = w->lun->info.block_size;
 	uint32_t max = g->fut ? fut_scsi_max_transfer(g->fut) / bs : 0;
-	uint32_t n = w->cfg->block / bs ? w->cfg->block / bs : 1;
 
-	return max && n > max ? max : n;
+	return max ? max : 1;
+}
+
+/* Blocks in one workload I/O. */
+static uint32_t io_blocks(const struct sg_work *w)
+{
+	uint32_t n = w->cfg->block / w->lun->info.block_size;
+
+	return n ? n : 1;
 }
 
 static uint64_t work_span(const struct sg_work *w)
@@ -498,37 +524,105 @@ static void rw_cdb(struct sg_req *r, bool write, uint64_t lba, uint32_t n)
 	cdb_set(r, c, 16, write ? FUT_DIR_TO_DEVICE : FUT_DIR_FROM_DEVICE);
 }
 
-static bool io_issue(struct scsi_guest *g, struct sg_work *w)
+static struct sg_io *io_alloc(struct sg_work *w)
 {
-	uint32_t n = work_blocks(g, w), bs = w->lun->info.block_size;
-	bool write = choose_write(g, w);
-	uint64_t lba;
-	struct sg_req *r;
+	for (unsigned i = 0; i < SG_MAX_IOS; i++)
+		if (!w->ios[i].used) {
+			memset(&w->ios[i], 0, sizeof(w->ios[i]));
+			w->ios[i].used = true;
+			return &w->ios[i];
+		}
+	return NULL;
+}
 
+/* Begin a new workload I/O: pick its blocks and direction. */
+static bool io_begin(struct scsi_guest *g, struct sg_work *w)
+{
+	uint32_t n = io_blocks(w);
+	uint64_t lba;
+
+	SIM_ASSERT(w->cur == NULL);
 	if (!choose_lba(g, w, n, &lba))
 		return false;
+	w->cur = io_alloc(w);
+	SIM_ASSERT(w->cur != NULL); /* at most depth I/Os have commands out */
+	w->cur_lba = lba;
+	w->cur_left = n;
+	w->cur_write = choose_write(g, w);
+	if (w->cur_write) {
+		w->cur_gen = ++g->next_gen;
+		if (w->cur_gen == SG_GEN_UNKNOWN)
+			w->cur_gen = g->next_gen = 1;
+	}
+	range_busy(w->lun, lba, n, true);
+	w->issued++;
+	if (!w->st.first_ns)
+		w->st.first_ns = sim_now(g->sim) ? sim_now(g->sim) : 1;
+	return true;
+}
+
+/* Create the next command of the current I/O (beginning one if none). */
+static bool io_issue(struct scsi_guest *g, struct sg_work *w)
+{
+	uint32_t bs = w->lun->info.block_size, n;
+	struct sg_req *r;
+
+	if (!w->cur && (w->issued >= w->cfg->ops || !io_begin(g, w)))
+		return false;
+	n = w->cur_left < cmd_max_blocks(g, w) ? w->cur_left
+					       : cmd_max_blocks(g, w);
 	r = req_new(g, SG_IO, w->lun, n * bs);
 	if (!r)
 		return false;
 	r->work = w;
-	r->write = write;
-	r->lba = lba;
+	r->io = w->cur;
+	r->write = w->cur_write;
+	r->lba = w->cur_lba;
 	r->nblocks = n;
-	rw_cdb(r, write, lba, n);
-	if (write) {
-		r->gen = ++g->next_gen;
-		if (r->gen == SG_GEN_UNKNOWN)
-			r->gen = g->next_gen = 1;
-		for (uint32_t i = 0; i < n; i++)
-			fill_block(r->buf + (size_t)i * bs, bs, lba + i,
-				   r->gen);
+	r->gen = w->cur_gen;
+	rw_cdb(r, r->write, r->lba, n);
+	for (uint32_t i = 0; r->write && i < n; i++)
+		fill_block(r->buf + (size_t)i * bs, bs, r->lba + i, r->gen);
+	w->cur->cmds_out++;
+	w->cur_lba += n;
+	w->cur_left -= n;
+	if (w->cur_left == 0) {
+		w->cur->all_issued = true;
+		w->cur = NULL;
 	}
-	range_busy(w->lun, lba, n, true);
-	w->issued++;
 	w->in_flight++;
-	if (!w->st.first_ns)
-		w->st.first_ns = sim_now(g->sim) ? sim_now(g->sim) : 1;
 	return true;
+}
+
+/* An I/O whose last command finished (or that was given up) is counted. */
+static void io_account(struct scsi_guest *g, struct sg_work *w,
+		       struct sg_io *io)
+{
+	if (!io->all_issued || io->cmds_out > 0)
+		return;
+	w->st.ops++;
+	if (io->failed)
+		w->st.failed++;
+	else
+		w->st.ok++;
+	io->used = false;
+	w->st.last_ns = sim_now(g->sim);
+}
+
+/* Stopping mid-split: the rest of the current I/O is never sent, and the
+ * I/O counts as failed. */
+static void io_abandon_current(struct scsi_guest *g, struct sg_work *w)
+{
+	struct sg_io *io = w->cur;
+
+	if (!io)
+		return;
+	range_busy(w->lun, w->cur_lba, w->cur_left, false);
+	w->cur = NULL;
+	w->cur_left = 0;
+	io->all_issued = true;
+	io->failed = true;
+	io_account(g, w, io);
 }
 
 static void verify_read(struct scsi_guest *g, const struct sg_req *r,
@@ -575,19 +669,18 @@ static bool io_done(struct scsi_guest *g, struct sg_req *r,
 		return true;
 	}
 	range_busy(l, r->lba, r->nblocks, false);
+	SIM_ASSERT(w->in_flight > 0 && r->io && r->io->cmds_out > 0);
 	w->in_flight--;
-	w->st.ops++;
-	if (ok) {
-		w->st.ok++;
+	r->io->cmds_out--;
+	if (ok)
 		w->st.bytes += r->cmd.data_len;
-	} else {
-		w->st.failed++;
-	}
+	else
+		r->io->failed = true;
 	for (uint32_t i = 0; r->write && i < r->nblocks; i++)
 		l->gen[r->lba + i] = ok ? r->gen : SG_GEN_UNKNOWN;
 	if (ok && !r->write && w->cfg->verify)
 		verify_read(g, r, res);
-	w->st.last_ns = sim_now(g->sim);
+	io_account(g, w, r->io);
 	return false;
 }
 
@@ -595,15 +688,17 @@ static bool io_done(struct scsi_guest *g, struct sg_req *r,
 
 static void round_start(struct scsi_guest *g, struct sg_work *w)
 {
+	uint32_t n = io_blocks(w) < cmd_max_blocks(g, w) ? io_blocks(w)
+						       : cmd_max_blocks(g, w);
 	struct sg_req *r = req_new(g, SG_ABORTEE, w->lun,
-				   work_blocks(g, w) * w->lun->info.block_size);
+				   n * w->lun->info.block_size);
 	struct sg_req *t;
 
 	if (!r)
 		return;
 	r->work = w;
 	r->lba = 0;
-	r->nblocks = work_blocks(g, w);
+	r->nblocks = n;
 	rw_cdb(r, false, 0, r->nblocks);
 	if (!req_submit(g, r) || r->queued) {
 		r->used = false;
@@ -706,6 +801,7 @@ static void work_pump(struct scsi_guest *g, struct sg_work *w)
 		w->started = true;
 	}
 	if (g->stopped || !w->lun->info.present) {
+		io_abandon_current(g, w);
 		w->st.stopped = w->in_flight == 0 && !w->round_active;
 		return;
 	}
@@ -713,8 +809,7 @@ static void work_pump(struct scsi_guest *g, struct sg_work *w)
 		if (!w->round_active && w->issued < w->cfg->ops)
 			round_start(g, w);
 	} else {
-		while (w->in_flight < w->cfg->depth && w->issued < w->cfg->ops &&
-		       io_issue(g, w))
+		while (w->in_flight < w->cfg->depth && io_issue(g, w))
 			;
 	}
 	work_finish_check(g, w);

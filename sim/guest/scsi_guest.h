@@ -6,7 +6,9 @@
  * Scan: each LUN the frontend announces gets TEST UNIT READY (retried on
  * UNIT ATTENTION), INQUIRY, READ CAPACITY (10, then 16 if needed) and
  * REPORT LUNS. Workloads then run on scanned LUNs: sequential or random
- * reads and writes of a block size at a queue depth, every write stamped
+ * reads and writes of a block size at a queue depth (an I/O bigger than the
+ * frontend's largest command is split, as the block layer does; the depth
+ * counts commands), every write stamped
  * with a generation so every read of a block this guest wrote is verified
  * byte for byte; or rounds of ABORT and LUN RESET.
  *

@@ -96,6 +96,33 @@ START_TEST(random_rw_depth16_indirect_verified)
 }
 END_TEST
 
+/* A 1 MiB I/O is more than one command can carry (512 KiB at 128
+ * segments): the guest splits it, and every part is written and read back. */
+START_TEST(large_io_split_into_commands)
+{
+	struct pvscsi_run_result res;
+
+	run_text(TARGETS "vscsi = [ 'd0, 0:0:0:0' ]\n"
+			 "sim_workloads = [ 'lun=0:0:0:0, pattern=seqwrite, "
+			 "block=1M, depth=4, ops=8', 'lun=0:0:0:0, "
+			 "pattern=seqread, block=1M, depth=4, ops=8, "
+			 "start=50ms' ]\n",
+		 &res);
+	expect_clean(&res);
+	for (int w = 0; w < 2; w++) {
+		ck_assert_uint_eq(res.works[w].ops, 8);
+		ck_assert_uint_eq(res.works[w].ok, 8);
+		ck_assert_uint_eq(res.works[w].bytes, 8u << 20);
+	}
+	ck_assert_uint_eq(res.works[1].verified_bytes, 8u << 20);
+	ck_assert_uint_eq(res.blocks_audited, 8u << 11);
+	/* Scan commands plus exactly two per I/O. */
+	ck_assert_uint_ge(res.hosts[0].guest.commands, 32);
+	ck_assert_uint_le(res.hosts[0].guest.commands, 32 + 8);
+	pvscsi_run_result_free(&res);
+}
+END_TEST
+
 START_TEST(lun_hot_add_and_remove_during_io)
 {
 	struct pvscsi_run_result res;
@@ -285,6 +312,7 @@ static Suite *suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, connect_and_scan_two_luns);
 	tcase_add_test(tc, random_rw_depth16_indirect_verified);
+	tcase_add_test(tc, large_io_split_into_commands);
 	tcase_add_test(tc, lun_hot_add_and_remove_during_io);
 	tcase_add_test(tc, abort_and_reset);
 	tcase_add_test(tc, suspend_resume_with_io_in_flight);
