@@ -4,7 +4,7 @@ PRESET ?= default
 BUILD  := build/$(PRESET)
 JOBS   ?= $(shell nproc)
 
-.PHONY: all deps configure build test test-all demo asan coverage clean
+.PHONY: all deps configure build test test-all demo bench asan coverage clean
 
 all: build
 
@@ -27,6 +27,11 @@ demo: build
 	@for c in examples/pvscsi-*.cfg; do \
 		$(BUILD)/sim/run/xpvsim run $$c || exit 1; echo; done
 	@$(BUILD)/tests/support/xpv-selftest --seed 1 --requests 10000
+
+# The PVSCSI benchmark (README "Benchmark"): simulated IOPS and MB/s,
+# notifications and host CPU per command. Images go to bench/images/.
+bench: build
+	@$(BUILD)/sim/run/xpvsim bench bench/*.cfg
 
 asan:
 	@$(MAKE) --no-print-directory test PRESET=asan

@@ -49,7 +49,6 @@ struct pvscsi_run_result {
 	char faults[512];
 	char frontend[32];
 	uint64_t sim_time_ns, events, trace_hash;
-	double host_seconds; /* filled by the caller if it measures */
 	bool time_limit_hit;
 	unsigned nr_hosts;
 	struct pvscsi_host_result hosts[PVSCSI_RUN_MAX_HOSTS];
