@@ -355,14 +355,17 @@ static void be_connected(struct scsifront *sf)
 	emit(sf, resumed ? SCSIFRONT_EV_RESUMED : SCSIFRONT_EV_CONNECTED);
 }
 
-/* Both ends let go: fail what is left, drop LUNs and the ring, Closed. */
-void sf_drained(struct scsifront *sf)
+/* Both ends let go: fail what is left, drop LUNs and the ring, Closed.
+ * Process context only (xenbus callbacks, the drain work). */
+static void sf_drained(struct scsifront *sf)
 {
 	struct sf_batch b = { 0 };
 
-	if (sf->closed)
-		return;
 	xpv_lock_acquire(sf->lock);
+	if (sf->closed) {
+		xpv_lock_release(sf->lock);
+		return;
+	}
 	sf->draining = XPV_FALSE;
 	sf->connected = XPV_FALSE;
 	sf->closed = XPV_TRUE;
@@ -376,13 +379,31 @@ void sf_drained(struct scsifront *sf)
 	emit(sf, SCSIFRONT_EV_CLOSED);
 }
 
+static void drain_work_run(void *arg)
+{
+	sf_drained(arg);
+}
+
+void sf_drain_finish_locked(struct scsifront *sf)
+{
+	XPV_ASSERT(sf->draining);
+	sf->draining = XPV_FALSE;
+	xpv_work_queue(sf->drain_work);
+}
+
+/* Timer (atomic) context. Checked under the lock, so a drain that ended
+ * or a remove that began meanwhile wins. */
 static void drain_timeout(void *arg)
 {
 	struct scsifront *sf = arg;
 
-	xpv_log(sf->dev, XPV_LOG_WARN, "%u commands did not drain",
-		(unsigned)sf->in_flight);
-	sf_drained(sf);
+	xpv_lock_acquire(sf->lock);
+	if (sf->draining) {
+		xpv_log(sf->dev, XPV_LOG_WARN, "%u commands did not drain",
+			(unsigned)sf->in_flight);
+		sf_drain_finish_locked(sf);
+	}
+	xpv_lock_release(sf->lock);
 }
 
 /* Backend Closing, or Closed without Closing (handled the same, as every
@@ -457,6 +478,8 @@ static void sf_free(struct scsifront *sf)
 	sf_slots_free(sf);
 	if (sf->drain_timer)
 		xpv_timer_free(sf->dev, sf->drain_timer);
+	if (sf->drain_work)
+		xpv_work_free(sf->dev, sf->drain_work);
 	if (sf->lock)
 		xpv_lock_free(sf->dev, sf->lock);
 	xpv_mem_free(sf->dev, sf, sizeof(*sf));
@@ -477,6 +500,8 @@ int scsifront_probe(struct xpv_dev *dev, const struct scsifront_upper *up,
 	err = xpv_lock_alloc(dev, &sf->lock);
 	if (!err)
 		err = xpv_timer_alloc(dev, drain_timeout, sf, &sf->drain_timer);
+	if (!err)
+		err = xpv_work_alloc(dev, drain_work_run, sf, &sf->drain_work);
 	if (!err)
 		err = sf_slots_init(sf);
 	if (!err)
@@ -553,6 +578,10 @@ void scsifront_remove(struct scsifront *sf)
 	sf_fail_all(sf, XPV_VSCSIIF_RSLT_HOST_NO_CONNECT, &b);
 	xpv_lock_release(sf->lock);
 	xpv_timer_cancel(sf->drain_timer);
+	/* Waits for a disconnect already running; drops a queued one (with
+	 * draining off, nothing queues it again). */
+	xpv_work_free(sf->dev, sf->drain_work);
+	sf->drain_work = XPV_NULL;
 	sf_batch_run(sf, &b);
 	luns_forget(sf);
 	ring_teardown(sf);

@@ -185,8 +185,6 @@ void sf_batch_run(struct scsifront *sf, struct sf_batch *b)
 					b->tmr_result[i]);
 	if (b->error_event && sf->up.event)
 		sf->up.event(sf->up.arg, SCSIFRONT_EV_ERROR);
-	if (b->drained)
-		sf_drained(sf);
 }
 
 /* ---- failing what is in flight ------------------------------------------- */
@@ -713,8 +711,8 @@ void sf_interrupt(void *arg)
 		drain_ring(sf, &b, &handled);
 	if (handled == 0)
 		sf->st.spurious++;
-	b.drained = sf->draining &&
-		    sf->in_flight == 0;
+	if (sf->draining && (sf->in_flight == 0 || sf->error))
+		sf_drain_finish_locked(sf);
 	xpv_lock_release(sf->lock);
 	xpv_evtchn_eoi(sf->dev, port, handled == 0);
 	sf_batch_run(sf, &b);

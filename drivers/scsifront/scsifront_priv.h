@@ -60,7 +60,6 @@ struct sf_batch {
 	int tmr_result[SF_RING_SIZE];
 	xpv_u32 nr_tmr;
 	xpv_bool error_event;
-	xpv_bool drained; /* closing and nothing left in flight */
 };
 
 struct scsifront {
@@ -89,6 +88,9 @@ struct scsifront {
 	xpv_bool closed;
 	xpv_bool draining;  /* closing: waiting for in-flight commands */
 	struct xpv_timer *drain_timer;
+	/* The disconnect after a drain: it writes xenstore, closes the port
+	 * and removes LUNs, so it runs from process context. */
+	struct xpv_work *drain_work;
 
 	struct sf_lun lun[SCSIFRONT_MAX_LUNS];
 	struct scsifront_stats st;
@@ -107,6 +109,8 @@ void sf_set_error(struct scsifront *sf, const char *why, struct sf_batch *b);
 void sf_batch_run(struct scsifront *sf, struct sf_batch *b);
 
 /* scsifront.c */
-void sf_drained(struct scsifront *sf);
+/* Lock held, any context: nothing is left to wait for; the disconnect is
+ * queued as work. */
+void sf_drain_finish_locked(struct scsifront *sf);
 
 #endif /* XPV_SCSIFRONT_PRIV_H */

@@ -46,10 +46,13 @@ static struct xsf *xsf_of(struct fut *f)
 
 /* ---- upper-layer callbacks from the core ---------------------------------- */
 
+/* A kernel's upper layer sleeps in these (scsi_add_device scans the LUN),
+ * so the core may call them only from process context. */
 static int up_lun_add(void *arg, xpv_u16 channel, xpv_u16 id, xpv_u16 lun)
 {
 	struct xsf *x = arg;
 
+	xpv_sim_may_sleep(x->dev, "upper-layer lun_add");
 	return x->cb.lun_added ? x->cb.lun_added(x->cb.arg, channel, id, lun)
 			       : 0;
 }
@@ -59,6 +62,7 @@ static void up_lun_remove(void *arg, xpv_u16 channel, xpv_u16 id,
 {
 	struct xsf *x = arg;
 
+	xpv_sim_may_sleep(x->dev, "upper-layer lun_remove");
 	if (x->cb.lun_removed)
 		x->cb.lun_removed(x->cb.arg, channel, id, lun);
 }

@@ -113,6 +113,13 @@ START_TEST(double_fetch_is_caught)
 }
 END_TEST
 
+START_TEST(sleeping_in_event_handler_is_caught)
+{
+	expect_checker((struct testfront_breaks){ .sleep_in_handler = 1 },
+		       SIM_CHECK_CONTRACT);
+}
+END_TEST
+
 START_TEST(reuse_after_failed_revoke_is_caught)
 {
 	struct scenario_config cfg;
@@ -197,6 +204,7 @@ int main(void)
 	tcase_add_test(tc, leaked_grant_is_caught);
 	tcase_add_test(tc, access_after_revoke_is_caught);
 	tcase_add_test(tc, double_fetch_is_caught);
+	tcase_add_test(tc, sleeping_in_event_handler_is_caught);
 	tcase_add_test(tc, reuse_after_failed_revoke_is_caught);
 	tcase_add_test(tc, held_mapping_quarantines_without_violation);
 	tcase_add_test(tc, duplicate_response_puts_frontend_in_error);

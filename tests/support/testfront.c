@@ -51,7 +51,9 @@ static void set_error(struct testfront *tf, const char *why);
 /* ---- grants -------------------------------------------------------------- */
 
 /* End a slot's grant. If the backend still maps it, the page must never
- * be reused: quarantine it and give the slot a fresh page. */
+ * be reused: quarantine it and leave the slot without a page (never used
+ * again; this runs in the event handler, where allocating may not sleep,
+ * and the device goes to its error state anyway). */
 static int end_slot_grant(struct testfront *tf, struct tf_slot *s)
 {
 	if (!s->granted)
@@ -66,8 +68,6 @@ static int end_slot_grant(struct testfront *tf, struct tf_slot *s)
 		xpv_page_free(tf->dev, s->page); /* the defect */
 	s->granted = XPV_FALSE;
 	s->page = XPV_NULL;
-	if (xpv_page_alloc(tf->dev, &s->page) != 0)
-		s->page = XPV_NULL; /* slot unusable; error state anyway */
 	return -XPV_EBUSY;
 }
 
@@ -127,6 +127,8 @@ static void handle_response(struct testfront *tf,
 		inspect_shared_twice(tf, s);
 	if (tf->breaks.leak_grant && tf->completions == 0)
 		s->granted = XPV_FALSE; /* the defect: forget the grant */
+	if (tf->breaks.sleep_in_handler && tf->completions == 0)
+		xpv_xs_write(tf->dev, XPV_XS_NO_TXN, "last-response", "1");
 	if (end_slot_grant(tf, s) != 0) {
 		complete(tf, s, -XPV_EIO, 0);
 		set_error(tf, "backend kept a data grant mapped");

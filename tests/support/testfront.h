@@ -20,6 +20,7 @@ struct testfront_breaks {
 	xpv_bool access_after_end; /* touches the ring after revoking it */
 	xpv_bool reuse_unrevoked;  /* frees a page whose revoke failed */
 	xpv_bool double_fetch;     /* fetches inbound data twice */
+	xpv_bool sleep_in_handler; /* writes xenstore from the event handler */
 };
 
 struct testfront_ops {

@@ -15,6 +15,14 @@
  *    observe every access and kernel glue can add barriers.
  *  - Nothing read from xenstore's other end or from a ring is trusted.
  *  - Allocate at connect; nothing on the I/O path allocates.
+ *
+ * Contexts. Event-channel handlers and timer functions run atomic (a
+ * kernel's interrupt and softirq context); xenbus callbacks (probe,
+ * otherend_changed, suspend, resume, remove), xenstore watches and work
+ * items run in process context. Functions marked [sleeps] may sleep in a
+ * kernel: call them only from process context and never with an xpv_lock
+ * held (the simulator reports a violation otherwise). To act from atomic
+ * context, queue an xpv_work.
  * To extend: add a function here only when two environments can implement
  * it; prefer composing existing calls in drivers/core.
  */
@@ -28,6 +36,7 @@ struct xpv_dev;   /* the environment's handle for one xenbus device */
 struct xpv_page;  /* one 4 KiB guest frame that can be granted */
 struct xpv_lock;  /* an interrupt-safe spin lock */
 struct xpv_timer; /* a one-shot timer in simulated or kernel time */
+struct xpv_work;  /* deferred work run in process context */
 struct xpv_watch; /* a registered xenstore watch */
 
 typedef xpv_u32 xpv_grant_ref;
@@ -60,11 +69,13 @@ void xpv_assert_fail(const char *expr, const char *file, int line)
 
 /* ---- memory ----------------------------------------------------------- */
 
-/* Zeroed private memory. May fail (-XPV_ENOMEM): call only while connecting. */
+/* [sleeps] Zeroed private memory. May fail (-XPV_ENOMEM): call only while
+ * connecting. */
 int xpv_mem_alloc(struct xpv_dev *dev, xpv_size bytes, void **out);
 void xpv_mem_free(struct xpv_dev *dev, void *mem, xpv_size bytes);
 
-/* A zeroed guest frame, e.g. for a shared ring or an indirect segment list. */
+/* [sleeps] A zeroed guest frame, e.g. for a shared ring or an indirect
+ * segment list. */
 int xpv_page_alloc(struct xpv_dev *dev, struct xpv_page **out);
 void *xpv_page_addr(struct xpv_page *page);
 /* The page must have no live grant: end every grant on it first. */
@@ -98,15 +109,16 @@ int xpv_grant_end(struct xpv_dev *dev, xpv_grant_ref ref);
 
 typedef void xpv_evtchn_handler(void *arg);
 
-/* An unbound port the backend (the other end) may bind to. */
+/* [sleeps] An unbound port the backend (the other end) may bind to. */
 int xpv_evtchn_alloc(struct xpv_dev *dev, xpv_evtchn_port *out);
-/* Late-EOI delivery: after the handler runs the port delivers nothing more
+/* [sleeps] Late-EOI delivery: after the handler runs the port delivers nothing more
  * until xpv_evtchn_eoi(), so a storm cannot starve the guest (XSA-391). */
 int xpv_evtchn_bind(struct xpv_dev *dev, xpv_evtchn_port port,
 		    xpv_evtchn_handler *handler, void *arg);
 void xpv_evtchn_eoi(struct xpv_dev *dev, xpv_evtchn_port port,
 		    xpv_bool spurious);
 void xpv_evtchn_notify(struct xpv_dev *dev, xpv_evtchn_port port);
+/* [sleeps] */
 void xpv_evtchn_close(struct xpv_dev *dev, xpv_evtchn_port port);
 
 /* ---- xenstore and xenbus ------------------------------------------------ */
@@ -116,7 +128,8 @@ enum xpv_xs_side {
 	XPV_XS_OTHER, /* the backend's directory: never trusted */
 };
 
-/* Keys are relative to the side's directory; "" names the directory itself.
+/* Every xpv_xs_* and xpv_xenbus_* function [sleeps].
+ * Keys are relative to the side's directory; "" names the directory itself.
  * Values are NUL-terminated; -XPV_ENOENT if absent, -XPV_E2BIG if the value
  * does not fit in len bytes including the NUL. */
 int xpv_xs_read(struct xpv_dev *dev, xpv_xs_txn txn, enum xpv_xs_side side,
@@ -169,6 +182,7 @@ struct xpv_driver {
 
 /* ---- locks, time ------------------------------------------------------ */
 
+/* [sleeps] alloc and free of locks, timers and work items. */
 int xpv_lock_alloc(struct xpv_dev *dev, struct xpv_lock **out);
 void xpv_lock_free(struct xpv_dev *dev, struct xpv_lock *lock);
 void xpv_lock_acquire(struct xpv_lock *lock);
@@ -183,6 +197,17 @@ void xpv_timer_free(struct xpv_dev *dev, struct xpv_timer *timer);
 /* Re-arming replaces the previous deadline. */
 void xpv_timer_arm(struct xpv_timer *timer, xpv_u64 delay_ns);
 void xpv_timer_cancel(struct xpv_timer *timer);
+
+/* Deferred work: fn runs soon in process context (a kernel workqueue), so
+ * it may call [sleeps] functions. Queuing work that is already queued and
+ * has not started is a no-op. Freeing waits for a running fn to finish and
+ * drops a queued one. */
+typedef void xpv_work_fn(void *arg);
+int xpv_work_alloc(struct xpv_dev *dev, xpv_work_fn *fn, void *arg,
+		   struct xpv_work **out);
+void xpv_work_free(struct xpv_dev *dev, struct xpv_work *work);
+/* Any context. */
+void xpv_work_queue(struct xpv_work *work);
 
 /* ---- shared memory: the only door to backend-writable bytes ----------- */
 

@@ -17,6 +17,7 @@
 #include <linux/device.h>
 #include <linux/err.h>
 #include <linux/hrtimer.h>
+#include <linux/workqueue.h>
 #include <linux/interrupt.h>
 #include <linux/ktime.h>
 #include <linux/mm.h>
@@ -656,6 +657,49 @@ void xpv_timer_arm(struct xpv_timer *timer, xpv_u64 delay_ns)
 void xpv_timer_cancel(struct xpv_timer *timer)
 {
 	hrtimer_try_to_cancel(&timer->hrt);
+}
+
+/*
+ * Deferred work on the system workqueue: fn runs in process context and may
+ * sleep. schedule_work() is a no-op for work already pending.
+ */
+struct xpv_work {
+	struct work_struct work;
+	xpv_work_fn *fn;
+	void *arg;
+};
+
+static void xpv_linux_work_run(struct work_struct *work)
+{
+	struct xpv_work *w = container_of(work, struct xpv_work, work);
+
+	w->fn(w->arg);
+}
+
+int xpv_work_alloc(struct xpv_dev *dev, xpv_work_fn *fn, void *arg,
+		   struct xpv_work **out)
+{
+	struct xpv_work *w = kzalloc(sizeof(*w), GFP_KERNEL);
+
+	if (!w)
+		return -XPV_ENOMEM;
+	INIT_WORK(&w->work, xpv_linux_work_run);
+	w->fn = fn;
+	w->arg = arg;
+	*out = w;
+	return 0;
+}
+
+/* Waits for a running fn: never call it from fn itself. */
+void xpv_work_free(struct xpv_dev *dev, struct xpv_work *work)
+{
+	cancel_work_sync(&work->work);
+	kfree(work);
+}
+
+void xpv_work_queue(struct xpv_work *work)
+{
+	schedule_work(&work->work);
 }
 
 /* ---- shared memory: the only door to backend-writable bytes ----------- */

@@ -45,7 +45,8 @@ struct xpv_dev {
 	enum xpv_log_level log_level;
 	unsigned long log_count[XPV_LOG_DEBUG + 1];
 	struct sim_u64map allocs; /* address -> size */
-	unsigned locks_live, locks_held, timers_live, watches_live;
+	unsigned locks_live, locks_held, timers_live, watches_live, works_live;
+	unsigned atomic_depth; /* inside an event handler or a timer */
 	unsigned watch_seq;
 	struct xpv_sim_port ports[XPV_SIM_MAX_PORTS];
 	const struct xpv_driver *drv;
@@ -63,6 +64,13 @@ struct xpv_timer {
 	xpv_timer_fn *fn;
 	void *arg;
 	sim_event_id event;
+};
+
+struct xpv_work {
+	struct xpv_dev *dev;
+	xpv_work_fn *fn;
+	void *arg;
+	sim_event_id event; /* 0: not queued */
 };
 
 struct xpv_watch {
@@ -121,10 +129,11 @@ void xpv_sim_dev_destroy(struct xpv_dev *dev)
 		sim_violation(dev->sim, SIM_CHECK_LOCK,
 			      "%s: %u locks not freed, %u held at teardown",
 			      dev->own, dev->locks_live, dev->locks_held);
-	if (dev->timers_live || dev->watches_live)
+	if (dev->timers_live || dev->watches_live || dev->works_live)
 		sim_violation(dev->sim, SIM_CHECK_MEM_LEAK,
-			      "%s: %u timers, %u watches not freed", dev->own,
-			      dev->timers_live, dev->watches_live);
+			      "%s: %u timers, %u watches, %u work items not "
+			      "freed", dev->own, dev->timers_live,
+			      dev->watches_live, dev->works_live);
 	for (int i = 0; i < XPV_SIM_MAX_PORTS; i++)
 		if (dev->ports[i].used)
 			sim_violation(dev->sim, SIM_CHECK_EVTCHN_LEAK,
@@ -181,10 +190,33 @@ void xpv_assert_fail(const char *expr, const char *file, int line)
 	abort();
 }
 
+/* ---- contexts ------------------------------------------------------------ */
+
+/* The contract's functions that may sleep in a kernel (os.h, "Contexts")
+ * call this: from an event handler or a timer, or with a spin lock held,
+ * that would be a sleeping-in-atomic bug in the Linux build. */
+static void may_sleep(struct xpv_dev *dev, const char *what)
+{
+	if (dev->atomic_depth)
+		sim_violation(dev->sim, SIM_CHECK_CONTRACT,
+			      "%s: %s may sleep, called from an event handler "
+			      "or timer", dev->own, what);
+	else if (dev->locks_held)
+		sim_violation(dev->sim, SIM_CHECK_CONTRACT,
+			      "%s: %s may sleep, called with a lock held",
+			      dev->own, what);
+}
+
+void xpv_sim_may_sleep(struct xpv_dev *dev, const char *what)
+{
+	may_sleep(dev, what);
+}
+
 /* ---- memory -------------------------------------------------------------- */
 
 int xpv_mem_alloc(struct xpv_dev *dev, xpv_size bytes, void **out)
 {
+	may_sleep(dev, "xpv_mem_alloc");
 	if (sim_fault_hit(sim_faults(dev->sim), SIM_FAULT_ALLOC))
 		return -XPV_ENOMEM;
 	void *mem = sim_xcalloc(1, bytes);
@@ -226,6 +258,7 @@ struct xpv_page *xpv_sim_page_wrap(struct sim_page *page)
 
 int xpv_page_alloc(struct xpv_dev *dev, struct xpv_page **out)
 {
+	may_sleep(dev, "xpv_page_alloc");
 	if (sim_fault_hit(sim_faults(dev->sim), SIM_FAULT_ALLOC))
 		return -XPV_ENOMEM;
 	struct sim_page *pg = sim_page_alloc(dev->dom);
@@ -307,6 +340,7 @@ static struct xpv_sim_port *find_port(struct xpv_dev *dev,
 
 int xpv_evtchn_alloc(struct xpv_dev *dev, xpv_evtchn_port *out)
 {
+	may_sleep(dev, "xpv_evtchn_alloc");
 	struct xpv_sim_port *slot = NULL;
 	uint32_t port;
 
@@ -327,16 +361,22 @@ int xpv_evtchn_alloc(struct xpv_dev *dev, xpv_evtchn_port *out)
 	return 0;
 }
 
+/* Event handlers run as a kernel's interrupt handler would: atomic. */
 static void deliver(struct sim *sim, void *arg, uint32_t port)
 {
 	struct xpv_sim_port *p = arg;
-	if (p->handler)
-		p->handler(p->arg);
+
+	if (!p->handler)
+		return;
+	p->dev->atomic_depth++;
+	p->handler(p->arg);
+	p->dev->atomic_depth--;
 }
 
 int xpv_evtchn_bind(struct xpv_dev *dev, xpv_evtchn_port port,
 		    xpv_evtchn_handler *handler, void *arg)
 {
+	may_sleep(dev, "xpv_evtchn_bind");
 	struct xpv_sim_port *p = find_port(dev, port);
 
 	if (!p)
@@ -361,6 +401,7 @@ void xpv_evtchn_notify(struct xpv_dev *dev, xpv_evtchn_port port)
 
 void xpv_evtchn_close(struct xpv_dev *dev, xpv_evtchn_port port)
 {
+	may_sleep(dev, "xpv_evtchn_close");
 	struct xpv_sim_port *p = find_port(dev, port);
 
 	if (!p) {
@@ -387,6 +428,7 @@ static int make_path(const struct xpv_dev *dev, enum xpv_xs_side side,
 int xpv_xs_read(struct xpv_dev *dev, xpv_xs_txn txn, enum xpv_xs_side side,
 		const char *key, char *buf, xpv_size len)
 {
+	may_sleep(dev, "xpv_xs_read");
 	char path[SIM_XS_ABS_PATH_MAX + 1];
 	char *val;
 	unsigned vlen;
@@ -412,6 +454,7 @@ int xpv_xs_read(struct xpv_dev *dev, xpv_xs_txn txn, enum xpv_xs_side side,
 int xpv_xs_write(struct xpv_dev *dev, xpv_xs_txn txn, const char *key,
 		 const char *value)
 {
+	may_sleep(dev, "xpv_xs_write");
 	char path[SIM_XS_ABS_PATH_MAX + 1];
 	int err = make_path(dev, XPV_XS_OWN, key, path, sizeof(path));
 
@@ -423,6 +466,7 @@ int xpv_xs_write(struct xpv_dev *dev, xpv_xs_txn txn, const char *key,
 
 int xpv_xs_rm(struct xpv_dev *dev, xpv_xs_txn txn, const char *key)
 {
+	may_sleep(dev, "xpv_xs_rm");
 	char path[SIM_XS_ABS_PATH_MAX + 1];
 	int err = make_path(dev, XPV_XS_OWN, key, path, sizeof(path));
 
@@ -433,6 +477,7 @@ int xpv_xs_directory(struct xpv_dev *dev, xpv_xs_txn txn,
 		     enum xpv_xs_side side, const char *key, char *buf,
 		     xpv_size len, xpv_u32 *count)
 {
+	may_sleep(dev, "xpv_xs_directory");
 	char path[SIM_XS_ABS_PATH_MAX + 1];
 	char **names;
 	unsigned num;
@@ -460,6 +505,7 @@ int xpv_xs_directory(struct xpv_dev *dev, xpv_xs_txn txn,
 
 int xpv_xs_txn_start(struct xpv_dev *dev, xpv_xs_txn *out)
 {
+	may_sleep(dev, "xpv_xs_txn_start");
 	uint32_t txn;
 	int err = sim_xs_txn_start(dev_xs(dev), guest_id(dev), &txn);
 
@@ -470,6 +516,7 @@ int xpv_xs_txn_start(struct xpv_dev *dev, xpv_xs_txn *out)
 
 int xpv_xs_txn_end(struct xpv_dev *dev, xpv_xs_txn txn, xpv_bool abort)
 {
+	may_sleep(dev, "xpv_xs_txn_end");
 	return sim_xs_txn_end(dev_xs(dev), guest_id(dev), txn, abort);
 }
 
@@ -483,6 +530,7 @@ static void watch_fired(struct sim *sim, void *arg, const char *path,
 int xpv_xs_watch(struct xpv_dev *dev, enum xpv_xs_side side, const char *key,
 		 xpv_xs_watch_fn *fn, void *arg, struct xpv_watch **out)
 {
+	may_sleep(dev, "xpv_xs_watch");
 	struct xpv_watch *w = sim_xcalloc(1, sizeof(*w));
 	int err = make_path(dev, side, key, w->path, sizeof(w->path));
 
@@ -504,6 +552,7 @@ int xpv_xs_watch(struct xpv_dev *dev, enum xpv_xs_side side, const char *key,
 
 void xpv_xs_unwatch(struct xpv_dev *dev, struct xpv_watch *w)
 {
+	may_sleep(dev, "xpv_xs_unwatch");
 	SIM_ASSERT(sim_xs_unwatch(dev_xs(dev), guest_id(dev), w->path,
 				  w->token, w) == 0);
 	dev->watches_live--;
@@ -512,6 +561,7 @@ void xpv_xs_unwatch(struct xpv_dev *dev, struct xpv_watch *w)
 
 int xpv_xenbus_switch_state(struct xpv_dev *dev, enum xpv_xenbus_state state)
 {
+	may_sleep(dev, "xpv_xenbus_switch_state");
 	sim_trace(dev->sim, "xenbus-frontend-state", state, 0);
 	return sim_xenbus_switch_state(dev_xs(dev), guest_id(dev), dev->own,
 				       (int)state);
@@ -519,6 +569,7 @@ int xpv_xenbus_switch_state(struct xpv_dev *dev, enum xpv_xenbus_state state)
 
 void xpv_xenbus_fatal(struct xpv_dev *dev, int err, const char *msg)
 {
+	may_sleep(dev, "xpv_xenbus_fatal");
 	/* As xenbus_dev_fatal: error/<nodename>/error under the domain's
 	 * home, then Closing. nodename is the own path minus the home. */
 	char home[64], path[SIM_XS_ABS_PATH_MAX + 1];
@@ -618,6 +669,7 @@ void xpv_sim_dev_detach(struct xpv_dev *dev)
 
 int xpv_lock_alloc(struct xpv_dev *dev, struct xpv_lock **out)
 {
+	may_sleep(dev, "xpv_lock_alloc");
 	if (sim_fault_hit(sim_faults(dev->sim), SIM_FAULT_ALLOC))
 		return -XPV_ENOMEM;
 	struct xpv_lock *lock = sim_xcalloc(1, sizeof(*lock));
@@ -629,6 +681,7 @@ int xpv_lock_alloc(struct xpv_dev *dev, struct xpv_lock **out)
 
 void xpv_lock_free(struct xpv_dev *dev, struct xpv_lock *lock)
 {
+	may_sleep(dev, "xpv_lock_free");
 	if (lock->held)
 		sim_violation(dev->sim, SIM_CHECK_LOCK,
 			      "%s: lock freed while held", dev->own);
@@ -669,6 +722,7 @@ xpv_u64 xpv_time_ns(struct xpv_dev *dev)
 int xpv_timer_alloc(struct xpv_dev *dev, xpv_timer_fn *fn, void *arg,
 		    struct xpv_timer **out)
 {
+	may_sleep(dev, "xpv_timer_alloc");
 	if (sim_fault_hit(sim_faults(dev->sim), SIM_FAULT_ALLOC))
 		return -XPV_ENOMEM;
 	struct xpv_timer *t = sim_xcalloc(1, sizeof(*t));
@@ -682,6 +736,7 @@ int xpv_timer_alloc(struct xpv_dev *dev, xpv_timer_fn *fn, void *arg,
 
 void xpv_timer_free(struct xpv_dev *dev, struct xpv_timer *timer)
 {
+	may_sleep(dev, "xpv_timer_free");
 	xpv_timer_cancel(timer);
 	dev->timers_live--;
 	free(timer);
@@ -690,8 +745,11 @@ void xpv_timer_free(struct xpv_dev *dev, struct xpv_timer *timer)
 static void timer_fired(struct sim *sim, void *arg)
 {
 	struct xpv_timer *t = arg;
+
 	t->event = 0;
+	t->dev->atomic_depth++; /* a kernel timer runs in softirq context */
 	t->fn(t->arg);
+	t->dev->atomic_depth--;
 }
 
 void xpv_timer_arm(struct xpv_timer *timer, xpv_u64 delay_ns)
@@ -706,6 +764,47 @@ void xpv_timer_cancel(struct xpv_timer *timer)
 	if (timer->event)
 		sim_cancel(timer->dev->sim, timer->event);
 	timer->event = 0;
+}
+
+/* ---- deferred work (process context) ------------------------------------ */
+
+int xpv_work_alloc(struct xpv_dev *dev, xpv_work_fn *fn, void *arg,
+		   struct xpv_work **out)
+{
+	may_sleep(dev, "xpv_work_alloc");
+	if (sim_fault_hit(sim_faults(dev->sim), SIM_FAULT_ALLOC))
+		return -XPV_ENOMEM;
+	struct xpv_work *w = sim_xcalloc(1, sizeof(*w));
+	w->dev = dev;
+	w->fn = fn;
+	w->arg = arg;
+	dev->works_live++;
+	*out = w;
+	return 0;
+}
+
+void xpv_work_free(struct xpv_dev *dev, struct xpv_work *work)
+{
+	may_sleep(dev, "xpv_work_free");
+	if (work->event)
+		sim_cancel(dev->sim, work->event);
+	dev->works_live--;
+	free(work);
+}
+
+static void work_run(struct sim *sim, void *arg)
+{
+	struct xpv_work *w = arg;
+
+	w->event = 0;
+	w->fn(w->arg);
+}
+
+void xpv_work_queue(struct xpv_work *work)
+{
+	if (work->event)
+		return;
+	work->event = sim_schedule(work->dev->sim, 0, work_run, work, "work");
 }
 
 /* ---- shared memory --------------------------------------------------- */

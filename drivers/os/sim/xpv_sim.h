@@ -61,4 +61,9 @@ int xpv_sim_dev_resume(struct xpv_dev *dev);
 /* Calls drv->remove and drops the state watch. */
 void xpv_sim_dev_detach(struct xpv_dev *dev);
 
+/* Harness glue standing in for upper-layer calls that sleep in a kernel
+ * (e.g. adding a SCSI device): reports a contract violation when the core
+ * makes such a call from atomic context or with a lock held. */
+void xpv_sim_may_sleep(struct xpv_dev *dev, const char *what);
+
 #endif /* XPV_OS_SIM_XPV_SIM_H */
