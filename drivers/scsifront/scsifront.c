@@ -480,6 +480,8 @@ static void sf_free(struct scsifront *sf)
 		xpv_timer_free(sf->dev, sf->drain_timer);
 	if (sf->drain_work)
 		xpv_work_free(sf->dev, sf->drain_work);
+	if (sf->refill_work)
+		xpv_work_free(sf->dev, sf->refill_work);
 	if (sf->lock)
 		xpv_lock_free(sf->dev, sf->lock);
 	xpv_mem_free(sf->dev, sf, sizeof(*sf));
@@ -502,6 +504,8 @@ int scsifront_probe(struct xpv_dev *dev, const struct scsifront_upper *up,
 		err = xpv_timer_alloc(dev, drain_timeout, sf, &sf->drain_timer);
 	if (!err)
 		err = xpv_work_alloc(dev, drain_work_run, sf, &sf->drain_work);
+	if (!err)
+		err = xpv_work_alloc(dev, sf_refill, sf, &sf->refill_work);
 	if (!err)
 		err = sf_slots_init(sf);
 	if (!err)
@@ -537,6 +541,7 @@ int scsifront_resume(struct scsifront *sf)
 	sf->paused = XPV_TRUE;
 	sf->connected = XPV_FALSE;
 	sf_fail_all(sf, XPV_VSCSIIF_RSLT_HOST_RESET, &b);
+	sf_forget_stale(sf); /* the old backend cannot answer any more */
 	xpv_lock_release(sf->lock);
 	sf_batch_run(sf, &b);
 	clean = ring_teardown(sf);
@@ -582,6 +587,8 @@ void scsifront_remove(struct scsifront *sf)
 	 * draining off, nothing queues it again). */
 	xpv_work_free(sf->dev, sf->drain_work);
 	sf->drain_work = XPV_NULL;
+	xpv_work_free(sf->dev, sf->refill_work); /* before pages go */
+	sf->refill_work = XPV_NULL;
 	sf_batch_run(sf, &b);
 	luns_forget(sf);
 	ring_teardown(sf);

@@ -25,9 +25,17 @@
  * command delivers nothing. sense_len is clamped to 96 and residual_len to
  * the command's data length.
  *
+ * Abort and reset: a successful ABORT or LUN RESET completes the commands
+ * it covers that are still in flight (host ABORT / RESET, no data) and
+ * frees their slots; Linux scsiback never answers such a command and may
+ * keep its pages mapped, which costs quarantined pages, not the device
+ * (up to SCSIFRONT_QUARANTINE_MAX_PAGES). A late answer to any request
+ * the core gave up on is recognised by its rqid generation and ignored.
+ *
  * Error state: any protocol violation by the backend (bad rqid, response
- * for a request not in flight, rsp_prod overflow, a grant the backend
- * keeps mapped) moves the device into a sticky error state: commands in
+ * for a request not in flight, rsp_prod overflow, a grant of an answered
+ * command the backend keeps mapped) moves the device into a sticky error
+ * state: commands in
  * flight complete with host ERROR at once, new commands fail, abort and
  * reset fail, LUN hotplug is ignored. Recovery is removing the device.
  */
@@ -43,8 +51,13 @@
 #define SCSIFRONT_MAX_LUNS 64 /* LUNs tracked per virtual host */
 #define SCSIFRONT_SG_ALL 128  /* largest segment count negotiated */
 /* An abort or reset the backend does not answer in this time fails with
- * -XPV_ETIMEDOUT; its ring slot stays reserved until a late answer. */
+ * -XPV_ETIMEDOUT; a late answer to it is recognised and ignored. */
 #define SCSIFRONT_TMR_TIMEOUT_NS (5ull * 1000 * 1000 * 1000)
+/* Pages of commands that an abort or reset took down may stay mapped by
+ * the backend (Linux scsiback never unmaps them): they are quarantined and
+ * their slots get new pages. Past this many quarantined pages (4 MiB) the
+ * backend counts as broken and the device enters the error state. */
+#define SCSIFRONT_QUARANTINE_MAX_PAGES 1024
 /* Closing: how long in-flight commands may take to drain. */
 #define SCSIFRONT_DRAIN_TIMEOUT_NS (5ull * 1000 * 1000 * 1000)
 
@@ -105,6 +118,10 @@ struct scsifront_stats {
 	xpv_u64 notifies, interrupts, spurious;
 	xpv_u64 aborts, resets, indirect;
 	xpv_u64 clamped_sense, clamped_residual, odd_result;
+	xpv_u64 abandoned;     /* requests given up on (TMR victims, timeouts) */
+	xpv_u64 late_answers;  /* answers to those, ignored */
+	xpv_u64 quarantined;   /* pages kept from reuse: the backend held them */
+	xpv_u64 refills;       /* slots given new pages after a quarantine */
 };
 
 /* xenbus driver entry points (the environment's driver adapter calls

@@ -79,6 +79,48 @@ static xpv_u16 slot_id(const struct scsifront *sf, const struct sf_slot *s)
 	return (xpv_u16)(s - sf->slot);
 }
 
+static xpv_u16 slot_rqid(const struct scsifront *sf, const struct sf_slot *s)
+{
+	return (xpv_u16)((s->gen << SF_RQID_SLOT_BITS) | slot_id(sf, s));
+}
+
+static xpv_bool stale_test(const struct sf_slot *s, xpv_u32 gen)
+{
+	return (s->stale[gen / 8] >> (gen % 8)) & 1u;
+}
+
+static void stale_set(struct sf_slot *s, xpv_u32 gen)
+{
+	XPV_ASSERT(!stale_test(s, gen));
+	s->stale[gen / 8] |= (xpv_u8)(1u << (gen % 8));
+	s->nr_stale++;
+}
+
+static void stale_clear(struct sf_slot *s, xpv_u32 gen)
+{
+	XPV_ASSERT(stale_test(s, gen) && s->nr_stale > 0);
+	s->stale[gen / 8] &= (xpv_u8)~(1u << (gen % 8));
+	s->nr_stale--;
+}
+
+/* A fresh rqid for the slot's next use. Bounded: a slot with fewer than
+ * two generations left is dead (slot_release), so one is found. */
+static void slot_next_gen(struct sf_slot *s)
+{
+	XPV_ASSERT(s->nr_stale < SF_GENS - 1);
+	do
+		s->gen = (xpv_u16)((s->gen + 1) % SF_GENS);
+	while (stale_test(s, s->gen));
+}
+
+void sf_forget_stale(struct scsifront *sf)
+{
+	for (xpv_u32 i = 0; i < SF_RING_SIZE; i++) {
+		xpv_memset(sf->slot[i].stale, 0, sizeof(sf->slot[i].stale));
+		sf->slot[i].nr_stale = 0;
+	}
+}
+
 static void slot_take(struct scsifront *sf, struct sf_slot *s,
 		      enum sf_slot_state state)
 {
@@ -108,7 +150,77 @@ static void slot_release(struct scsifront *sf, struct sf_slot *s)
 	sf->in_flight--;
 	s->cmd = XPV_NULL;
 	s->cookie = XPV_NULL;
-	s->state = slot_complete(sf, s) ? SF_SLOT_FREE : SF_SLOT_DEAD;
+	if (s->nr_stale >= SF_GENS - 1) {
+		s->state = SF_SLOT_DEAD;
+	} else if (slot_complete(sf, s)) {
+		s->state = SF_SLOT_FREE;
+	} else {
+		s->state = SF_SLOT_REFILL;
+		if (!sf->error && !sf->closing)
+			xpv_work_queue(sf->refill_work);
+	}
+}
+
+/* Given up on: the slot is free at once, its rqid stays stale until a late
+ * answer (which is then ignored). */
+static void slot_abandon(struct scsifront *sf, struct sf_slot *s)
+{
+	stale_set(s, s->gen);
+	sf->st.abandoned++;
+	slot_release(sf, s);
+}
+
+/* A request given up on keeps its ring entry until the backend answers it,
+ * and Linux scsiback never answers a command an abort took down: each such
+ * command costs the ring one entry for good. With every entry lost and
+ * nothing in flight, no request can ever be sent again. */
+static void ring_space_lost(struct scsifront *sf, struct sf_batch *b)
+{
+	if (xpv_front_ring_full(&sf->ring) && sf->in_flight == 0)
+		sf_set_error(sf, "every ring entry is held by a request the "
+				 "backend never answered", b);
+}
+
+/* Allocate what the slot lost. Process context, lock not held. */
+static int refill_pages(struct scsifront *sf, struct sf_slot *s)
+{
+	int err = 0;
+
+	if (!s->sglist)
+		err = xpv_page_alloc(sf->dev, &s->sglist);
+	for (xpv_u32 p = 0; !err && p < sf->max_segs; p++)
+		if (!s->data[p])
+			err = xpv_page_alloc(sf->dev, &s->data[p]);
+	return err;
+}
+
+/* The refill work. A slot in SF_SLOT_REFILL belongs to it: nothing else
+ * touches that slot's pages until it is set free here. */
+void sf_refill(void *arg)
+{
+	struct scsifront *sf = arg;
+
+	for (xpv_u32 i = 0; i < SF_RING_SIZE; i++) {
+		struct sf_slot *s = &sf->slot[i];
+		xpv_bool want;
+
+		xpv_lock_acquire(sf->lock);
+		want = s->state == SF_SLOT_REFILL && !sf->error;
+		xpv_lock_release(sf->lock);
+		if (!want)
+			continue;
+		if (refill_pages(sf, s) != 0) {
+			xpv_log(sf->dev, XPV_LOG_WARN,
+				"no pages to refill slot %u", (unsigned)i);
+			continue;
+		}
+		xpv_lock_acquire(sf->lock);
+		if (s->state == SF_SLOT_REFILL) {
+			s->state = SF_SLOT_FREE;
+			sf->st.refills++;
+		}
+		xpv_lock_release(sf->lock);
+	}
 }
 
 static void forget_page(struct sf_slot *s, const struct xpv_page *page)
@@ -121,22 +233,23 @@ static void forget_page(struct sf_slot *s, const struct xpv_page *page)
 }
 
 /* End every grant of the slot (atomic try-revoke). A page the backend
- * still maps is quarantined and forgotten. XPV_FALSE if that happened. */
-static xpv_bool slot_end_grants(struct scsifront *sf, struct sf_slot *s)
+ * still maps is quarantined and forgotten. Returns how many were. */
+static xpv_u32 slot_end_grants(struct scsifront *sf, struct sf_slot *s)
 {
-	xpv_bool all = XPV_TRUE;
+	xpv_u32 kept = 0;
 
 	for (xpv_u32 i = 0; i < s->nr_grants; i++) {
 		struct sf_grant *g = &s->grant[i];
 
 		if (xpv_grant_end(sf->dev, g->ref) == 0)
 			continue;
-		all = XPV_FALSE;
+		kept++;
 		xpv_page_quarantine(sf->dev, g->page);
 		forget_page(s, g->page);
 	}
 	s->nr_grants = 0;
-	return all;
+	sf->st.quarantined += kept;
+	return kept;
 }
 
 static int slot_grant(struct scsifront *sf, struct sf_slot *s,
@@ -212,8 +325,6 @@ void sf_fail_all(struct scsifront *sf, xpv_u8 host, struct sf_batch *b)
 		} else if (s->state == SF_SLOT_TMR) {
 			xpv_timer_cancel(s->timer);
 			batch_tmr(b, s->cookie, -XPV_EIO);
-			slot_release(sf, s);
-		} else if (s->state == SF_SLOT_TMR_ABANDONED) {
 			slot_release(sf, s);
 		}
 	}
@@ -387,10 +498,11 @@ static int queue_locked(struct scsifront *sf, struct scsifront_cmd *cmd,
 	if (err)
 		return err;
 	s = slot_get(sf);
-	if (!s)
-		return -XPV_EBUSY;
+	if (!s || xpv_front_ring_full(&sf->ring))
+		return -XPV_EBUSY; /* see ring_space_lost */
+	slot_next_gen(s);
 	xpv_memset(&req, 0, sizeof(req));
-	req.rqid = slot_id(sf, s);
+	req.rqid = slot_rqid(sf, s);
 	req.act = XPV_VSCSIIF_ACT_SCSI_CDB;
 	req.cmd_len = cmd->cdb_len;
 	xpv_memcpy(req.cmnd, cmd->cdb, cmd->cdb_len);
@@ -402,7 +514,7 @@ static int queue_locked(struct scsifront *sf, struct scsifront_cmd *cmd,
 		err = map_data(sf, s, cmd, &req);
 		if (err) {
 			/* Never published, yet a backend may guess refs. */
-			if (!slot_end_grants(sf, s)) {
+			if (slot_end_grants(sf, s) != 0) {
 				sf_set_error(sf, "backend mapped an "
 					     "unpublished grant", b);
 				return -XPV_EIO;
@@ -437,20 +549,22 @@ static int tmr_send(struct scsifront *sf, xpv_u8 act,
 		    xpv_u16 id, xpv_u16 lun, void *cookie)
 {
 	struct xpv_vscsiif_request req;
-	struct sf_slot *s;
+	struct sf_slot *s, *t = XPV_NULL;
 	int err = ring_usable(sf);
 
 	if (err)
 		return err;
-	if (target && (target->rqid >= SF_RING_SIZE ||
-		       sf->slot[target->rqid].state != SF_SLOT_CMD ||
-		       sf->slot[target->rqid].cmd != target))
-		return -XPV_ENOENT;
+	if (target) {
+		t = &sf->slot[target->rqid & (SF_RING_SIZE - 1)];
+		if (t->state != SF_SLOT_CMD || t->cmd != target)
+			return -XPV_ENOENT;
+	}
 	s = slot_get(sf);
-	if (!s)
-		return -XPV_EBUSY;
+	if (!s || xpv_front_ring_full(&sf->ring))
+		return -XPV_EBUSY; /* see ring_space_lost */
+	slot_next_gen(s);
 	xpv_memset(&req, 0, sizeof(req));
-	req.rqid = slot_id(sf, s);
+	req.rqid = slot_rqid(sf, s);
 	req.act = act;
 	req.channel = channel;
 	req.id = id;
@@ -466,7 +580,7 @@ static int tmr_send(struct scsifront *sf, xpv_u8 act,
 	s->id = id;
 	s->lun = lun;
 	s->ref_rqid = req.ref_rqid;
-	s->ref_seq = target ? sf->slot[target->rqid].seq : 0;
+	s->ref_seq = target ? t->seq : 0;
 	xpv_timer_arm(s->timer, SCSIFRONT_TMR_TIMEOUT_NS);
 	push(sf);
 	return 0;
@@ -508,9 +622,9 @@ static void tmr_timeout(void *arg)
 
 	xpv_lock_acquire(sf->lock);
 	if (s->state == SF_SLOT_TMR) {
-		s->state = SF_SLOT_TMR_ABANDONED;
 		batch_tmr(&b, s->cookie, -XPV_ETIMEDOUT);
-		s->cookie = XPV_NULL;
+		slot_abandon(sf, s);
+		ring_space_lost(sf, &b);
 	}
 	xpv_lock_release(sf->lock);
 	sf_batch_run(sf, &b);
@@ -564,7 +678,7 @@ static void cdb_done(struct scsifront *sf, struct sf_slot *s,
 		     struct sf_batch *b)
 {
 	struct scsifront_cmd *cmd = s->cmd;
-	xpv_bool ended = slot_end_grants(sf, s);
+	xpv_bool ended = slot_end_grants(sf, s) == 0;
 
 	decode_result(sf, rsp, cmd);
 	if (!ended) {
@@ -583,30 +697,31 @@ static void cdb_done(struct scsifront *sf, struct sf_slot *s,
 }
 
 /* A successful abort or reset means the backend dropped the commands it
- * covers. One it has not answered yet completes now (host ABORT or RESET);
- * its slot stays reserved until the backend answers it after all, so a
- * late answer can never be taken for a newer command's. */
+ * covers. One it has not answered yet completes now (host ABORT or RESET,
+ * nothing delivered) and its slot is free again; pages the backend keeps
+ * mapped are quarantined (Linux scsiback never unmaps them), within a
+ * budget. */
 static void abandon_cmd(struct scsifront *sf, struct sf_slot *c, xpv_u8 host,
 			struct sf_batch *b)
 {
 	struct scsifront_cmd *cmd = c->cmd;
-	xpv_bool ended = slot_end_grants(sf, c);
 
+	slot_end_grants(sf, c);
 	xpv_memset(&cmd->res, 0, sizeof(cmd->res));
-	cmd->res.host = ended ? host : XPV_VSCSIIF_RSLT_HOST_ERROR;
+	cmd->res.host = host;
 	cmd->res.residual = cmd->data_len;
-	c->cmd = XPV_NULL;
-	c->state = SF_SLOT_TMR_ABANDONED;
+	slot_abandon(sf, c);
 	batch_done(b, cmd);
-	if (!ended)
-		sf_set_error(sf, "backend kept a data grant mapped", b);
+	if (sf->st.quarantined > SCSIFRONT_QUARANTINE_MAX_PAGES)
+		sf_set_error(sf, "backend keeps too many pages mapped", b);
+	ring_space_lost(sf, b);
 }
 
 static void tmr_scope(struct scsifront *sf, const struct sf_slot *t,
 		      struct sf_batch *b)
 {
 	if (t->act == XPV_VSCSIIF_ACT_SCSI_ABORT) {
-		struct sf_slot *c = &sf->slot[t->ref_rqid];
+		struct sf_slot *c = &sf->slot[t->ref_rqid & (SF_RING_SIZE - 1)];
 
 		if (c->state == SF_SLOT_CMD && c->seq == t->ref_seq)
 			abandon_cmd(sf, c, XPV_VSCSIIF_RSLT_HOST_ABORT, b);
@@ -626,18 +741,13 @@ static void tmr_answered(struct scsifront *sf, struct sf_slot *s,
 			 const struct xpv_vscsiif_response *rsp,
 			 struct sf_batch *b)
 {
-	if (s->state == SF_SLOT_TMR) {
-		xpv_bool ok = rsp->rslt == XPV_VSCSIIF_RSLT_RESET_SUCCESS;
+	xpv_bool ok = rsp->rslt == XPV_VSCSIIF_RSLT_RESET_SUCCESS;
 
-		xpv_timer_cancel(s->timer);
-		if (ok)
-			tmr_scope(sf, s, b);
-		batch_tmr(b, s->cookie, ok ? 0 : -XPV_EIO);
-	} else {
-		xpv_log(sf->dev, XPV_LOG_INFO,
-			"late answer to an abandoned abort/reset (rqid %u)",
-			(unsigned)slot_id(sf, s));
-	}
+	XPV_ASSERT(s->state == SF_SLOT_TMR);
+	xpv_timer_cancel(s->timer);
+	if (ok)
+		tmr_scope(sf, s, b);
+	batch_tmr(b, s->cookie, ok ? 0 : -XPV_EIO);
 	slot_release(sf, s);
 }
 
@@ -645,25 +755,24 @@ static void handle_response(struct scsifront *sf,
 			    const struct xpv_vscsiif_response *rsp,
 			    struct sf_batch *b)
 {
-	struct sf_slot *s;
+	struct sf_slot *s = &sf->slot[rsp->rqid & (SF_RING_SIZE - 1)];
+	xpv_u32 gen = (xpv_u32)rsp->rqid >> SF_RQID_SLOT_BITS;
+	xpv_bool live = s->state == SF_SLOT_CMD || s->state == SF_SLOT_TMR;
 
 	sf->st.responses++;
-	if (rsp->rqid >= SF_RING_SIZE) {
-		sf_set_error(sf, "response rqid out of range", b);
-		return;
-	}
-	s = &sf->slot[rsp->rqid];
-	switch (s->state) {
-	case SF_SLOT_CMD:
-		cdb_done(sf, s, rsp, b);
-		break;
-	case SF_SLOT_TMR:
-	case SF_SLOT_TMR_ABANDONED:
-		tmr_answered(sf, s, rsp, b);
-		break;
-	default:
+	if (live && s->gen == gen) {
+		if (s->state == SF_SLOT_CMD)
+			cdb_done(sf, s, rsp, b);
+		else
+			tmr_answered(sf, s, rsp, b);
+	} else if (stale_test(s, gen)) {
+		stale_clear(s, gen);
+		sf->st.late_answers++;
+		xpv_log(sf->dev, XPV_LOG_INFO,
+			"late answer to a request given up on (rqid %u)",
+			(unsigned)rsp->rqid);
+	} else {
 		sf_set_error(sf, "response for a request not in flight", b);
-		break;
 	}
 }
 

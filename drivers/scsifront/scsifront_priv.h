@@ -13,14 +13,25 @@
 #define SF_RING_SIZE XPV_VSCSIIF_RING_SIZE
 #define SF_MAX_SEGS SCSIFRONT_SG_ALL
 
+/*
+ * An rqid is the slot index in its low 4 bits and the slot's generation in
+ * the other 12; each use of a slot takes a new generation. A request the
+ * core gave up on (a command an abort or reset took down, which Linux
+ * scsiback never answers; an abort or reset that timed out) frees its slot
+ * at once and leaves its generation marked stale: a late answer for it is
+ * recognised and ignored, and can never be taken for a newer request's.
+ */
+#define SF_RQID_SLOT_BITS 4
+#define SF_GENS (1u << (16 - SF_RQID_SLOT_BITS))
+XPV_STATIC_ASSERT(SF_RING_SIZE == 1u << SF_RQID_SLOT_BITS, "rqid slot bits");
+
 enum sf_slot_state {
 	SF_SLOT_FREE,
-	SF_SLOT_CMD,           /* a CDB request in flight */
-	SF_SLOT_TMR,           /* an abort or reset in flight */
-	SF_SLOT_TMR_ABANDONED, /* given up on (a timed-out abort/reset, or a
-				* command a successful abort/reset took):
-				* reserved until the backend answers it */
-	SF_SLOT_DEAD,          /* error state or lost pages: never reused */
+	SF_SLOT_CMD,    /* a CDB request in flight */
+	SF_SLOT_TMR,    /* an abort or reset in flight */
+	SF_SLOT_REFILL, /* lost pages to quarantine: the refill work, which
+			 * owns it meanwhile, gives it new ones */
+	SF_SLOT_DEAD,   /* error state, or no generation left: never reused */
 };
 
 struct sf_grant {
@@ -31,12 +42,15 @@ struct sf_grant {
 struct sf_slot {
 	struct scsifront *sf;
 	enum sf_slot_state state;
+	xpv_u16 gen;               /* generation of the current rqid */
+	xpv_u16 nr_stale;
+	xpv_u8 stale[SF_GENS / 8]; /* generations given up on */
 	struct scsifront_cmd *cmd; /* SF_SLOT_CMD */
 	void *cookie;              /* SF_SLOT_TMR */
 	xpv_u64 seq;               /* submission order, for TMR scope */
 	xpv_u8 act;                /* SF_SLOT_TMR: abort or reset */
 	xpv_u16 channel, id, lun;  /* SF_SLOT_TMR: its nexus */
-	xpv_u16 ref_rqid;          /* SF_SLOT_TMR abort: the target slot */
+	xpv_u16 ref_rqid;          /* SF_SLOT_TMR abort: the target's rqid */
 	xpv_u64 ref_seq;           /* ... and its seq when the abort left */
 	xpv_u32 nr_grants;
 	struct sf_grant grant[SF_MAX_SEGS + 1];
@@ -91,6 +105,8 @@ struct scsifront {
 	/* The disconnect after a drain: it writes xenstore, closes the port
 	 * and removes LUNs, so it runs from process context. */
 	struct xpv_work *drain_work;
+	/* New bounce pages for slots in SF_SLOT_REFILL (allocating sleeps). */
+	struct xpv_work *refill_work;
 
 	struct sf_lun lun[SCSIFRONT_MAX_LUNS];
 	struct scsifront_stats st;
@@ -98,6 +114,10 @@ struct scsifront {
 
 /* scsifront_io.c */
 int sf_slots_init(struct scsifront *sf);
+/* The refill work's function (process context). */
+void sf_refill(void *arg);
+/* A new backend (resume): no late answer can come for stale rqids. */
+void sf_forget_stale(struct scsifront *sf);
 int sf_bounce_alloc(struct scsifront *sf);
 void sf_slots_free(struct scsifront *sf);
 void sf_interrupt(void *arg);

@@ -50,10 +50,15 @@
  *   TPG's LUNs). A hot-added LUN raises UNIT ATTENTION 3Fh/0Eh on the
  *   other LUNs of its (channel, id).
  * - ABORT (act 2) finds the in-service CDB with rqid == ref_rqid on the
- *   same (channel, id, lun): it is answered first with host ABORT, not
- *   executed, then the TMR gets 0x2002; no such request: 0x2003. RESET
- *   (act 3) answers every in-service CDB of that LUN with host RESET,
- *   resets the target, then answers 0x2002. TMRs need a translation too.
+ *   same (channel, id, lun): it is not executed, and the TMR gets 0x2002;
+ *   no such request: 0x2003. RESET (act 3) takes every in-service CDB of
+ *   that LUN the same way, resets the target, then answers 0x2002. What
+ *   happens to the CDBs taken down (the victims) follows
+ *   tmr_victims_answered: by default, as LIO does for the session that
+ *   sent the TMR (scsiback's aborted_task does nothing), they are never
+ *   answered and their data mappings are kept until destroy; otherwise
+ *   each is answered with host ABORT / RESET before the TMR's answer and
+ *   unmapped. TMRs need a translation too.
  * - Commands execute when their service time ends; Closing completes them
  *   at once instead of waiting (Linux waits for nr_unreplied_reqs == 0).
  *
@@ -115,6 +120,11 @@ struct scsiback_config {
 	uint32_t sg_grant;	   /* feature-sg-grant; 0: not written and
 				    * indirect SG lists refused */
 	bool old_result_encoding;  /* setup failures as result << 24 */
+	/* Commands a successful ABORT or LUN RESET takes down: false (the
+	 * default, LIO's behaviour for the issuing session: TAS is not set)
+	 * drops them unanswered with their data grants kept mapped until
+	 * destroy; true answers each with host ABORT / RESET first. */
+	bool tmr_victims_answered;
 	uint64_t service_min_ns;   /* per request, plus per_kib_ns per KiB */
 	uint64_t service_max_ns;
 	uint64_t per_kib_ns;
@@ -147,7 +157,8 @@ struct scsiback_stats {
 	uint64_t notifies;  /* event-channel sends */
 	uint64_t bad_requests, bad[SCSIBACK_BAD__COUNT];
 	uint64_t tmr_abort, tmr_reset;
-	uint64_t aborted, reset; /* CDBs answered host ABORT / RESET */
+	uint64_t aborted, reset; /* CDBs taken down by ABORT / RESET */
+	uint64_t dropped;        /* of those, never answered */
 	uint64_t report_luns;	 /* answered by the backend itself */
 	uint64_t bytes_in;	 /* data written into the guest (reads) */
 	uint64_t bytes_out;	 /* data taken from the guest (writes) */

@@ -369,15 +369,25 @@ static struct sb_req *sb_find(struct scsiback *sb, const vscsiif_request_t *rq,
 	return NULL;
 }
 
-/* Take req out of service unexecuted and answer it with host byte host. */
+/* Take a TMR's victim out of service unexecuted: answered with host byte
+ * host and unmapped, or (tmr_victims_answered off, LIO's way) dropped
+ * silently with its mappings kept. */
 static void sb_cancel_answer(struct scsiback *sb, struct sb_req *req,
 			     uint32_t host)
 {
 	sim_cancel(sb->sim, req->ev);
 	sb_service_unlink(sb, req);
-	sb_req_release(sb, req, true);
-	sb_respond(sb, req->rq.rqid, host << 16, NULL, req->data_len,
-		   req->data_len);
+	if (sb->cfg.tmr_victims_answered) {
+		sb_req_release(sb, req, true);
+		sb_respond(sb, req->rq.rqid, host << 16, NULL, req->data_len,
+			   req->data_len);
+	} else {
+		for (unsigned i = 0; req->maps && i < req->nsegs; i++)
+			if (req->maps[i])
+				sb_hold_map(sb, req->maps[i]);
+		sb->st.dropped++;
+		sim_trace(sb->sim, "scsiback-drop", req->rq.rqid, host);
+	}
 	sb_req_free(req);
 }
 

@@ -103,6 +103,10 @@ struct simcfg_scsiback {
 	enum simcfg_result_encoding result_encoding;
 	uint64_t service_min_ns, service_max_ns; /* per command, seeded */
 	uint64_t per_kib_ns;			 /* added per KiB of data */
+	/* Commands an ABORT or LUN RESET takes down get an answer (host
+	 * ABORT / RESET) before the TMR's; false (default, as LIO does for
+	 * the issuing session): no answer, data grants kept mapped. */
+	bool tmr_victims_answered;
 };
 
 struct simcfg {

@@ -15,9 +15,10 @@
 
 /* ---- sim_scsiback -------------------------------------------------------- */
 
-enum { SB_SG_GRANT, SB_RESULT, SB_MIN, SB_MAX, SB_PER_KIB };
+enum { SB_SG_GRANT, SB_RESULT, SB_MIN, SB_MAX, SB_PER_KIB, SB_TMR_VICTIMS };
 static const char *const scsiback_fields[] = {
     "sg_grant", "result_encoding", "service_min", "service_max", "per_kib",
+    "tmr_victims",
 };
 
 static int scsiback_field(struct simcfg_ctx *c, const char *key, unsigned line,
@@ -44,6 +45,12 @@ static int scsiback_field(struct simcfg_ctx *c, const char *key, unsigned line,
 		sb->result_encoding = strcmp(v, "old") == 0
 					  ? SIMCFG_RESULT_OLD
 					  : SIMCFG_RESULT_CURRENT;
+	} else if (field == SB_TMR_VICTIMS) {
+		if (strcmp(v, "drop") && strcmp(v, "answer"))
+			return simcfg_fail(c, line, key,
+					   "%s: '%.48s': want drop or answer",
+					   name, v);
+		sb->tmr_victims_answered = strcmp(v, "answer") == 0;
 	} else if (simcfg_parse_duration(v, ns) < 0) {
 		return simcfg_fail(c, line, key,
 				   "%s: '%.48s': want a duration (e.g. 20us)",

@@ -102,6 +102,9 @@ struct fut_stats {
 	uint64_t spurious;          /* of which found no work */
 	uint64_t clamped;           /* backend values the frontend clamped */
 	uint64_t indirect;          /* requests with an indirect SG list */
+	uint64_t abandoned;         /* requests given up on (TMR victims,
+				     * timed-out TMRs) */
+	uint64_t late_answers;      /* answers to those, recognised */
 	bool error;
 };
 

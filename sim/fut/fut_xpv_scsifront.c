@@ -369,6 +369,8 @@ static void xsf_stats(struct fut *f, struct fut_stats *st)
 	st->spurious = s.spurious;
 	st->clamped = s.clamped_sense + s.clamped_residual + s.odd_result;
 	st->indirect = s.indirect;
+	st->abandoned = s.abandoned;
+	st->late_answers = s.late_answers;
 }
 
 const struct fut_ops fut_xpv_scsifront_ops = {

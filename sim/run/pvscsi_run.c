@@ -269,6 +269,7 @@ static int backend_start(struct host *h)
 	bc.sg_grant = h->r->cfg->scsiback.sg_grant;
 	bc.old_result_encoding =
 		h->r->cfg->scsiback.result_encoding == SIMCFG_RESULT_OLD;
+	bc.tmr_victims_answered = h->r->cfg->scsiback.tmr_victims_answered;
 	bc.service_min_ns = h->r->cfg->scsiback.service_min_ns;
 	bc.service_max_ns = h->r->cfg->scsiback.service_max_ns;
 	bc.per_kib_ns = h->r->cfg->scsiback.per_kib_ns;

@@ -749,6 +749,7 @@ START_TEST(abort_answers_the_victim_first)
 	uint32_t data_ref;
 
 	fx_init(&f, 6);
+	f.cfg.tmr_victims_answered = true;
 	f.cfg.service_min_ns = f.cfg.service_max_ns = MS;
 	fx_start(&f);
 	fx_connect(&f);
@@ -781,6 +782,52 @@ START_TEST(abort_answers_the_victim_first)
 }
 END_TEST
 
+/* The default, as LIO treats the session that sent the TMR: the victims of
+ * an ABORT or a LUN RESET are never answered and stay mapped. */
+START_TEST(tmr_victims_dropped_and_kept_mapped_by_default)
+{
+	struct fx f;
+	struct sim_page *pg;
+	vscsiif_request_t rq;
+	uint32_t ref3, ref5;
+
+	fx_init(&f, 6);
+	f.cfg.service_min_ns = f.cfg.service_max_ns = MS;
+	fx_start(&f);
+	fx_connect(&f);
+	clear_ua(&f, 0);
+	f.nrsp = 0;
+	rq = read_page(&f, 3, 0, &pg);
+	ref3 = rq.seg[0].gref;
+	fe_send(&f, &rq);
+	rq = read_page(&f, 5, 0, &pg);
+	ref5 = rq.seg[0].gref;
+	fe_send(&f, &rq);
+	sim_run_until(f.sim, sim_now(f.sim) + 10000);
+	ck_assert_uint_eq(stats(&f).in_service, 2);
+	rq = tmr(4, VSCSIIF_ACT_SCSI_ABORT, 0, 3);
+	fe_send(&f, &rq);
+	sim_run_until(f.sim, sim_now(f.sim) + 10000);
+	ck_assert_uint_eq(f.nrsp, 1);
+	ck_assert_uint_eq(f.rsp[0].rqid, 4);
+	ck_assert_int_eq(f.rsp[0].rslt, XEN_VSCSIIF_RSLT_RESET_SUCCESS);
+	rq = tmr(6, VSCSIIF_ACT_SCSI_RESET, 0, 0);
+	fe_send(&f, &rq);
+	sim_run(f.sim);
+	ck_assert_uint_eq(f.nrsp, 2);
+	ck_assert_uint_eq(f.rsp[1].rqid, 6);
+	ck_assert_int_eq(f.rsp[1].rslt, XEN_VSCSIIF_RSLT_RESET_SUCCESS);
+	ck_assert_uint_eq(stats(&f).in_service, 0);
+	ck_assert_uint_eq(stats(&f).aborted, 1);
+	ck_assert_uint_eq(stats(&f).reset, 1);
+	ck_assert_uint_eq(stats(&f).dropped, 2);
+	ck_assert_uint_eq(stats(&f).held_maps, 2);
+	ck_assert_int_eq(sim_gnttab_try_end(f.guest, ref3), -EBUSY);
+	ck_assert_int_eq(sim_gnttab_try_end(f.guest, ref5), -EBUSY);
+	fx_fini(&f);
+}
+END_TEST
+
 START_TEST(lun_reset_answers_its_lun_and_resets)
 {
 	struct fx f;
@@ -790,6 +837,7 @@ START_TEST(lun_reset_answers_its_lun_and_resets)
 
 	fx_init(&f, 7);
 	add_dev(&f, 1, "8:0:0:1", "0:0:0:1", "1");
+	f.cfg.tmr_victims_answered = true;
 	f.cfg.service_min_ns = f.cfg.service_max_ns = MS;
 	fx_start(&f);
 	fx_connect(&f);
@@ -1054,6 +1102,8 @@ START_TEST(random_requests_never_break_it)
 	struct sim_page *pg;
 
 	fx_init(&f, (uint64_t)_i + 100);
+	/* Every request answered: the invariants below count on it. */
+	f.cfg.tmr_victims_answered = true;
 	add_dev(&f, 1, "8:0:0:1", "0:0:0:1", "1");
 	fx_start(&f);
 	fx_connect(&f);
@@ -1528,6 +1578,7 @@ int main(void)
 	tcase_add_loop_test(tc, error_answers_segments, 0, 2);
 	tcase_add_test(tc, report_luns_lists_the_virtual_view);
 	tcase_add_test(tc, abort_answers_the_victim_first);
+	tcase_add_test(tc, tmr_victims_dropped_and_kept_mapped_by_default);
 	tcase_add_test(tc, lun_reset_answers_its_lun_and_resets);
 	tcase_add_test(tc, lun_hot_add_and_removal);
 	tcase_add_test(tc, req_prod_overflow_halts_the_ring);

@@ -194,22 +194,28 @@ START_TEST(scsiback_options)
 {
 	struct simcfg *cfg =
 	    load_ok("sim_scsiback = 'sg_grant=0, result_encoding=old, "
-		    "service_min=1us, service_max=2ms, per_kib=500ns'\n");
+		    "service_min=1us, service_max=2ms, per_kib=500ns, "
+		    "tmr_victims=answer'\n");
 
 	ck_assert_uint_eq(cfg->scsiback.sg_grant, 0);
 	ck_assert_int_eq(cfg->scsiback.result_encoding, SIMCFG_RESULT_OLD);
 	ck_assert_uint_eq(cfg->scsiback.service_min_ns, 1 * US);
 	ck_assert_uint_eq(cfg->scsiback.service_max_ns, 2 * MS);
 	ck_assert_uint_eq(cfg->scsiback.per_kib_ns, 500);
+	ck_assert(cfg->scsiback.tmr_victims_answered);
 	simcfg_free(cfg);
 	cfg = load_ok("sim_scsiback = 'sg_grant=65535'\n");
 	ck_assert_uint_eq(cfg->scsiback.sg_grant, 65535);
+	ck_assert(!cfg->scsiback.tmr_victims_answered);
 	simcfg_free(cfg);
 
 	load_err("sim_scsiback = 'sg_grant=65536'\n",
 		 "t.cfg:1: sim_scsiback: sg_grant: '65536'");
 	load_err("sim_scsiback = 'result_encoding=new'\n",
 		 "t.cfg:1: sim_scsiback: result_encoding: ");
+	load_err("sim_scsiback = 'tmr_victims=keep'\n",
+		 "t.cfg:1: sim_scsiback: tmr_victims: 'keep': want drop or "
+		 "answer");
 	load_err("sim_scsiback = 'service_min=1ms, service_max=10us'\n",
 		 "t.cfg:1: sim_scsiback: service_min is above service_max");
 	load_err("sim_scsiback = 'per_kib=3'\n",
