@@ -220,6 +220,8 @@ void sf_refill(void *arg)
 			sf->st.refills++;
 		}
 		xpv_lock_release(sf->lock);
+		xpv_log(sf->dev, XPV_LOG_DEBUG, "slot %u has new pages",
+			(unsigned)i);
 	}
 }
 

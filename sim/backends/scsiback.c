@@ -387,6 +387,7 @@ int scsiback_create(const struct scsiback_config *cfg, struct scsiback **out)
 		return -ESRCH;
 	sb = sim_xcalloc(1, sizeof(*sb));
 	sb->cfg = *cfg;
+	sb->resuming = cfg->restored;
 	sb->sim = cfg->sim;
 	sb->dom = sim_domain_get(cfg->sim, cfg->self);
 	snprintf(sb->path, sizeof(sb->path), "%s", cfg->path);

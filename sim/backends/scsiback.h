@@ -86,8 +86,10 @@
  *     an unparsable v-dev);
  *   after each state change and each dev of a hotplug pass: be-bad-state
  *     (writes 6, 4, 7, 8, 2 or 9..255 out of sequence);
- *   each resume reconnect: be-remove-after-resume (rm the BE directory
- *     right after mapping, before answering anything; unregisters).
+ *   each resume reconnect (a new ring while connected, or the first ring
+ *     of a backend created `restored`): be-remove-after-resume (rm the BE
+ *     directory right after mapping, before answering anything;
+ *     unregisters).
  * After a dup or stale response rsp_prod_pvt can run ahead of req_cons; the
  * model then stops consuming, as a real backend would.
  *
@@ -125,6 +127,9 @@ struct scsiback_config {
 	 * drops them unanswered with their data grants kept mapped until
 	 * destroy; true answers each with host ABORT / RESET first. */
 	bool tmr_victims_answered;
+	/* Created for a restored guest: its frontend's first connection is
+	 * a resume (be-remove-after-resume applies to it). */
+	bool restored;
 	uint64_t service_min_ns;   /* per request, plus per_kib_ns per KiB */
 	uint64_t service_max_ns;
 	uint64_t per_kib_ns;

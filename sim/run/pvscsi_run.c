@@ -42,6 +42,7 @@ struct host {
 	struct dev_slot devs[MAX_DEVS];
 	unsigned nr_devs;
 	bool closing, finished;
+	bool watching; /* the toolstack watches the backend directory */
 	bool idle; /* the guest reported idle */
 	struct simcfg cfg_view; /* the config with only this host's work */
 	struct pvscsi_host_result *res;
@@ -256,11 +257,14 @@ static struct sim_scsi_target *lookup_pdev(void *arg, const char *pdev)
 	return r->targets[t];
 }
 
-static int backend_start(struct host *h)
+/* restored: a new backend instance for a restored guest (save/restore),
+ * whose frontend connects a rebuilt ring. */
+static int backend_start(struct host *h, bool restored)
 {
 	struct scsiback_config bc;
 
 	scsiback_config_default(&bc);
+	bc.restored = restored;
 	bc.sim = h->r->sim;
 	bc.self = DOM0;
 	bc.frontend = GUEST;
@@ -385,11 +389,20 @@ static void frontend_gone(struct host *h)
 	scsi_guest_detach(h->guest);
 }
 
+static void toolstack_unwatch(struct host *h)
+{
+	if (!h->watching)
+		return;
+	h->watching = false;
+	sim_xs_unwatch(sim_xs(h->r->sim), DOM0, h->be, "run-toolstack", h);
+}
+
 static void host_finish(struct host *h)
 {
 	if (h->finished)
 		return;
 	h->finished = true;
+	toolstack_unwatch(h);
 	frontend_gone(h);
 	backend_stop(h);
 }
@@ -413,6 +426,25 @@ static void on_closed(void *arg)
 
 	h->res->closed = true;
 	sim_schedule(h->r->sim, 0, finished_event, h, "run-host-closed");
+}
+
+/* dom0 removed the backend directory behind the toolstack's back (a
+ * misbehaving backend, at the worst moment): the toolstack completes the
+ * detach, and the guest's device goes away with whatever is in flight. */
+static void toolstack_watch_fired(struct sim *sim, void *arg, const char *path,
+				  const char *token)
+{
+	struct host *h = arg;
+	char *val;
+	unsigned len;
+
+	if (h->finished)
+		return;
+	if (sim_xs_read(sim_xs(sim), DOM0, 0, h->be, &val, &len) == 0) {
+		free(val); /* still there: an ordinary change */
+		return;
+	}
+	sim_schedule(sim, 0, finished_event, h, "run-backend-removed");
 }
 
 static void host_close(struct host *h)
@@ -483,12 +515,15 @@ static int host_start(struct host *h, char *err, size_t errlen)
 		 "/local/domain/0/backend/vscsi/%u/%u", GUEST, h->id);
 	host_view(h);
 	toolstack_add_host(h);
-	e = backend_start(h);
+	e = backend_start(h, false);
 	if (e) {
 		snprintf(err, errlen, "vscsi host %u: backend: %s", h->id,
 			 strerror(-e));
 		return -1;
 	}
+	SIM_ASSERT(sim_xs_watch(sim_xs(r->sim), DOM0, h->be, "run-toolstack",
+				toolstack_watch_fired, h) == 0);
+	h->watching = true;
 	h->guest = scsi_guest_create(r->sim, &h->cfg_view, &hooks);
 	scsi_guest_callbacks(h->guest, &cb);
 	e = fut_create(r->ops, &env, &cb, &h->fut);
@@ -523,7 +558,7 @@ static void do_suspend(struct host *h)
 	backend_stop(h);
 	xs_put(h->r, 0, h->fe, "state", "1");
 	xs_put(h->r, 0, h->be, "state", "1");
-	if (backend_start(h) != 0) {
+	if (backend_start(h, true) != 0) {
 		host_finish(h);
 		return;
 	}
