@@ -741,6 +741,18 @@ static vscsiif_request_t tmr(uint16_t rqid, uint8_t act, uint16_t lun,
 	return rq;
 }
 
+/* Connected, LUN 0 without its UNIT ATTENTION, 1 ms per command. */
+static void tmr_fixture(struct fx *f, bool victims_answered)
+{
+	fx_init(f, 6);
+	f->cfg.tmr_victims_answered = victims_answered;
+	f->cfg.service_min_ns = f->cfg.service_max_ns = MS;
+	fx_start(f);
+	fx_connect(f);
+	clear_ua(f, 0);
+	f->nrsp = 0;
+}
+
 START_TEST(abort_answers_the_victim_first)
 {
 	struct fx f;
@@ -748,13 +760,7 @@ START_TEST(abort_answers_the_victim_first)
 	vscsiif_request_t rq;
 	uint32_t data_ref;
 
-	fx_init(&f, 6);
-	f.cfg.tmr_victims_answered = true;
-	f.cfg.service_min_ns = f.cfg.service_max_ns = MS;
-	fx_start(&f);
-	fx_connect(&f);
-	clear_ua(&f, 0);
-	f.nrsp = 0;
+	tmr_fixture(&f, true);
 	rq = read_page(&f, 3, 0, &pg);
 	data_ref = rq.seg[0].gref;
 	fe_send(&f, &rq);
@@ -791,12 +797,7 @@ START_TEST(tmr_victims_dropped_and_kept_mapped_by_default)
 	vscsiif_request_t rq;
 	uint32_t ref3, ref5;
 
-	fx_init(&f, 6);
-	f.cfg.service_min_ns = f.cfg.service_max_ns = MS;
-	fx_start(&f);
-	fx_connect(&f);
-	clear_ua(&f, 0);
-	f.nrsp = 0;
+	tmr_fixture(&f, false);
 	rq = read_page(&f, 3, 0, &pg);
 	ref3 = rq.seg[0].gref;
 	fe_send(&f, &rq);

@@ -149,6 +149,21 @@ START_TEST(lun_hot_add_and_remove_during_io)
 }
 END_TEST
 
+/* Eight abort-reset rounds while a depth-8 verified workload runs. */
+static void abort_reset_run(const char *extra, struct pvscsi_run_result *res)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text),
+		 TARGETS "vscsi = [ 'd0, 0:0:0:0' ]\n%s"
+			 "sim_workloads = [ 'lun=0:0:0:0, pattern=abort-reset, "
+			 "ops=8', 'lun=0:0:0:0, pattern=randrw, block=4K, "
+			 "depth=8, ops=2000, verify=1, span=1M' ]\n",
+		 extra);
+	run_text(text, res);
+	expect_clean(res);
+}
+
 /* Linux xen-scsiback (over LIO) never answers a command an abort or LUN
  * reset takes down, and keeps its pages mapped: the backend model's
  * default. The frontend completes such commands itself, quarantines their
@@ -157,12 +172,7 @@ START_TEST(abort_and_reset)
 {
 	struct pvscsi_run_result res;
 
-	run_text(TARGETS "vscsi = [ 'd0, 0:0:0:0' ]\n"
-			 "sim_workloads = [ 'lun=0:0:0:0, pattern=abort-reset, "
-			 "ops=8', 'lun=0:0:0:0, pattern=randrw, block=4K, "
-			 "depth=8, ops=2000, verify=1, span=1M' ]\n",
-		 &res);
-	expect_clean(&res);
+	abort_reset_run("", &res);
 	ck_assert_uint_eq(res.works[0].resets_ok + res.works[0].resets_failed,
 			  8);
 	ck_assert_uint_gt(res.works[0].resets_ok, 0);
@@ -184,13 +194,7 @@ START_TEST(abort_and_reset_victims_answered)
 {
 	struct pvscsi_run_result res;
 
-	run_text(TARGETS "vscsi = [ 'd0, 0:0:0:0' ]\n"
-			 "sim_scsiback = 'tmr_victims=answer'\n"
-			 "sim_workloads = [ 'lun=0:0:0:0, pattern=abort-reset, "
-			 "ops=8', 'lun=0:0:0:0, pattern=randrw, block=4K, "
-			 "depth=8, ops=2000, verify=1, span=1M' ]\n",
-		 &res);
-	expect_clean(&res);
+	abort_reset_run("sim_scsiback = 'tmr_victims=answer'\n", &res);
 	ck_assert_uint_eq(res.works[0].resets_ok, 8);
 	ck_assert_uint_gt(res.works[0].aborts_ok, 0);
 	ck_assert_uint_eq(res.works[1].ok + res.works[1].failed, 2000);
