@@ -3,7 +3,8 @@
  * the only place it consults the fault plan. Each sb_inject_* call is one
  * consultation of one class, so a countdown ("fail the Nth") picks exactly
  * one response, request or step; the details of a hit (which bogus value,
- * which bits) come from the simulation's random stream. scsiback.h lists
+ * which bits) come from the simulation's random stream. A decider in the
+ * config (a fuzz target) replaces both. scsiback.h lists
  * the injection points. To add a class: a SIM_FAULT_BE_* in fault.h, a
  * function here, one call at its point.
  */
@@ -16,16 +17,25 @@
 
 static bool sb_hit(struct scsiback *sb, enum sim_fault f)
 {
-	if (!sim_fault_hit(sim_faults(sb->sim), f))
+	const struct scsiback_decider *d = sb->cfg.decider;
+
+	if (d ? !d->hit(d->arg, f) : !sim_fault_hit(sim_faults(sb->sim), f))
 		return false;
 	sb->st.misbehaved[f]++;
 	sim_trace(sb->sim, "scsiback-inject", f, sb->st.responses);
 	return true;
 }
 
-static uint64_t sb_draw(struct scsiback *sb, uint64_t bound)
+uint64_t sb_draw(struct scsiback *sb, uint64_t bound)
 {
-	return sim_rng_below(sim_rng(sb->sim), bound);
+	const struct scsiback_decider *d = sb->cfg.decider;
+	uint64_t v;
+
+	if (!d)
+		return sim_rng_below(sim_rng(sb->sim), bound);
+	v = d->draw(d->arg, bound);
+	SIM_ASSERT(v < bound); /* the decider's contract */
+	return v;
 }
 
 static void sb_random_bytes(struct scsiback *sb, void *p, size_t len)

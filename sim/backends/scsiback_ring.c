@@ -318,8 +318,7 @@ static uint64_t sb_service_ns(struct scsiback *sb, uint32_t data_len)
 {
 	uint64_t span = sb->cfg.service_max_ns - sb->cfg.service_min_ns;
 
-	return sb->cfg.service_min_ns +
-	       sim_rng_below(sim_rng(sb->sim), span + 1) +
+	return sb->cfg.service_min_ns + sb_draw(sb, span + 1) +
 	       sb->cfg.per_kib_ns * data_len / 1024;
 }
 

@@ -265,6 +265,7 @@ static int backend_start(struct host *h, bool restored)
 
 	scsiback_config_default(&bc);
 	bc.restored = restored;
+	bc.decider = h->r->opt->decider;
 	bc.sim = h->r->sim;
 	bc.self = DOM0;
 	bc.frontend = GUEST;

@@ -21,6 +21,8 @@
 #include "sim/cli/simcfg.h"
 #include "sim/guest/scsi_guest.h"
 
+struct scsiback_decider;
+
 #define PVSCSI_RUN_MAX_HOSTS 8
 #define PVSCSI_RUN_JSON_VERSION 1
 
@@ -31,6 +33,9 @@ struct pvscsi_run_options {
 	FILE *log;          /* frontend log lines, or NULL */
 	int log_level;      /* 0..3 */
 	FILE *trace;        /* every trace record, or NULL */
+	/* The backends' decisions (sim/backends/scsiback.h); NULL: the fault
+	 * plan and the seed. Fuzz targets pass their input's. */
+	const struct scsiback_decider *decider;
 };
 
 struct pvscsi_host_result {

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "../check/check.h"
+#include "../core/poison.h"
 #include "xen_impl.h"
 
 static void xen_destroy(void *part);
@@ -181,16 +182,63 @@ static void xen_destroy(void *part)
 
 /* ---- pages ---- */
 
+/*
+ * Freed frames are kept for reuse: a fuzz session allocates and frees
+ * thousands (every bounce page of a frontend), and going back to malloc
+ * and the kernel each time dominated its cost. Process-wide, since sessions
+ * come and go; the simulator is single-threaded. Pooled memory is poisoned
+ * under ASan, so a use after free is still reported.
+ */
+#define PAGE_POOL_MAX 8192 /* 32 MiB of frames at most */
+
+static struct sim_page *page_pool;
+static unsigned page_pool_len;
+
+static struct sim_page *page_get(void)
+{
+	struct sim_page *pg = page_pool;
+	uint8_t *data;
+
+	if (!pg) {
+		pg = sim_xcalloc(1, sizeof(*pg));
+		pg->data = aligned_alloc(SIM_PAGE_SIZE, SIM_PAGE_SIZE);
+		SIM_ASSERT(pg->data != NULL);
+		memset(pg->data, 0, SIM_PAGE_SIZE);
+		return pg;
+	}
+	SIM_UNPOISON(pg, sizeof(*pg));
+	page_pool = pg->next;
+	page_pool_len--;
+	data = pg->data;
+	SIM_UNPOISON(data, SIM_PAGE_SIZE);
+	memset(pg, 0, sizeof(*pg));
+	memset(data, 0, SIM_PAGE_SIZE);
+	pg->data = data;
+	return pg;
+}
+
+static void page_put(struct sim_page *pg)
+{
+	if (page_pool_len >= PAGE_POOL_MAX) {
+		free(pg->data);
+		free(pg);
+		return;
+	}
+	pg->next = page_pool;
+	page_pool = pg;
+	page_pool_len++;
+	SIM_POISON(pg->data, SIM_PAGE_SIZE);
+	/* The link and the data pointer stay readable for page_get. */
+	SIM_POISON(pg->fetched, sizeof(pg->fetched));
+}
+
 struct sim_page *sim_page_alloc(struct sim_domain *d)
 {
 	struct sim_page *pg;
 
 	if (d->npages >= SIM_DOMAIN_PAGES_MAX)
 		return NULL;
-	pg = sim_xcalloc(1, sizeof(*pg));
-	pg->data = aligned_alloc(SIM_PAGE_SIZE, SIM_PAGE_SIZE);
-	SIM_ASSERT(pg->data != NULL);
-	memset(pg->data, 0, SIM_PAGE_SIZE);
+	pg = page_get();
 	pg->owner = d;
 	pg->gfn = d->next_gfn++;
 	pg->next = d->pages;
@@ -222,8 +270,7 @@ void sim_xen_page_release(struct sim_xen *xen, struct sim_page *pg)
 		sim_u64map_del(&xen->frames,
 			       (uintptr_t)pg->data >> SIM_PAGE_SHIFT);
 	}
-	free(pg->data);
-	free(pg);
+	page_put(pg);
 }
 
 void sim_page_free(struct sim_page *pg)
