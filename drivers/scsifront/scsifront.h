@@ -122,6 +122,7 @@ struct scsifront_stats {
 	xpv_u64 late_answers;  /* answers to those, ignored */
 	xpv_u64 quarantined;   /* pages kept from reuse: the backend held them */
 	xpv_u64 refills;       /* slots given new pages after a quarantine */
+	xpv_u64 host_resets;
 };
 
 /* xenbus driver entry points (the environment's driver adapter calls
@@ -148,6 +149,14 @@ int scsifront_abort(struct scsifront *sf, struct scsifront_cmd *cmd,
 		    void *cookie);
 int scsifront_reset(struct scsifront *sf, xpv_u16 channel, xpv_u16 id,
 		    xpv_u16 lun, void *cookie);
+/* The last resort of the upper layer's error handling, when aborts and
+ * resets went unanswered: the core gives up on everything in flight at
+ * once, without asking the backend. Commands complete with host RESET
+ * (before this returns, through done), aborts and resets fail (-XPV_EIO);
+ * their grants end or their pages are quarantined; a late answer to any
+ * of them is ignored. Their ring entries stay lost until answered, so a
+ * backend that answers nothing ends in the error state. */
+void scsifront_host_reset(struct scsifront *sf);
 
 xpv_bool scsifront_in_error(const struct scsifront *sf);
 xpv_u32 scsifront_in_flight(const struct scsifront *sf);

@@ -719,6 +719,28 @@ static void abandon_cmd(struct scsifront *sf, struct sf_slot *c, xpv_u8 host,
 	ring_space_lost(sf, b);
 }
 
+void scsifront_host_reset(struct scsifront *sf)
+{
+	struct sf_batch b = { 0 };
+
+	xpv_lock_acquire(sf->lock);
+	sf->st.host_resets++;
+	for (xpv_u32 i = 0; i < SF_RING_SIZE && !sf->error; i++) {
+		struct sf_slot *s = &sf->slot[i];
+
+		if (s->state == SF_SLOT_CMD) {
+			abandon_cmd(sf, s, XPV_VSCSIIF_RSLT_HOST_RESET, &b);
+		} else if (s->state == SF_SLOT_TMR) {
+			xpv_timer_cancel(s->timer);
+			batch_tmr(&b, s->cookie, -XPV_EIO);
+			slot_abandon(sf, s);
+		}
+	}
+	ring_space_lost(sf, &b);
+	xpv_lock_release(sf->lock);
+	sf_batch_run(sf, &b);
+}
+
 static void tmr_scope(struct scsifront *sf, const struct sf_slot *t,
 		      struct sf_batch *b)
 {
@@ -749,6 +771,10 @@ static void tmr_answered(struct scsifront *sf, struct sf_slot *s,
 	xpv_timer_cancel(s->timer);
 	if (ok)
 		tmr_scope(sf, s, b);
+	/* Taking down its commands can put the device in the error state,
+	 * which has already failed this TMR and freed its slot. */
+	if (s->state != SF_SLOT_TMR)
+		return;
 	batch_tmr(b, s->cookie, ok ? 0 : -XPV_EIO);
 	slot_release(sf, s);
 }

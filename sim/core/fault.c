@@ -192,12 +192,32 @@ void sim_fault_plan_format(const struct sim_fault_plan *plan, char *buf,
 		snprintf(buf, len, "none");
 }
 
+/* Decimal digits only, at most 1000000. strtoul would also take leading
+ * space and a sign ("alloc= +5"), which the plan's other readers (configs
+ * are hostile input) refuse everywhere else. */
+static int parse_rate(const char *s, uint32_t *rate)
+{
+	uint32_t v = 0;
+
+	if (!*s)
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		v = v * 10 + (uint32_t)(*s - '0');
+		if (v > 1000000)
+			return -1;
+	}
+	*rate = v;
+	return 0;
+}
+
 static int parse_item(struct sim_fault_plan *plan, const char *item,
 		      char *err, size_t errlen)
 {
 	const char *eq = strchr(item, '=');
 	char name[32];
-	char *end;
+	uint32_t rate;
 
 	if (!eq || (size_t)(eq - item) >= sizeof(name)) {
 		snprintf(err, errlen, "fault item '%s': expected NAME=RATE",
@@ -212,14 +232,13 @@ static int parse_item(struct sim_fault_plan *plan, const char *item,
 			 item, name);
 		return -1;
 	}
-	unsigned long rate = strtoul(eq + 1, &end, 10);
-	if (end == eq + 1 || *end != '\0' || rate > 1000000) {
+	if (parse_rate(eq + 1, &rate) < 0) {
 		snprintf(err, errlen,
 			 "fault item '%s': rate must be 0..1000000 per million",
 			 item);
 		return -1;
 	}
-	plan->rate[f] = (uint32_t)rate;
+	plan->rate[f] = rate;
 	return 0;
 }
 

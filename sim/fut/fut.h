@@ -122,6 +122,11 @@ struct fut_ops {
 	int (*scsi_abort)(struct fut *f, uint64_t cmd_tag, uint64_t tmr_tag);
 	int (*scsi_reset)(struct fut *f, uint16_t channel, uint16_t id,
 			  uint16_t lun, uint64_t tmr_tag);
+	/* Give up on every command in flight without asking the backend
+	 * (Linux's eh_host_reset_handler): each completes (scsi_done) before
+	 * this returns; pending aborts/resets fail. 0, or -EIO if not
+	 * connected. */
+	int (*scsi_host_reset)(struct fut *f);
 	uint32_t (*scsi_max_transfer)(struct fut *f);
 	int (*suspend)(struct fut *f);
 	int (*resume)(struct fut *f);
@@ -162,6 +167,11 @@ static inline int fut_scsi_reset(struct fut *f, uint16_t channel,
 				 uint16_t id, uint16_t lun, uint64_t tmr_tag)
 {
 	return f->ops->scsi_reset(f, channel, id, lun, tmr_tag);
+}
+
+static inline int fut_scsi_host_reset(struct fut *f)
+{
+	return f->ops->scsi_host_reset(f);
 }
 
 static inline uint32_t fut_scsi_max_transfer(struct fut *f)

@@ -314,6 +314,16 @@ static int xsf_reset(struct fut *f, uint16_t channel, uint16_t id,
 	return err;
 }
 
+static int xsf_host_reset(struct fut *f)
+{
+	struct xsf *x = xsf_of(f);
+
+	if (!x->sf)
+		return -EIO;
+	scsifront_host_reset(x->sf);
+	return 0;
+}
+
 static uint32_t xsf_max_transfer(struct fut *f)
 {
 	struct xsf *x = xsf_of(f);
@@ -380,6 +390,7 @@ const struct fut_ops fut_xpv_scsifront_ops = {
 	.scsi_submit = xsf_submit,
 	.scsi_abort = xsf_abort,
 	.scsi_reset = xsf_reset,
+	.scsi_host_reset = xsf_host_reset,
 	.scsi_max_transfer = xsf_max_transfer,
 	.suspend = xsf_suspend,
 	.resume = xsf_resume,

@@ -15,7 +15,11 @@
 #define SG_MAX_REQS 64          /* guest-side commands alive at once */
 #define SG_SCAN_RETRIES 8       /* TUR / scan retries on UNIT ATTENTION */
 #define SG_IO_RETRIES 4         /* a workload command retried on UA */
-#define SG_BUSY_RETRY_NS 100000 /* poll after -EBUSY with nothing in flight */
+#define SG_BUSY_RETRY_NS 100000 /* poll after -EBUSY with nothing in flight, */
+#define SG_BUSY_RETRY_MAX_NS 10000000 /* doubling while nothing changes */
+/* A workload whose LUN has not appeared (and been scanned) this long after
+ * its start, and after the connection, is given up (stopped). */
+#define SG_LUN_WAIT_NS 10000000000ull
 #define SG_GEN_UNKNOWN UINT32_MAX /* a failed write: contents unknown */
 #define SG_POISON 0x5a
 /* A command outstanding this long gets the error handler: a LUN reset
@@ -89,6 +93,7 @@ struct sg_req {
 	uint32_t gen;
 	unsigned retries;
 	bool queued; /* waiting to be (re)submitted */
+	uint64_t queued_ns; /* since when */
 	uint64_t sent_ns;
 };
 
@@ -105,7 +110,11 @@ struct scsi_guest {
 	uint64_t next_seq;
 	uint32_t next_gen;
 	bool pump_queued, stopped, idle_reported;
+	uint64_t connected_ns; /* first connection */
+	bool host_reset_wanted; /* a LUN reset failed: reset the host */
 	sim_event_id busy_timer, watchdog;
+	uint64_t busy_at; /* when busy_timer fires */
+	uint64_t busy_retry_ns; /* the current -EBUSY poll interval */
 	bool busy_timer_armed, watchdog_armed;
 	struct sg_stats st;
 };
@@ -156,6 +165,7 @@ static struct sg_req *req_new(struct scsi_guest *g, enum sg_kind kind,
 		r->tag = (++g->next_seq << 8) | i;
 		r->retries = 0;
 		r->queued = true;
+		r->queued_ns = sim_now(g->sim);
 		memset(&r->cmd, 0, sizeof(r->cmd));
 		r->cmd.channel = lun->info.channel;
 		r->cmd.id = lun->info.id;
@@ -751,6 +761,9 @@ static void tmr_done(void *arg, uint64_t tag, int result)
 	t->used = false;
 	if (!w) { /* the watchdog's reset */
 		t->lun->eh_pending = false;
+		/* Unanswered or refused: escalate, as the midlayer does. */
+		if (result != 0)
+			g->host_reset_wanted = true;
 		pump_soon(g);
 		return;
 	}
@@ -787,19 +800,42 @@ static struct sg_lun *lun_by_vdev(struct scsi_guest *g,
 	return NULL;
 }
 
+/* When a workload not started yet gives up waiting for its LUN. */
+static uint64_t lun_deadline(const struct scsi_guest *g,
+			     const struct sg_work *w)
+{
+	uint64_t from = w->cfg->start_ns > g->connected_ns ? w->cfg->start_ns
+							   : g->connected_ns;
+
+	return from + SG_LUN_WAIT_NS;
+}
+
+/* Binds a workload to its scanned LUN; false while it must wait. */
+static bool work_start(struct scsi_guest *g, struct sg_work *w)
+{
+	struct sg_lun *l;
+
+	if (sim_now(g->sim) < w->cfg->start_ns)
+		return false;
+	l = lun_by_vdev(g, &w->cfg->vdev);
+	if (l && l->info.scanned) {
+		w->lun = l;
+		w->started = true;
+		return true;
+	}
+	/* A LUN that fails its scan or never comes: nothing to run on. */
+	if ((l && l->info.scan_failed) ||
+	    sim_now(g->sim) >= lun_deadline(g, w))
+		w->st.stopped = true;
+	return false;
+}
+
 static void work_pump(struct scsi_guest *g, struct sg_work *w)
 {
 	if (work_done(w))
 		return;
-	if (!w->started) {
-		struct sg_lun *l = lun_by_vdev(g, &w->cfg->vdev);
-
-		if (sim_now(g->sim) < w->cfg->start_ns || !l ||
-		    !l->info.scanned)
-			return;
-		w->lun = l;
-		w->started = true;
-	}
+	if (!w->started && !work_start(g, w))
+		return;
 	if (g->stopped || !w->lun->info.present) {
 		io_abandon_current(g, w);
 		w->st.stopped = w->in_flight == 0 && !w->round_active;
@@ -830,17 +866,30 @@ static bool all_idle(struct scsi_guest *g)
 	return true;
 }
 
+/* The next time a workload not started yet needs a look: its start, or
+ * the end of its wait for a LUN. UINT64_MAX: none. */
 static uint64_t next_start(struct scsi_guest *g)
 {
 	uint64_t t = UINT64_MAX;
 
-	for (unsigned w = 0; w < g->nr_works; w++)
-		if (!g->works[w].started &&
-		    g->works[w].cfg->start_ns > sim_now(g->sim))
-			t = g->works[w].cfg->start_ns < t
-				    ? g->works[w].cfg->start_ns
-				    : t;
+	for (unsigned i = 0; i < g->nr_works; i++) {
+		const struct sg_work *w = &g->works[i];
+		uint64_t at = w->cfg->start_ns > sim_now(g->sim)
+				      ? w->cfg->start_ns
+				      : lun_deadline(g, w);
+
+		if (!w->started && !work_done(w) && at < t)
+			t = at;
+	}
 	return t;
+}
+
+static bool any_queued(const struct scsi_guest *g)
+{
+	for (unsigned i = 0; i < SG_MAX_REQS; i++)
+		if (g->reqs[i].used && g->reqs[i].queued)
+			return true;
+	return false;
 }
 
 static void busy_fire(struct sim *sim, void *arg)
@@ -848,40 +897,64 @@ static void busy_fire(struct sim *sim, void *arg)
 	struct scsi_guest *g = arg;
 
 	g->busy_timer_armed = false;
+	if (g->busy_retry_ns < SG_BUSY_RETRY_MAX_NS)
+		g->busy_retry_ns *= 2;
 	pump_soon(g);
 }
 
+/* One wake-up at a time, the earliest asked for. */
 static void arm_poll(struct scsi_guest *g, uint64_t at)
 {
-	if (g->busy_timer_armed)
-		return;
+	uint64_t now = sim_now(g->sim);
+
+	if (g->busy_timer_armed) {
+		if (g->busy_at <= at)
+			return;
+		sim_cancel(g->sim, g->busy_timer);
+	}
 	g->busy_timer_armed = true;
-	g->busy_timer = sim_schedule(g->sim, at - sim_now(g->sim), busy_fire,
-				     g, "guest-poll");
+	g->busy_at = at > now ? at : now;
+	g->busy_timer = sim_schedule(g->sim, g->busy_at - now, busy_fire, g,
+				     "guest-poll");
 }
 
+/* A command that never went out: failed here, as the midlayer fails one
+ * whose error handling cannot reach the device. */
+static void fail_unsent(struct scsi_guest *g, struct sg_req *r)
+{
+	struct fut_scsi_result res = { .host = FUT_HOST_ERROR };
+
+	r->queued = false;
+	if (r->kind == SG_IO)
+		io_done(g, r, &res);
+	else if (r->kind == SG_SCAN)
+		scan_done(g, r, &res);
+	r->used = false;
+}
+
+/* Sends queued commands in order until the frontend says -EBUSY. One it
+ * refuses for good, or that stays queued past the command timeout (the
+ * frontend suspended or never reconnecting), fails. */
 static void submit_queued(struct scsi_guest *g)
 {
 	bool blocked = false;
 
-	for (unsigned i = 0; i < SG_MAX_REQS && !blocked; i++) {
+	for (unsigned i = 0; i < SG_MAX_REQS; i++) {
 		struct sg_req *r = &g->reqs[i];
 
 		if (!r->used || !r->queued || r->kind == SG_TMR)
 			continue;
-		if (!req_submit(g, r)) {
-			/* Refused for good: complete it here as failed. */
-			struct fut_scsi_result res = { .host = FUT_HOST_ERROR };
-
-			r->queued = false;
-			if (r->kind == SG_IO)
-				io_done(g, r, &res);
-			else if (r->kind == SG_SCAN)
-				scan_done(g, r, &res);
-			r->used = false;
-		} else if (r->queued) {
-			blocked = true; /* -EBUSY: wait for a completion */
+		if (!blocked) {
+			if (!req_submit(g, r)) {
+				fail_unsent(g, r);
+				continue;
+			}
+			if (!r->queued)
+				continue; /* sent */
+			blocked = true;
 		}
+		if (sim_now(g->sim) - r->queued_ns >= SG_CMD_TIMEOUT_NS)
+			fail_unsent(g, r);
 	}
 }
 
@@ -917,10 +990,14 @@ static void watchdog_fire(struct sim *sim, void *arg)
 		t->queued = false;
 		if (fut_scsi_reset(g->fut, r->lun->info.channel,
 				   r->lun->info.id, r->lun->info.lun,
-				   t->tag) == 0)
+				   t->tag) == 0) {
 			r->lun->eh_pending = true;
-		else
+		} else {
+			/* Could not even be sent: the host reset is next. */
 			t->used = false;
+			g->host_reset_wanted = true;
+			pump_soon(g);
+		}
 	}
 	if (busy) {
 		g->watchdog_armed = true;
@@ -937,6 +1014,11 @@ static void pump(struct sim *sim, void *arg)
 	g->pump_queued = false;
 	if (!g->fut || !g->st.connected)
 		return;
+	if (g->host_reset_wanted) {
+		g->host_reset_wanted = false;
+		if (fut_scsi_host_reset(g->fut) == 0)
+			g->st.host_resets++;
+	}
 	for (unsigned i = 0; i < g->nr_luns && !g->stopped; i++)
 		if (g->luns[i].info.present)
 			scan_issue(g, &g->luns[i]);
@@ -948,11 +1030,14 @@ static void pump(struct sim *sim, void *arg)
 		g->watchdog = sim_schedule(sim, SG_WATCHDOG_NS, watchdog_fire,
 					   g, "guest-watchdog");
 	}
+	/* Wake up for -EBUSY retries with nothing in flight to complete, or
+	 * for a workload's start or LUN deadline. */
 	t = next_start(g);
+	if (in_flight(g) == 0 && any_queued(g) &&
+	    sim_now(g->sim) + g->busy_retry_ns < t)
+		t = sim_now(g->sim) + g->busy_retry_ns;
 	if (t != UINT64_MAX)
 		arm_poll(g, t);
-	else if (in_flight(g) == 0 && !all_idle(g))
-		arm_poll(g, sim_now(g->sim) + SG_BUSY_RETRY_NS);
 	if (all_idle(g) && !g->idle_reported && in_flight(g) == 0) {
 		g->idle_reported = true;
 		if (g->hooks.idle)
@@ -977,6 +1062,7 @@ static void on_scsi_done(void *arg, uint64_t tag,
 	struct sg_req *r = req_find(g, tag);
 
 	sim_check_request_done(g->sim, tag);
+	g->busy_retry_ns = SG_BUSY_RETRY_NS; /* progress: poll soon again */
 	if (!r || r->queued) {
 		sim_violation(g->sim, SIM_CHECK_COMPLETION_UNKNOWN,
 			      "scsi_done for tag %#llx not in flight",
@@ -995,6 +1081,7 @@ static void on_scsi_done(void *arg, uint64_t tag,
 	case SG_IO:
 		if (io_done(g, r, res)) {
 			r->queued = true;
+			r->queued_ns = sim_now(g->sim);
 			r->tag = (++g->next_seq << 8) | (uint64_t)(r - g->reqs);
 		} else {
 			r->used = false;
@@ -1054,6 +1141,8 @@ static void on_connected(void *arg)
 {
 	struct scsi_guest *g = arg;
 
+	if (!g->st.connected)
+		g->connected_ns = sim_now(g->sim);
 	g->st.connected = true;
 	pump_soon(g);
 }
@@ -1093,6 +1182,7 @@ struct scsi_guest *scsi_guest_create(struct sim *sim,
 
 	g->sim = sim;
 	g->cfg = cfg;
+	g->busy_retry_ns = SG_BUSY_RETRY_NS;
 	g->hooks = *hooks;
 	g->nr_works = cfg->nr_workloads;
 	g->works = sim_xcalloc(g->nr_works ? g->nr_works : 1,

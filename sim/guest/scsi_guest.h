@@ -12,6 +12,14 @@
  * with a generation so every read of a block this guest wrote is verified
  * byte for byte; or rounds of ABORT and LUN RESET.
  *
+ * Error handling, as the Linux midlayer's in short: a command out for 1 s
+ * gets its LUN reset; a reset that fails or goes unanswered escalates to a
+ * host reset (the frontend gives up on everything in flight). Commands
+ * taken down by a reset, or answered UNIT ATTENTION, are retried up to 4
+ * times. A command the frontend cannot take for 1 s (suspended, never
+ * reconnected) fails, and a workload whose LUN does not appear within
+ * 10 s of its start is given up.
+ *
  * The guest is also a checker. Each command is a request for the
  * exactly-once checker; a failed read must leave its buffer untouched
  * (data-on-failure); delivered + residual may not exceed the length
@@ -50,6 +58,7 @@ struct sg_work_stats {
 
 struct sg_stats {
 	uint64_t commands, completed, failed, busy_retries;
+	uint64_t host_resets; /* the error handler's last resort */
 	bool connected, resumed, error, closed;
 	uint32_t luns_added, luns_removed;
 };

@@ -448,6 +448,22 @@ static void toolstack_watch_fired(struct sim *sim, void *arg, const char *path,
 	sim_schedule(sim, 0, finished_event, h, "run-backend-removed");
 }
 
+static void do_destroy(struct host *h);
+
+/* The toolstack's patience with an orderly close (libxl waits 10 s for a
+ * device to go away, then removes it by force). */
+#define CLOSE_TIMEOUT_NS (10ull * 1000 * 1000 * 1000)
+
+static void close_timeout(struct sim *sim, void *arg)
+{
+	struct host *h = arg;
+
+	if (h->finished)
+		return;
+	h->res->close_timed_out = true;
+	do_destroy(h);
+}
+
 static void host_close(struct host *h)
 {
 	if (h->closing || h->finished)
@@ -456,6 +472,8 @@ static void host_close(struct host *h)
 	scsi_guest_stop(h->guest);
 	if (h->fut)
 		fut_close(h->fut);
+	sim_schedule(h->r->sim, CLOSE_TIMEOUT_NS, close_timeout, h,
+		     "run-close-timeout");
 }
 
 static bool timeline_done(const struct run *r)
@@ -786,18 +804,22 @@ static int hosts_setup(struct run *r, char *err, size_t errlen)
 	return 0;
 }
 
-/* The run did not end by itself: whatever is still outstanding is a
- * liveness failure; then the devices are taken away regardless. */
-static void force_end(struct run *r)
+/* The run did not end by itself: the time limit came, or nothing was left
+ * to happen (a stall: both ends waiting for each other). Whatever is still
+ * outstanding is a liveness failure; then the devices are taken away. */
+static void force_end(struct run *r, enum sim_run_result why)
 {
 	uint64_t open = sim_check_requests_open(r->sim);
 
-	r->res->time_limit_hit = true;
+	if (why == SIM_RUN_IDLE)
+		r->res->stalled = true;
+	else
+		r->res->time_limit_hit = true;
 	if (open)
 		sim_violation(r->sim, SIM_CHECK_LIVENESS,
-		      "run did not finish by %.3f s simulated: %llu commands "
-		      "outstanding", (double)sim_now(r->sim) / 1e9,
-		      (unsigned long long)open);
+		      "run %s at %.3f s simulated: %llu commands outstanding",
+		      why == SIM_RUN_IDLE ? "stalled" : "did not finish",
+		      (double)sim_now(r->sim) / 1e9, (unsigned long long)open);
 	for (unsigned i = 0; i < r->nr_hosts; i++)
 		host_finish(&r->hosts[i]);
 }
@@ -847,8 +869,10 @@ int pvscsi_run(const struct simcfg *cfg, const struct pvscsi_run_options *opt,
 		if (cfg->nr_events)
 			sim_schedule(r.sim, cfg->timeline[0].at_ns, timeline_fire,
 				     &r, "timeline");
-		if (sim_run(r.sim) != SIM_RUN_STOPPED)
-			force_end(&r);
+		enum sim_run_result why = sim_run(r.sim);
+
+		if (why != SIM_RUN_STOPPED)
+			force_end(&r, why);
 		teardown(&r);
 		rc = 0;
 	} else {

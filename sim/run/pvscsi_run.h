@@ -41,6 +41,7 @@ struct pvscsi_run_options {
 struct pvscsi_host_result {
 	uint16_t host;
 	bool connected, resumed, front_error, closed;
+	bool close_timed_out; /* no orderly close in 10 s: removed by force */
 	struct sg_stats guest;
 	struct fut_stats fut;
 	uint64_t be_requests, be_responses, be_notifies, be_bad_requests;
@@ -54,7 +55,8 @@ struct pvscsi_run_result {
 	char faults[512];
 	char frontend[32];
 	uint64_t sim_time_ns, events, trace_hash;
-	bool time_limit_hit;
+	bool time_limit_hit; /* stopped by sim_time_limit, events pending */
+	bool stalled;        /* stopped with nothing left to happen */
 	unsigned nr_hosts;
 	struct pvscsi_host_result hosts[PVSCSI_RUN_MAX_HOSTS];
 	unsigned nr_workloads;

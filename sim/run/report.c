@@ -32,11 +32,13 @@ static void print_host(FILE *out, const struct pvscsi_host_result *h)
 {
 	uint64_t done = h->guest.completed ? h->guest.completed : 1;
 
-	fprintf(out, "vscsi host %u: %s%s%s%s\n", h->host,
+	fprintf(out, "vscsi host %u: %s%s%s%s%s\n", h->host,
 		h->connected ? "connected" : "never connected",
 		h->resumed ? ", resumed" : "",
 		h->front_error ? ", frontend in error state" : "",
-		h->closed ? ", closed" : "");
+		h->closed ? ", closed" : "",
+		h->close_timed_out ? ", removed by force (no close in 10 s)"
+				   : "");
 	for (unsigned i = 0; i < h->nr_luns; i++) {
 		const struct sg_lun_info *l = &h->luns[i];
 
@@ -104,7 +106,9 @@ void pvscsi_run_print(FILE *out, const struct simcfg *cfg,
 	fprintf(out, "simulated %.6f s, %" PRIu64 " events, trace %016" PRIx64
 		     "%s\n",
 		(double)res->sim_time_ns / 1e9, res->events, res->trace_hash,
-		res->time_limit_hit ? " (time limit hit)" : "");
+		res->time_limit_hit ? " (time limit hit)"
+		: res->stalled	    ? " (stalled: nothing left to happen)"
+				    : "");
 	fprintf(out, "grant pages quarantined: %u\n", res->quarantined);
 	if (res->violations_total == 0) {
 		fprintf(out, "checkers: clean\n");
@@ -131,7 +135,8 @@ static void json_str(FILE *out, const char *s)
 static void json_host(FILE *out, const struct pvscsi_host_result *h)
 {
 	fprintf(out, "{\"host\":%u,\"connected\":%s,\"resumed\":%s,"
-		     "\"error_state\":%s,\"closed\":%s,\"commands\":%" PRIu64
+		     "\"error_state\":%s,\"closed\":%s,"
+		     "\"close_timed_out\":%s,\"commands\":%" PRIu64
 		     ",\"completed\":%" PRIu64 ",\"failed\":%" PRIu64
 		     ",\"notifies_sent\":%" PRIu64 ",\"interrupts\":%" PRIu64
 		     ",\"spurious\":%" PRIu64 ",\"clamped\":%" PRIu64
@@ -139,7 +144,8 @@ static void json_host(FILE *out, const struct pvscsi_host_result *h)
 		h->host, h->connected ? "true" : "false",
 		h->resumed ? "true" : "false",
 		h->front_error ? "true" : "false",
-		h->closed ? "true" : "false", h->guest.commands,
+		h->closed ? "true" : "false",
+		h->close_timed_out ? "true" : "false", h->guest.commands,
 		h->guest.completed, h->guest.failed, h->fut.notifies_sent,
 		h->fut.interrupts, h->fut.spurious, h->fut.clamped,
 		h->be_misbehaved);
@@ -197,9 +203,11 @@ void pvscsi_run_json(FILE *out, const struct simcfg *cfg,
 	json_str(out, res->faults);
 	fprintf(out, ",\"sim_time_ns\":%" PRIu64 ",\"events\":%" PRIu64
 		     ",\"trace_hash\":\"%016" PRIx64 "\",\"time_limit_hit\":%s"
+		     ",\"stalled\":%s"
 		     ",\"hosts\":[",
 		res->sim_time_ns, res->events, res->trace_hash,
-		res->time_limit_hit ? "true" : "false");
+		res->time_limit_hit ? "true" : "false",
+		res->stalled ? "true" : "false");
 	for (unsigned i = 0; i < res->nr_hosts; i++) {
 		if (i)
 			fputc(',', out);

@@ -51,7 +51,8 @@ static void expect_clean(const struct pvscsi_run_result *res)
 {
 	ck_assert_msg(res->violations_total == 0, "checkers: %s",
 		      res->report ? res->report : "");
-	ck_assert_msg(!res->time_limit_hit, "run did not end by itself");
+	ck_assert_msg(!res->time_limit_hit && !res->stalled,
+		      "run did not end by itself");
 	ck_assert_uint_eq(res->violations[SIM_CHECK_LIVENESS], 0);
 	ck_assert_uint_eq(res->blocks_audit_bad, 0);
 }

@@ -14,8 +14,8 @@
  * process context; tmr_done also from the abort timer (softirq); event from
  * any of these. So done, tmr_done and event never sleep.
  *
- * To extend (say, a host reset handler): anything the core does not offer
- * belongs in scsifront.h first, not here.
+ * To extend: anything the core does not offer belongs in scsifront.h
+ * first, not here.
  */
 #include <linux/build_bug.h>
 #include <linux/completion.h>
@@ -400,6 +400,32 @@ static int xpv_scsi_eh_device_reset(struct scsi_cmnd *sc)
 	return b.busy ? FAILED : SUCCESS;
 }
 
+struct xpv_scsi_host_busy {
+	struct xpv_scsi_host *h;
+	bool busy;
+};
+
+static bool xpv_scsi_host_busy_fn(struct scsi_cmnd *sc, void *data)
+{
+	struct xpv_scsi_host_busy *b = data;
+
+	if (xpv_scsi_in_core(b->h, scsi_cmd_priv(sc)))
+		b->busy = true;
+	return !b->busy;
+}
+
+/* The core gives up on everything in flight (its done has run for each
+ * command when it returns), so no late response can reach a buffer. */
+static int xpv_scsi_eh_host_reset(struct scsi_cmnd *sc)
+{
+	struct Scsi_Host *shost = sc->device->host;
+	struct xpv_scsi_host_busy b = { .h = shost_priv(shost) };
+
+	scsifront_host_reset(b.h->sf);
+	scsi_host_busy_iter(shost, xpv_scsi_host_busy_fn, &b);
+	return b.busy ? FAILED : SUCCESS;
+}
+
 /*
  * Limits of protocol.md §3.5. sg_tablesize counts the block layer's
  * segments, which the core packs into its own pages, so any count up to
@@ -413,6 +439,7 @@ static struct scsi_host_template xpv_scsi_template = {
 	.init_cmd_priv = xpv_scsi_init_cmd_priv,
 	.eh_abort_handler = xpv_scsi_eh_abort,
 	.eh_device_reset_handler = xpv_scsi_eh_device_reset,
+	.eh_host_reset_handler = xpv_scsi_eh_host_reset,
 	.cmd_size = sizeof(struct xpv_scsi_cmd),
 	.can_queue = SCSIFRONT_CAN_QUEUE,
 	.this_id = -1,

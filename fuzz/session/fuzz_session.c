@@ -1,0 +1,87 @@
+/*
+ * See fuzz_session.h. The scratch directory is the only state kept across
+ * sessions; each session creates and destroys its own simulator.
+ */
+#include "fuzz_session.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fuzz_target.h"
+#include "sim/cli/simcfg.h"
+
+static char dir[256];
+
+/* Only what sessions create: the image files directly in dir. */
+static void remove_dir(void)
+{
+	static const char *const images[] = { "d0.img", "d1.img", "cd.iso" };
+	char path[300];
+
+	for (size_t i = 0; i < sizeof(images) / sizeof(images[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, images[i]);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
+const char *fuzz_session_dir(void)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	if (dir[0])
+		return dir;
+	snprintf(dir, sizeof(dir), "%s/xpv-fuzz.XXXXXX",
+		 tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(dir)) {
+		perror("fuzz session: mkdtemp");
+		abort();
+	}
+	atexit(remove_dir);
+	return dir;
+}
+
+void fuzz_session_run(const char *config_text,
+		      const struct scsiback_decider *decider,
+		      void (*check)(const struct pvscsi_run_result *res))
+{
+	struct pvscsi_run_options opt = { .seed = 1, .has_seed = true,
+					  .decider = decider };
+	struct pvscsi_run_result res;
+	struct simcfg *cfg;
+	char err[512];
+
+	/* XPV_FUZZ_LOG=1: the frontend's log and every trace record on
+	 * stderr, to see why an input fails. */
+	if (getenv("XPV_FUZZ_LOG")) {
+		opt.log = stderr;
+		opt.log_level = 3;
+		opt.trace = stderr;
+	}
+
+	/* The text is the target's own: a refusal is a bug in the target. */
+	if (simcfg_load_string(config_text, "fuzz.cfg", NULL, &cfg, err,
+			       sizeof(err)))
+		fuzz_fail("session-config", "%s\n%s", err, config_text);
+	if (pvscsi_run(cfg, &opt, &res, err, sizeof(err)))
+		fuzz_fail("session-setup", "%s", err);
+	if (res.violations_total || res.time_limit_hit)
+		pvscsi_run_print(stderr, cfg, &res);
+	if (res.violations_total)
+		fuzz_fail("checkers", "%llu violations\n%s",
+			  (unsigned long long)res.violations_total,
+			  res.report ? res.report : "");
+	/* A stall with nothing outstanding is allowed (a backend can always
+	 * refuse to connect); still busy at the limit means a livelock. */
+	if (res.time_limit_hit)
+		fuzz_fail("liveness", "still busy when the time limit came "
+			  "(%.6f s simulated, %llu events)",
+			  (double)res.sim_time_ns / 1e9,
+			  (unsigned long long)res.events);
+	if (check)
+		check(&res);
+	pvscsi_run_result_free(&res);
+	simcfg_free(cfg);
+}

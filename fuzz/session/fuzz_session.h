@@ -1,0 +1,25 @@
+/*
+ * A whole simulated PVSCSI session for a fuzz target: a configuration in
+ * xpvsim's syntax (docs/config.md) is run by sim/run with the target's
+ * backend decisions, and every simulator checker becomes an oracle: a
+ * violation, a run that does not end by itself (liveness), or a frontend
+ * assertion aborts with a message naming the checker.
+ */
+#ifndef XPV_FUZZ_SESSION_H
+#define XPV_FUZZ_SESSION_H
+
+#include "sim/run/pvscsi_run.h"
+
+/* A scratch directory for this process's image files, made on first use
+ * and removed at exit. Images are reused by every session of the process:
+ * what a session reads from blocks it did not write is never checked, and
+ * nothing a frontend does depends on data contents. */
+const char *fuzz_session_dir(void);
+
+/* Runs the configuration text; the result is handed to check (may be NULL)
+ * for target-specific oracles before it is freed. */
+void fuzz_session_run(const char *config_text,
+		      const struct scsiback_decider *decider,
+		      void (*check)(const struct pvscsi_run_result *res));
+
+#endif /* XPV_FUZZ_SESSION_H */
