@@ -70,10 +70,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fuzz_input in;
 	struct scsiback_decider d = { decide_hit, decide_draw, &in };
+	struct pvscsi_run_options opt = { .decider = &d };
 	char text[1024];
 
 	fuzz_input_init(&in, data, size);
 	config_text(&in, text, sizeof(text));
-	fuzz_session_run(text, &d, NULL);
+	fuzz_session_run(text, &opt, NULL);
 	return 0;
 }

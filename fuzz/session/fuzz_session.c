@@ -44,15 +44,18 @@ const char *fuzz_session_dir(void)
 }
 
 void fuzz_session_run(const char *config_text,
-		      const struct scsiback_decider *decider,
+		      const struct pvscsi_run_options *base,
 		      void (*check)(const struct pvscsi_run_result *res))
 {
-	struct pvscsi_run_options opt = { .seed = 1, .has_seed = true,
-					  .decider = decider };
+	struct pvscsi_run_options opt = *base;
 	struct pvscsi_run_result res;
 	struct simcfg *cfg;
 	char err[512];
 
+	opt.seed = 1; /* the input decides; the seed only fills gaps */
+	opt.has_seed = true;
+	opt.log = NULL;
+	opt.trace = NULL;
 	/* XPV_FUZZ_LOG=1: the frontend's log and every trace record on
 	 * stderr, to see why an input fails. */
 	if (getenv("XPV_FUZZ_LOG")) {

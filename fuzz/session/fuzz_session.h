@@ -16,10 +16,11 @@
  * nothing a frontend does depends on data contents. */
 const char *fuzz_session_dir(void);
 
-/* Runs the configuration text; the result is handed to check (may be NULL)
- * for target-specific oracles before it is freed. */
+/* Runs the configuration text with the target's decider and hooks from
+ * base (seed and logging are set here); the result is handed to check (may
+ * be NULL) for target-specific oracles before it is freed. */
 void fuzz_session_run(const char *config_text,
-		      const struct scsiback_decider *decider,
+		      const struct pvscsi_run_options *base,
 		      void (*check)(const struct pvscsi_run_result *res));
 
 #endif /* XPV_FUZZ_SESSION_H */

@@ -379,7 +379,6 @@ int scsiback_create(const struct scsiback_config *cfg, struct scsiback **out)
 
 	SIM_ASSERT(cfg->sim && cfg->path && cfg->frontend_path && cfg->lookup);
 	SIM_ASSERT(cfg->service_max_ns >= cfg->service_min_ns);
-	SIM_ASSERT(cfg->sg_grant <= SCSIBACK_SG_GRANT_MAX);
 	if (strlen(cfg->path) >= SB_PATH_MAX ||
 	    strlen(cfg->frontend_path) >= SB_PATH_MAX)
 		return -EINVAL;

@@ -108,7 +108,6 @@
 #include "../devices/scsi_target.h"
 #include "../xen/xen.h"
 
-#define SCSIBACK_SG_GRANT_MAX 1024u /* largest sg_grant the model takes */
 #define SCSIBACK_LATE_TMR_NS  30000000000ull /* be-late-tmr: 30 s */
 
 struct scsiback;

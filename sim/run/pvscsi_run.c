@@ -543,6 +543,9 @@ static int host_start(struct host *h, char *err, size_t errlen)
 	SIM_ASSERT(sim_xs_watch(sim_xs(r->sim), DOM0, h->be, "run-toolstack",
 				toolstack_watch_fired, h) == 0);
 	h->watching = true;
+	if (r->opt->host_started)
+		r->opt->host_started(r->opt->hook_arg, r->sim, h->id, h->fe,
+				     h->be);
 	h->guest = scsi_guest_create(r->sim, &h->cfg_view, &hooks);
 	scsi_guest_callbacks(h->guest, &cb);
 	e = fut_create(r->ops, &env, &cb, &h->fut);

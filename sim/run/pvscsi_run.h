@@ -36,6 +36,13 @@ struct pvscsi_run_options {
 	/* The backends' decisions (sim/backends/scsiback.h); NULL: the fault
 	 * plan and the seed. Fuzz targets pass their input's. */
 	const struct scsiback_decider *decider;
+	/* Called for each vscsi host once its xenstore nodes are written and
+	 * its backend runs, before the frontend probes: a fuzz target
+	 * schedules its own events there (a hostile dom0's writes). */
+	void (*host_started)(void *arg, struct sim *sim, uint16_t host,
+			     const char *frontend_path,
+			     const char *backend_path);
+	void *hook_arg;
 };
 
 struct pvscsi_host_result {
