@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <xpv_sim.h>
 #include "fuzz_target.h"
 #include "sim/cli/simcfg.h"
 
@@ -25,6 +26,26 @@ static void remove_dir(void)
 		unlink(path);
 	}
 	rmdir(dir);
+}
+
+/* XPV_BREAK=NAME makes the frontend misbehave on purpose (xpv_sim.h), so
+ * a test can show that each oracle fires. */
+static void break_from_env(void)
+{
+	static bool done;
+	const char *name = getenv("XPV_BREAK");
+	enum xpv_sim_break b;
+
+	if (done)
+		return;
+	done = true;
+	if (!name)
+		return;
+	if (xpv_sim_break_parse(name, &b)) {
+		fprintf(stderr, "XPV_BREAK: unknown defect '%s'\n", name);
+		abort();
+	}
+	xpv_sim_set_break(b);
 }
 
 const char *fuzz_session_dir(void)
@@ -48,6 +69,8 @@ void fuzz_session_run(const char *config_text,
 		      void (*check)(const struct pvscsi_run_result *res))
 {
 	struct pvscsi_run_options opt = *base;
+
+	break_from_env();
 	struct pvscsi_run_result res;
 	struct simcfg *cfg;
 	char err[512];

@@ -37,6 +37,7 @@ struct xsf {
 	uint64_t submitted;
 	struct scsifront_stats last; /* the core's counters at remove */
 	bool last_error;
+	bool break_done; /* a one-shot deliberate defect happened */
 };
 
 static struct xsf *xsf_of(struct fut *f)
@@ -83,7 +84,16 @@ static void up_done(void *arg, struct scsifront_cmd *cmd)
 	res.residual = cmd->res.residual;
 	res.delivered = cmd->res.delivered;
 	c->used = false;
+	/* Deliberate defects for the oracle tests (xpv_sim.h). */
+	if (!x->break_done && xpv_sim_get_break() == XPV_BREAK_NEVER_COMPLETE) {
+		x->break_done = true;
+		return;
+	}
 	x->cb.scsi_done(x->cb.arg, c->tag, &res);
+	if (!x->break_done && xpv_sim_get_break() == XPV_BREAK_COMPLETE_TWICE) {
+		x->break_done = true;
+		x->cb.scsi_done(x->cb.arg, c->tag, &res);
+	}
 }
 
 static void up_tmr_done(void *arg, void *cookie, int result)

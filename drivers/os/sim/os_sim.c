@@ -47,6 +47,7 @@ struct xpv_dev {
 	struct sim_u64map allocs; /* address -> size */
 	unsigned locks_live, locks_held, timers_live, watches_live, works_live;
 	unsigned atomic_depth; /* inside an event handler or a timer */
+	bool break_done;       /* a one-shot deliberate defect happened */
 	unsigned watch_seq;
 	struct xpv_sim_port ports[XPV_SIM_MAX_PORTS];
 	const struct xpv_driver *drv;
@@ -190,6 +191,39 @@ void xpv_assert_fail(const char *expr, const char *file, int line)
 	abort();
 }
 
+/* ---- deliberate defects (xpv_sim.h) ---------------------------------------- */
+
+static enum xpv_sim_break sim_break;
+
+void xpv_sim_set_break(enum xpv_sim_break b)
+{
+	sim_break = b;
+}
+
+enum xpv_sim_break xpv_sim_get_break(void)
+{
+	return sim_break;
+}
+
+int xpv_sim_break_parse(const char *name, enum xpv_sim_break *out)
+{
+	static const char *const names[] = {
+		[XPV_BREAK_NONE] = "none",
+		[XPV_BREAK_DOUBLE_FETCH] = "double-fetch",
+		[XPV_BREAK_RW_OUTBOUND] = "rw-outbound",
+		[XPV_BREAK_LEAK_GRANT] = "leak-grant",
+		[XPV_BREAK_COMPLETE_TWICE] = "complete-twice",
+		[XPV_BREAK_NEVER_COMPLETE] = "never-complete",
+	};
+
+	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(name, names[i]) == 0) {
+			*out = (enum xpv_sim_break)i;
+			return 0;
+		}
+	return -1;
+}
+
 /* ---- contexts ------------------------------------------------------------ */
 
 /* The contract's functions that may sleep in a kernel (os.h, "Contexts")
@@ -313,7 +347,9 @@ int xpv_grant_access(struct xpv_dev *dev, struct xpv_page *page,
 	if (err)
 		return err;
 	err = sim_gnttab_grant(dev->dom, ref, dev->backend,
-			       xpv_sim_page(page), access == XPV_GRANT_RO);
+			       xpv_sim_page(page),
+			       access == XPV_GRANT_RO &&
+				       sim_break != XPV_BREAK_RW_OUTBOUND);
 	if (err) {
 		sim_gnttab_release(dev->dom, ref);
 		return err;
@@ -324,6 +360,10 @@ int xpv_grant_access(struct xpv_dev *dev, struct xpv_page *page,
 
 int xpv_grant_end(struct xpv_dev *dev, xpv_grant_ref ref)
 {
+	if (sim_break == XPV_BREAK_LEAK_GRANT && !dev->break_done) {
+		dev->break_done = true;
+		return 0; /* the defect: claims the grant ended */
+	}
 	return sim_gnttab_try_end(dev->dom, ref);
 }
 
@@ -825,6 +865,8 @@ void xpv_shm_fetch(struct xpv_dev *dev, void *dst, const volatile void *src,
 		   xpv_size len)
 {
 	sim_shm_fetch(dev->sim, (const void *)src, len);
+	if (sim_break == XPV_BREAK_DOUBLE_FETCH)
+		sim_shm_fetch(dev->sim, (const void *)src, len);
 	memcpy(dst, (const void *)src, len);
 }
 

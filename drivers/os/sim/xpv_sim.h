@@ -66,4 +66,22 @@ void xpv_sim_dev_detach(struct xpv_dev *dev);
  * makes such a call from atomic context or with a lock held. */
 void xpv_sim_may_sleep(struct xpv_dev *dev, const char *what);
 
+/* Deliberate defects, for the tests that prove each oracle fires: the
+ * frontend under test is made to misbehave at its contract calls (and, for
+ * completions, in its fut adapter), without touching its source. Process
+ * wide; XPV_BREAK_NONE (the default) changes nothing. */
+enum xpv_sim_break {
+	XPV_BREAK_NONE,
+	XPV_BREAK_DOUBLE_FETCH,   /* every xpv_shm_fetch reads its bytes twice */
+	XPV_BREAK_RW_OUTBOUND,    /* read-only grants are made writable */
+	XPV_BREAK_LEAK_GRANT,     /* the first grant end pretends to succeed */
+	XPV_BREAK_COMPLETE_TWICE, /* the first completion is delivered twice */
+	XPV_BREAK_NEVER_COMPLETE, /* the first completion is dropped */
+};
+void xpv_sim_set_break(enum xpv_sim_break b);
+enum xpv_sim_break xpv_sim_get_break(void);
+/* "double-fetch", "rw-outbound", "leak-grant", "complete-twice",
+ * "never-complete" or "none"; -1 for anything else. */
+int xpv_sim_break_parse(const char *name, enum xpv_sim_break *out);
+
 #endif /* XPV_OS_SIM_XPV_SIM_H */
