@@ -211,8 +211,9 @@ static struct sim_page *page_get(void)
 	page_pool_len--;
 	data = pg->data;
 	SIM_UNPOISON(data, SIM_PAGE_SIZE);
+	if (pg->dirty)
+		memset(data, 0, SIM_PAGE_SIZE);
 	memset(pg, 0, sizeof(*pg));
-	memset(data, 0, SIM_PAGE_SIZE);
 	pg->data = data;
 	return pg;
 }
@@ -310,6 +311,8 @@ void sim_page_quarantine(struct sim_page *pg)
 
 void *sim_page_data(const struct sim_page *pg)
 {
+	/* Handing out the bytes is what may dirty them (see dirty). */
+	((struct sim_page *)pg)->dirty = true;
 	return pg->data;
 }
 

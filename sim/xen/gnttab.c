@@ -242,6 +242,7 @@ int sim_gnttab_map(struct sim_domain *mapper, sim_domid granter, uint32_t ref,
 
 void *sim_grant_map_addr(const struct sim_grant_map *map)
 {
+	map->page->dirty = true;
 	return map->page->data;
 }
 
@@ -333,6 +334,7 @@ int sim_gnttab_copy(struct sim_domain *caller, sim_domid granter, uint32_t ref,
 	if (err)
 		return err;
 	frame = g->gt->shadow[ref].page->data;
+	g->gt->shadow[ref].page->dirty |= to_granted;
 	if (to_granted)
 		memcpy(frame + offset, buf, len);
 	else

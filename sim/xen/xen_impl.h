@@ -36,6 +36,10 @@ struct sim_page {
 	bool revoke_failed;        /* a try-end on it was refused (-EBUSY) */
 	bool ever_granted;
 	bool free_refused;         /* sim_page_free was refused (reported) */
+	/* Its data may have been written since it was zeroed: set whenever
+	 * the bytes are handed out (sim_page_data, a grant mapping, a grant
+	 * copy), so a pooled frame nobody touched is not zeroed again. */
+	bool dirty;
 	/* Bit set: byte fetched since its last publication (shm observer). */
 	uint64_t fetched[SIM_PAGE_SIZE / 64];
 };
