@@ -8,6 +8,7 @@ set -euo pipefail
 PACKAGES=(
 	cmake ninja-build make pkg-config gcc  # build
 	clang-14 llvm-14 libclang-rt-14-dev    # asan/ubsan/coverage presets, libFuzzer
+	afl++                                  # afl preset: afl-clang-fast, afl-fuzz, libAFLDriver.a
 	check                                  # unit-test framework (pkg-config: check)
 	libxen-dev                             # Xen public headers, <xenstore.h>
 	linux-headers-amd64 kmod               # Kbuild check of the portable cores

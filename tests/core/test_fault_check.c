@@ -124,6 +124,32 @@ START_TEST(format_parse_round_trip)
 }
 END_TEST
 
+/* Found by fuzz_fault_plan (corpus/regressions/fault_plan): strtoul let
+ * space and signs into a rate. Only digits are a rate. */
+START_TEST(rate_is_digits_only)
+{
+	static const char *const bad[] = {
+	    "alloc=\r0", "alloc= 5", "alloc=+5", "alloc=-0", "alloc=5 ",
+	    "alloc=0x10", "alloc=99999999999999999999",
+	};
+	struct sim *sim = new_sim(1);
+	struct sim_fault_plan *p = sim_faults(sim);
+	char err[128];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		ck_assert_msg(sim_fault_plan_parse(p, bad[i], err,
+						   sizeof(err)) == -1,
+			      "'%s' accepted", bad[i]);
+		ck_assert_ptr_nonnull(strstr(err, "rate must be"));
+	}
+	ck_assert_int_eq(sim_fault_plan_parse(p, "alloc=0001000000", err,
+					      sizeof(err)), 0);
+	ck_assert_uint_eq(sim_fault_rate(p, SIM_FAULT_ALLOC), 1000000);
+	sim_destroy(sim);
+}
+END_TEST
+
 START_TEST(exactly_once_checker)
 {
 	struct sim *sim = new_sim(1);
@@ -166,6 +192,7 @@ int main(void)
 	tcase_add_test(tc, rate_is_roughly_honoured);
 	tcase_add_test(tc, swarm_draw_is_a_function_of_the_seed);
 	tcase_add_test(tc, format_parse_round_trip);
+	tcase_add_test(tc, rate_is_digits_only);
 	tcase_add_test(tc, exactly_once_checker);
 	suite_add_tcase(s, tc);
 	return xpv_check_run(s);
