@@ -930,6 +930,7 @@ static void fail_unsent(struct scsi_guest *g, struct sg_req *r)
 	else if (r->kind == SG_SCAN)
 		scan_done(g, r, &res);
 	r->used = false;
+	pump_soon(g); /* workloads and idleness are looked at again */
 }
 
 /* Sends queued commands in order until the frontend says -EBUSY. One it

@@ -13,6 +13,7 @@
 #include "check_main.h"
 #include "tmpdir.h"
 #include "sim/run/pvscsi_run.h"
+#include "drivers/scsifront/scsifront.h"
 
 static char dir[64];
 
@@ -207,6 +208,27 @@ START_TEST(abort_and_reset)
 }
 END_TEST
 
+/* A LUN reset takes down more held pages than the quarantine budget: the
+ * device enters its error state while the reset's own answer is being
+ * handled (once a double release of the TMR's slot; found by
+ * fuzz_scsifront). */
+START_TEST(reset_beyond_the_quarantine_budget)
+{
+	struct pvscsi_run_result res;
+
+	run_text(TARGETS "vscsi = [ 'd0, 0:0:0:0' ]\n"
+			 "sim_workloads = [ 'lun=0:0:0:0, pattern=randrw, "
+			 "block=512K, depth=16, ops=200, span=16M', "
+			 "'lun=0:0:0:0, pattern=abort-reset, ops=4, "
+			 "start=1ms' ]\n",
+		 &res);
+	expect_clean(&res);
+	ck_assert(res.hosts[0].front_error);
+	ck_assert_uint_gt(res.quarantined, SCSIFRONT_QUARANTINE_MAX_PAGES);
+	pvscsi_run_result_free(&res);
+}
+END_TEST
+
 /* A backend that answers the victims first (host ABORT / RESET), then the
  * TMR: nothing is given up on and nothing quarantined. */
 START_TEST(abort_and_reset_victims_answered)
@@ -380,6 +402,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, lun_hot_add_and_remove_during_io);
 	tcase_add_test(tc, abort_and_reset);
 	tcase_add_test(tc, abort_and_reset_victims_answered);
+	tcase_add_test(tc, reset_beyond_the_quarantine_budget);
 	tcase_add_test(tc, suspend_resume_with_io_in_flight);
 	tcase_add_test(tc, orderly_close_with_io_in_flight);
 	tcase_add_test(tc, disorderly_teardown_with_io_in_flight);
