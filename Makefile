@@ -4,7 +4,7 @@ PRESET ?= default
 BUILD  := build/$(PRESET)
 JOBS   ?= $(shell nproc)
 
-.PHONY: all deps configure build test test-all demo bench asan coverage clean
+.PHONY: all deps configure build test test-all demo bench fuzz-bench asan coverage clean
 
 all: build
 
@@ -32,6 +32,14 @@ demo: build
 # notifications and host CPU per command. Images go to bench/images/.
 bench: build
 	@$(BUILD)/sim/run/xpvsim bench bench/*.cfg
+
+# Fuzz sessions per second on one core (fuzz/README.md), without
+# sanitizers (default preset) and with ASan + UBSan (asan-opt preset).
+fuzz-bench: build
+	@cmake --preset asan-opt >/dev/null
+	@cmake --build build/asan-opt --target fuzz_scsifront_bench
+	@$(BUILD)/fuzz/fuzz_scsifront_bench --seconds 10
+	@build/asan-opt/fuzz/fuzz_scsifront_bench --seconds 10
 
 asan:
 	@$(MAKE) --no-print-directory test PRESET=asan
