@@ -400,6 +400,17 @@ static void scatter(struct sf_slot *s, const struct scsifront_cmd *cmd,
 	}
 }
 
+/* A request that was prepared but never published: the outbound data in
+ * its pages is not going anywhere (pages lost to quarantine are gone). */
+static void outbound_discard(struct scsifront *sf, struct sf_slot *s)
+{
+	for (xpv_u32 p = 0; p < sf->max_segs; p++)
+		if (s->data[p])
+			xpv_page_outbound_discard(sf->dev, s->data[p]);
+	if (s->sglist)
+		xpv_page_outbound_discard(sf->dev, s->sglist);
+}
+
 /* Grant the data pages (and an indirect list page when the segments do
  * not fit in the request) and describe them in req. */
 static int map_data(struct scsifront *sf, struct sf_slot *s,
@@ -516,7 +527,10 @@ static int queue_locked(struct scsifront *sf, struct scsifront_cmd *cmd,
 		err = map_data(sf, s, cmd, &req);
 		if (err) {
 			/* Never published, yet a backend may guess refs. */
-			if (slot_end_grants(sf, s) != 0) {
+			xpv_u32 kept = slot_end_grants(sf, s);
+
+			outbound_discard(sf, s);
+			if (kept != 0) {
 				sf_set_error(sf, "backend mapped an "
 					     "unpublished grant", b);
 				return -XPV_EIO;

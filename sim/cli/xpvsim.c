@@ -3,12 +3,12 @@
  *
  *   xpvsim run CONFIG [--seed N] [--json] [--frontend NAME]
  *                     [--log FILE] [--trace FILE]
- *   xpvsim bench CONFIG... [--seed N] [--frontend NAME] [--repeat N]
+ *   xpvsim bench CONFIG... (xpvsim_bench.c)
+ *   xpvsim sweep CONFIG ... (xpvsim_sweep.c)
  *
- * bench runs each configuration --repeat times (default 3) and prints, per
- * workload, the simulated IOPS and MB/s, notifications per command and the
- * host CPU time per simulated command (median of the repeats). CPU time is
- * read here, around whole runs, never inside the simulator.
+ * Options of every run: --seed N, --faults SPEC (sim_faults syntax; replaces
+ * the config's plan), --swarm (a plan drawn from the seed), --ops-limit N
+ * (at most N I/Os per workload).
  *
  * Exit status: 0 when every checker stayed clean, 1 when one failed (the
  * command that reproduces the run is printed), 2 for usage, configuration
@@ -22,30 +22,26 @@
 #include <time.h>
 
 #include "sim/cli/simcfg.h"
+#include "sim/cli/xpvsim.h"
 #include "sim/fut/fut.h"
-#include "sim/run/pvscsi_run.h"
-
-#define MAX_CONFIGS 64
-#define MAX_REPEAT 100
-
-struct args {
-	const char *config, *frontend, *log, *trace;
-	const char *configs[MAX_CONFIGS]; /* bench */
-	unsigned nr_configs;
-	uint64_t seed, repeat;
-	bool has_seed, json, bench;
-};
+#include <xpv_sim.h>
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: xpvsim run CONFIG [--seed N] [--json] [--frontend NAME]\n"
-		"                         [--log FILE] [--trace FILE]\n"
-		"       xpvsim bench CONFIG... [--seed N] [--frontend NAME]\n"
-		"                              [--repeat N]\n"
+		"usage: xpvsim run CONFIG [OPTIONS] [--json] [--log FILE]\n"
+		"                         [--trace FILE]\n"
+		"       xpvsim bench CONFIG... [OPTIONS] [--repeat N]\n"
+		"       xpvsim sweep CONFIG [OPTIONS] [--from N] [--to N]\n"
+		"                           [--shrink]\n"
 		"       xpvsim frontends\n"
+		"OPTIONS: --seed N, --frontend NAME, --faults SPEC, --swarm,\n"
+		"         --ops-limit N\n"
 		"CONFIG is an xl-style guest configuration (docs/config.md).\n"
 		"--json prints the summary described in docs/json.md.\n"
+		"sweep runs seeds --from..--to (default 1..100) with a fault plan\n"
+		"drawn from each seed and lists the failing ones; --shrink makes\n"
+		"each failure smaller (fewer faults, fewer I/Os) while it fails.\n"
 		"Exit status: 0 checkers clean, 1 a checker failed, 2 error.\n");
 }
 
@@ -58,61 +54,167 @@ static int parse_u64(const char *s, uint64_t *out)
 	return errno || end == s || *end || s[0] == '-' ? -1 : 0;
 }
 
-static int parse_args(int argc, char **argv, struct args *a)
+/* A numeric option's value; -1 with a message if it is not a number. */
+static int number(const char *opt, const char *v, uint64_t *out)
+{
+	if (parse_u64(v, out) == 0)
+		return 0;
+	fprintf(stderr, "xpvsim: %s: not a number: %s\n", opt, v);
+	return -1;
+}
+
+/* Options every sub-command takes; 1 if o is one (and consumed v when
+ * *used), 0 if not, -1 on a bad value. */
+static int common_option(struct xpvsim_args *a, const char *o, const char *v,
+			 bool *used)
+{
+	*used = v != NULL;
+	if (strcmp(o, "--swarm") == 0) {
+		*used = false;
+		a->swarm = true;
+		return 1;
+	}
+	if (!v)
+		return 0;
+	if (strcmp(o, "--seed") == 0) {
+		a->has_seed = true;
+		return number(o, v, &a->seed) ? -1 : 1;
+	}
+	if (strcmp(o, "--ops-limit") == 0)
+		return number(o, v, &a->ops_limit) || a->ops_limit == 0 ? -1
+									: 1;
+	if (strcmp(o, "--frontend") == 0)
+		a->frontend = v;
+	else if (strcmp(o, "--faults") == 0)
+		a->faults = v;
+	else
+		return 0;
+	return 1;
+}
+
+/* Options of one sub-command; same return values. */
+static int own_option(struct xpvsim_args *a, const char *o, const char *v,
+		      bool *used)
+{
+	bool run = strcmp(a->cmd, "run") == 0;
+	bool bench = strcmp(a->cmd, "bench") == 0;
+	bool sweep = strcmp(a->cmd, "sweep") == 0;
+
+	*used = v != NULL;
+	if (run && strcmp(o, "--json") == 0) {
+		*used = false;
+		a->json = true;
+	} else if (sweep && strcmp(o, "--shrink") == 0) {
+		*used = false;
+		a->shrink = true;
+	} else if (!v) {
+		return 0;
+	} else if (run && strcmp(o, "--log") == 0) {
+		a->log = v;
+	} else if (run && strcmp(o, "--trace") == 0) {
+		a->trace = v;
+	} else if (bench && strcmp(o, "--repeat") == 0) {
+		if (number(o, v, &a->repeat))
+			return -1;
+		if (a->repeat == 0 || a->repeat > XPVSIM_MAX_REPEAT) {
+			fprintf(stderr, "xpvsim: --repeat: want 1 to %d\n",
+				XPVSIM_MAX_REPEAT);
+			return -1;
+		}
+	} else if (sweep && strcmp(o, "--from") == 0) {
+		return number(o, v, &a->from) ? -1 : 1;
+	} else if (sweep && strcmp(o, "--to") == 0) {
+		return number(o, v, &a->to) ? -1 : 1;
+	} else {
+		return 0;
+	}
+	return 1;
+}
+
+static int add_config(struct xpvsim_args *a, const char *path)
+{
+	if (strcmp(a->cmd, "bench") == 0) {
+		if (a->nr_configs == XPVSIM_MAX_CONFIGS) {
+			fprintf(stderr, "xpvsim: bench: at most %d "
+					"configurations\n", XPVSIM_MAX_CONFIGS);
+			return -1;
+		}
+		a->configs[a->nr_configs++] = path;
+		return 0;
+	}
+	if (a->config) {
+		fprintf(stderr, "xpvsim: unexpected argument '%s'\n", path);
+		return -1;
+	}
+	a->config = path;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct xpvsim_args *a)
 {
 	memset(a, 0, sizeof(*a));
-	a->bench = strcmp(argv[1], "bench") == 0;
+	a->cmd = argv[1];
 	a->repeat = 3;
+	a->from = 1;
+	a->to = 100;
 	for (int i = 2; i < argc; i++) {
 		const char *o = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		bool used = false;
+		int r;
 
-		if (a->bench && strcmp(o, "--repeat") == 0 && v) {
-			if (parse_u64(v, &a->repeat) || a->repeat == 0 ||
-			    a->repeat > MAX_REPEAT) {
-				fprintf(stderr, "xpvsim: --repeat: want 1 to "
-						"%d: %s\n", MAX_REPEAT, v);
+		if (o[0] != '-') {
+			if (add_config(a, o))
 				return -1;
-			}
-			i++;
-		} else if (a->bench && o[0] != '-') {
-			if (a->nr_configs == MAX_CONFIGS) {
-				fprintf(stderr, "xpvsim: bench: at most %d "
-						"configurations\n", MAX_CONFIGS);
-				return -1;
-			}
-			a->configs[a->nr_configs++] = o;
-		} else if (!a->bench && strcmp(o, "--json") == 0) {
-			a->json = true;
-		} else if (strcmp(o, "--seed") == 0 && v) {
-			if (parse_u64(v, &a->seed)) {
-				fprintf(stderr, "xpvsim: --seed: not a number: "
-						"%s\n", v);
-				return -1;
-			}
-			a->has_seed = true;
-			i++;
-		} else if (strcmp(o, "--frontend") == 0 && v) {
-			a->frontend = v;
-			i++;
-		} else if (!a->bench && strcmp(o, "--log") == 0 && v) {
-			a->log = v;
-			i++;
-		} else if (!a->bench && strcmp(o, "--trace") == 0 && v) {
-			a->trace = v;
-			i++;
-		} else if (o[0] != '-' && !a->config) {
-			a->config = o;
-		} else {
-			fprintf(stderr, "xpvsim: unexpected argument '%s'\n", o);
+			continue;
+		}
+		r = common_option(a, o, v, &used);
+		if (r == 0)
+			r = own_option(a, o, v, &used);
+		if (r < 0)
+			return -1;
+		if (r == 0) {
+			fprintf(stderr, "xpvsim: %s: unknown option '%s'\n",
+				a->cmd, o);
 			return -1;
 		}
+		i += used;
 	}
 	if (!a->config && a->nr_configs == 0) {
-		fprintf(stderr, "xpvsim: %s: no CONFIG given\n", argv[1]);
+		fprintf(stderr, "xpvsim: %s: no CONFIG given\n", a->cmd);
+		return -1;
+	}
+	if (a->from > a->to) {
+		fprintf(stderr, "xpvsim: sweep: --from is above --to\n");
 		return -1;
 	}
 	return 0;
+}
+
+void xpvsim_run_options(const struct xpvsim_args *a,
+			struct pvscsi_run_options *opt)
+{
+	memset(opt, 0, sizeof(*opt));
+	opt->seed = a->seed;
+	opt->has_seed = a->has_seed;
+	opt->frontend = a->frontend;
+	opt->faults = a->faults;
+	opt->swarm = a->swarm;
+	opt->ops_limit = a->ops_limit;
+}
+
+void xpvsim_print_reproduce(FILE *out, const char *config, uint64_t seed,
+			    const char *faults, uint64_t ops_limit,
+			    const char *frontend)
+{
+	fprintf(out, "xpvsim run %s --seed %" PRIu64, config, seed);
+	if (faults)
+		fprintf(out, " --faults '%s'", faults);
+	if (ops_limit)
+		fprintf(out, " --ops-limit %" PRIu64, ops_limit);
+	if (frontend)
+		fprintf(out, " --frontend %s", frontend);
+	fputc('\n', out);
 }
 
 static FILE *open_out(const char *path)
@@ -135,17 +237,16 @@ static void close_out(FILE *f)
 		fclose(f);
 }
 
-static int cmd_run(const struct args *a)
+static int cmd_run(const struct xpvsim_args *a)
 {
-	struct pvscsi_run_options opt = { .seed = a->seed,
-					  .has_seed = a->has_seed,
-					  .frontend = a->frontend,
-					  .log_level = 3 };
+	struct pvscsi_run_options opt;
 	struct pvscsi_run_result res;
 	struct simcfg *cfg;
 	char err[512];
 	int rc;
 
+	xpvsim_run_options(a, &opt);
+	opt.log_level = 3;
 	if (simcfg_load(a->config, &cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "xpvsim: %s\n", err);
 		return 2;
@@ -161,13 +262,13 @@ static int cmd_run(const struct args *a)
 		else
 			pvscsi_run_print(stdout, cfg, &res);
 		rc = res.violations_total ? 1 : 0;
-		if (rc)
-			fprintf(stderr,
-				"xpvsim: checkers failed; reproduce with:\n"
-				"  xpvsim run %s --seed %" PRIu64 "%s%s\n",
-				a->config, res.seed,
-				a->frontend ? " --frontend " : "",
-				a->frontend ? a->frontend : "");
+		if (rc) {
+			fprintf(stderr, "xpvsim: checkers failed; reproduce "
+					"with:\n  ");
+			xpvsim_print_reproduce(stderr, a->config, res.seed,
+					       res.faults, a->ops_limit,
+					       a->frontend);
+		}
 		pvscsi_run_result_free(&res);
 	}
 	close_out(opt.log);
@@ -176,158 +277,9 @@ static int cmd_run(const struct args *a)
 	return rc;
 }
 
-/* ---- bench ----------------------------------------------------------- */
-
-static double cpu_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Totals over every vscsi host of a run. */
-struct bench_totals {
-	uint64_t commands, notifies, interrupts;
-};
-
-static void bench_totals(const struct pvscsi_run_result *res,
-			 struct bench_totals *t)
-{
-	memset(t, 0, sizeof(*t));
-	for (unsigned i = 0; i < res->nr_hosts; i++) {
-		t->commands += res->hosts[i].guest.commands;
-		t->notifies += res->hosts[i].fut.notifies_sent;
-		t->interrupts += res->hosts[i].fut.interrupts;
-	}
-}
-
-/* The config's file name without directory and ".cfg". */
-static void bench_name(const char *path, char *out, size_t n)
-{
-	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-	size_t len = strlen(base);
-
-	if (len > 4 && strcmp(base + len - 4, ".cfg") == 0)
-		len -= 4;
-	snprintf(out, n, "%.*s", (int)len, base);
-}
-
-/* One line per workload; the per-command columns (the whole run's) on the
- * config's first line. */
-static void bench_rows(const char *path, const struct simcfg *cfg,
-		       const struct pvscsi_run_result *res, double cpu)
-{
-	struct bench_totals t;
-	char name[64];
-	double per_cmd;
-
-	bench_totals(res, &t);
-	bench_name(path, name, sizeof(name));
-	per_cmd = t.commands ? 1.0 / (double)t.commands : 0;
-	for (unsigned w = 0; w < res->nr_workloads; w++) {
-		const struct sg_work_stats *st = &res->works[w];
-		const struct simcfg_workload *c = &cfg->workloads[w];
-		double s = st->last_ns > st->first_ns
-				   ? (double)(st->last_ns - st->first_ns) / 1e9
-				   : 0;
-
-		printf("%-26s %-9s %6uK %3u %8" PRIu64 " %9.0f %9.1f", name,
-		       simcfg_pattern_name(c->pattern), c->block / 1024,
-		       c->depth, st->ops, s > 0 ? (double)st->ops / s : 0,
-		       s > 0 ? (double)st->bytes / s / 1e6 : 0);
-		if (w == 0)
-			printf(" %9" PRIu64 " %7.3f %7.3f %9.2f\n", t.commands,
-			       (double)t.notifies * per_cmd,
-			       (double)t.interrupts * per_cmd,
-			       cpu * per_cmd * 1e6);
-		else
-			printf("\n");
-	}
-}
-
-/* Runs one configuration a->repeat times; 0, 1 (checkers or determinism
- * failed) or 2 (error). */
-static int bench_config(const struct args *a, const char *path)
-{
-	struct pvscsi_run_options opt = { .seed = a->seed,
-					  .has_seed = a->has_seed,
-					  .frontend = a->frontend };
-	struct pvscsi_run_result first, res;
-	double cpu[MAX_REPEAT];
-	struct simcfg *cfg;
-	char err[512];
-	int rc = 0;
-
-	if (simcfg_load(path, &cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "xpvsim: %s\n", err);
-		return 2;
-	}
-	for (unsigned r = 0; r < a->repeat && rc == 0; r++) {
-		double t0 = cpu_seconds();
-
-		if (pvscsi_run(cfg, &opt, &res, err, sizeof(err)) != 0) {
-			fprintf(stderr, "xpvsim: %s: %s\n", path, err);
-			rc = 2;
-			break;
-		}
-		cpu[r] = cpu_seconds() - t0;
-		if (res.violations_total) {
-			pvscsi_run_print(stderr, cfg, &res);
-			rc = 1;
-		} else if (r > 0 && res.trace_hash != first.trace_hash) {
-			fprintf(stderr, "xpvsim: %s: run %u differs from run 1 "
-					"(trace %016" PRIx64 " vs %016" PRIx64
-					")\n",
-				path, r + 1, res.trace_hash, first.trace_hash);
-			rc = 1;
-		}
-		if (r == 0)
-			first = res;
-		else
-			pvscsi_run_result_free(&res);
-	}
-	if (rc == 0) {
-		qsort(cpu, a->repeat, sizeof(cpu[0]), cmp_double);
-		bench_rows(path, cfg, &first, cpu[a->repeat / 2]);
-	}
-	if (a->repeat > 0 && rc != 2)
-		pvscsi_run_result_free(&first);
-	simcfg_free(cfg);
-	return rc;
-}
-
-static int cmd_bench(const struct args *a)
-{
-	int worst = 0;
-
-	printf("xpvsim bench: frontend %s; per command: notifications to the "
-	       "backend,\ninterrupts taken, host CPU (median of %" PRIu64
-	       " runs, whole run / commands)\n",
-	       a->frontend ? a->frontend : "xpv-scsifront", a->repeat);
-	printf("%-26s %-9s %7s %3s %8s %9s %9s %9s %7s %7s %9s\n", "config",
-	       "pattern", "block", "qd", "I/Os", "sim IOPS", "sim MB/s",
-	       "commands", "notify", "irq", "CPU us");
-	for (unsigned i = 0; i < a->nr_configs; i++) {
-		int rc = bench_config(a, a->configs[i]);
-
-		worst = rc > worst ? rc : worst;
-		if (rc == 2)
-			break;
-	}
-	return worst;
-}
-
 int main(int argc, char **argv)
 {
-	struct args a;
+	struct xpvsim_args a;
 
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
 			  strcmp(argv[1], "-h") == 0)) {
@@ -341,11 +293,28 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (argc < 2 || (strcmp(argv[1], "run") != 0 &&
-			 strcmp(argv[1], "bench") != 0)) {
+			 strcmp(argv[1], "bench") != 0 &&
+			 strcmp(argv[1], "sweep") != 0)) {
 		usage(stderr);
 		return 2;
 	}
 	if (parse_args(argc, argv, &a) != 0)
 		return 2;
-	return a.bench ? cmd_bench(&a) : cmd_run(&a);
+	/* XPV_BREAK=NAME: a deliberately broken frontend (xpv_sim.h), for
+	 * the tests of the checkers and of sweep --shrink. */
+	if (getenv("XPV_BREAK")) {
+		enum xpv_sim_break b;
+
+		if (xpv_sim_break_parse(getenv("XPV_BREAK"), &b)) {
+			fprintf(stderr, "xpvsim: XPV_BREAK: unknown defect "
+					"'%s'\n", getenv("XPV_BREAK"));
+			return 2;
+		}
+		xpv_sim_set_break(b);
+	}
+	if (strcmp(a.cmd, "bench") == 0)
+		return xpvsim_bench(&a);
+	if (strcmp(a.cmd, "sweep") == 0)
+		return xpvsim_sweep(&a);
+	return cmd_run(&a);
 }

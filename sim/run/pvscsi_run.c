@@ -507,9 +507,15 @@ static void host_view(struct host *h)
 	h->cfg_view = *cfg;
 	h->cfg_view.workloads =
 		sim_xcalloc(cfg->nr_workloads + 1, sizeof(*cfg->workloads));
-	for (unsigned i = 0; i < cfg->nr_workloads; i++)
-		if (cfg->workloads[i].vdev.host == h->id)
-			h->cfg_view.workloads[n++] = cfg->workloads[i];
+	for (unsigned i = 0; i < cfg->nr_workloads; i++) {
+		struct simcfg_workload w = cfg->workloads[i];
+
+		if (w.vdev.host != h->id)
+			continue;
+		if (h->r->opt->ops_limit && w.ops > h->r->opt->ops_limit)
+			w.ops = h->r->opt->ops_limit;
+		h->cfg_view.workloads[n++] = w;
+	}
 	h->cfg_view.nr_workloads = n;
 }
 
@@ -769,17 +775,23 @@ static void collect(struct run *r)
 
 /* ---- the run ----------------------------------------------------------------------- */
 
-static void setup_faults(struct run *r)
+/* The run's fault plan: the options' plan, else a swarm plan drawn from
+ * the seed (options or config), else the config's. */
+static int setup_faults(struct run *r, char *err, size_t errlen)
 {
 	struct sim_fault_plan *plan = sim_faults(r->sim);
-	char err[256];
+	const char *spec = r->opt->faults ? r->opt->faults : r->cfg->faults;
+	char why[256];
 
-	if (r->cfg->swarm)
+	if (!r->opt->faults && (r->opt->swarm || r->cfg->swarm)) {
 		sim_fault_plan_draw(plan, r->res->seed);
-	else if (r->cfg->faults &&
-		 sim_fault_plan_parse(plan, r->cfg->faults, err, sizeof(err)))
-		fprintf(stderr, "xpvsim: sim_faults: %s\n", err);
+	} else if (spec &&
+		   sim_fault_plan_parse(plan, spec, why, sizeof(why))) {
+		snprintf(err, errlen, "fault plan: %s", why);
+		return -1;
+	}
 	sim_fault_plan_format(plan, r->res->faults, sizeof(r->res->faults));
+	return 0;
 }
 
 static int hosts_setup(struct run *r, char *err, size_t errlen)
@@ -827,6 +839,18 @@ static void force_end(struct run *r, enum sim_run_result why)
 		host_finish(&r->hosts[i]);
 }
 
+static void hosts_free(struct run *r)
+{
+	for (unsigned i = 0; i < r->nr_hosts; i++) {
+		host_finish(&r->hosts[i]);
+		if (r->hosts[i].guest)
+			scsi_guest_destroy(r->hosts[i].guest);
+		r->hosts[i].guest = NULL;
+		free(r->hosts[i].cfg_view.workloads);
+		r->hosts[i].cfg_view.workloads = NULL;
+	}
+}
+
 static void teardown(struct run *r)
 {
 	for (unsigned i = 0; i < r->nr_hosts; i++)
@@ -835,11 +859,7 @@ static void teardown(struct run *r)
 	sim_domain_audit(sim_domain_get(r->sim, GUEST), "teardown");
 	audit_images(r);
 	collect(r);
-	for (unsigned i = 0; i < r->nr_hosts; i++) {
-		if (r->hosts[i].guest)
-			scsi_guest_destroy(r->hosts[i].guest);
-		free(r->hosts[i].cfg_view.workloads);
-	}
+	hosts_free(r);
 }
 
 int pvscsi_run(const struct simcfg *cfg, const struct pvscsi_run_options *opt,
@@ -866,9 +886,9 @@ int pvscsi_run(const struct simcfg *cfg, const struct pvscsi_run_options *opt,
 	sim_trace_log(r.sim, opt->trace);
 	SIM_ASSERT(sim_domain_create(r.sim, DOM0, "dom0", &d) == 0);
 	SIM_ASSERT(sim_domain_create(r.sim, GUEST, cfg->name, &d) == 0);
-	if (hosts_setup(&r, err, errlen) == 0) {
-		/* Faults start with the guest: set-up is not under test. */
-		setup_faults(&r);
+	/* Faults start with the guest: set-up is not under test. */
+	if (hosts_setup(&r, err, errlen) == 0 &&
+	    setup_faults(&r, err, errlen) == 0) {
 		if (cfg->nr_events)
 			sim_schedule(r.sim, cfg->timeline[0].at_ns, timeline_fire,
 				     &r, "timeline");
@@ -879,8 +899,7 @@ int pvscsi_run(const struct simcfg *cfg, const struct pvscsi_run_options *opt,
 		teardown(&r);
 		rc = 0;
 	} else {
-		for (unsigned i = 0; i < r.nr_hosts; i++)
-			host_finish(&r.hosts[i]);
+		hosts_free(&r);
 	}
 	sim_destroy(r.sim);
 out_targets:

@@ -33,6 +33,13 @@ struct pvscsi_run_options {
 	FILE *log;          /* frontend log lines, or NULL */
 	int log_level;      /* 0..3 */
 	FILE *trace;        /* every trace record, or NULL */
+	/* Overrides of the configuration (reproducing and shrinking runs):
+	 * faults, a fault plan in sim_faults syntax ("none": no faults);
+	 * swarm, a plan drawn from the seed; ops_limit, at most this many
+	 * I/Os (rounds) per workload. 0 / NULL / false: as configured. */
+	const char *faults;
+	bool swarm;
+	uint64_t ops_limit;
 	/* The backends' decisions (sim/backends/scsiback.h); NULL: the fault
 	 * plan and the seed. Fuzz targets pass their input's. */
 	const struct scsiback_decider *decider;

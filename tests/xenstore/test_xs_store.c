@@ -469,15 +469,23 @@ START_TEST(write_fault_enomem)
 {
 	struct xs_env e = env_new();
 	struct sim_fault_plan *plan = sim_faults(e.sim);
+	struct xs_permissions open[1] = { { .id = 0, .perms = XS_PERM_WRITE } };
 	int err;
 
+	/* A directory domain 5 may write in. */
+	ck_assert_int_eq(sim_xs_mkdir(e.xs, 0, 0, "/d"), 0);
+	ck_assert_int_eq(sim_xs_set_perms(e.xs, 0, 0, "/d", open, 1), 0);
 	sim_fault_countdown(plan, SIM_FAULT_XS_ENOMEM, 2, false);
-	ck_assert_int_eq(put(e.xs, 0, "/a", "1"), 0);
-	ck_assert_int_eq(put(e.xs, 0, "/b", "2"), -ENOMEM);
-	ck_assert_ptr_null(get(e.xs, 0, 0, "/b", &err));
+	ck_assert_int_eq(put(e.xs, 5, "/d/a", "1"), 0);
+	ck_assert_int_eq(put(e.xs, 5, "/d/b", "2"), -ENOMEM);
+	ck_assert_ptr_null(get(e.xs, 0, 0, "/d/b", &err));
 	ck_assert_int_eq(err, -ENOENT);
-	ck_assert_int_eq(put(e.xs, 0, "/b", "2"), 0);
+	ck_assert_int_eq(put(e.xs, 5, "/d/b", "2"), 0);
 	ck_assert_uint_eq(sim_fault_injected(plan, SIM_FAULT_XS_ENOMEM), 1);
+	/* Dom0 is exempt from quotas, as in xenstored: never refused. */
+	sim_fault_countdown(plan, SIM_FAULT_XS_ENOMEM, 1, true);
+	ck_assert_int_eq(put(e.xs, 0, "/c", "3"), 0);
+	ck_assert_int_eq(put(e.xs, 5, "/d/c", "3"), -ENOMEM);
 	sim_destroy(e.sim);
 }
 END_TEST

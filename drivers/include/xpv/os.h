@@ -87,6 +87,9 @@ void xpv_page_free(struct xpv_dev *dev, struct xpv_page *page);
  * xpv_shm_store instead. */
 void xpv_page_write_outbound(struct xpv_dev *dev, struct xpv_page *page,
 			     xpv_u32 offset, const void *src, xpv_u32 len);
+/* The outbound data copied into the page will not be sent after all (its
+ * request was never published): the page may be granted writable again. */
+void xpv_page_outbound_discard(struct xpv_dev *dev, struct xpv_page *page);
 /* A grant on the page could not be ended (the backend still maps it): the
  * environment keeps the page out of reuse for the domain's lifetime. */
 void xpv_page_quarantine(struct xpv_dev *dev, struct xpv_page *page);

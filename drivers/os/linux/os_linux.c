@@ -209,6 +209,11 @@ void xpv_page_write_outbound(struct xpv_dev *dev, struct xpv_page *page,
 	memcpy((u8 *)page_address(page->page) + offset, src, len);
 }
 
+/* Nothing to undo: only the simulator tracks outbound contents. */
+void xpv_page_outbound_discard(struct xpv_dev *dev, struct xpv_page *page)
+{
+}
+
 void xpv_page_free(struct xpv_dev *dev, struct xpv_page *page)
 {
 	__free_page(page->page);

@@ -323,6 +323,19 @@ void xpv_page_write_outbound(struct xpv_dev *dev, struct xpv_page *page,
 	sim_page_set_outbound(pg, true);
 }
 
+void xpv_page_outbound_discard(struct xpv_dev *dev, struct xpv_page *page)
+{
+	struct sim_page *pg = xpv_sim_page(page);
+
+	if (sim_page_grants_active(pg))
+		sim_violation(dev->sim, SIM_CHECK_CONTRACT,
+			      "xpv_page_outbound_discard on a page that is "
+			      "granted (gfn %#llx)",
+			      (unsigned long long)sim_page_gfn(pg));
+	else
+		sim_page_set_outbound(pg, false);
+}
+
 void xpv_page_free(struct xpv_dev *dev, struct xpv_page *page)
 {
 	sim_page_free(xpv_sim_page(page));

@@ -1,0 +1,39 @@
+/*
+ * xpvsim's sub-commands share their parsed arguments and the options every
+ * run takes (sim/cli/xpvsim.c parses; run there, bench and sweep in their
+ * own files).
+ */
+#ifndef SIM_CLI_XPVSIM_H
+#define SIM_CLI_XPVSIM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sim/run/pvscsi_run.h"
+
+#define XPVSIM_MAX_CONFIGS 64
+#define XPVSIM_MAX_REPEAT 100
+
+struct xpvsim_args {
+	const char *cmd; /* "run", "bench" or "sweep" */
+	const char *config, *frontend, *log, *trace, *faults;
+	const char *configs[XPVSIM_MAX_CONFIGS]; /* bench */
+	unsigned nr_configs;
+	uint64_t seed, repeat, ops_limit;
+	uint64_t from, to; /* sweep: seeds from..to */
+	bool has_seed, json, swarm, shrink;
+};
+
+/* The run options the arguments ask for (logs and traces aside). */
+void xpvsim_run_options(const struct xpvsim_args *a,
+			struct pvscsi_run_options *opt);
+/* "xpvsim run CONFIG --seed N [--faults '...'] [--ops-limit N]
+ * [--frontend NAME]": the command that reproduces a run. */
+void xpvsim_print_reproduce(FILE *out, const char *config, uint64_t seed,
+			    const char *faults, uint64_t ops_limit,
+			    const char *frontend);
+
+int xpvsim_bench(const struct xpvsim_args *a);
+int xpvsim_sweep(const struct xpvsim_args *a);
+
+#endif /* SIM_CLI_XPVSIM_H */
