@@ -28,19 +28,20 @@ int sf_slots_init(struct scsifront *sf)
 	return 0;
 }
 
+static int refill_pages(struct scsifront *sf, struct sf_slot *s);
+
 /* Per slot: one page per segment and one for an indirect segment list,
- * allocated once the segment count is known (at Connected). */
+ * allocated once the segment count is known (at Connected). After a
+ * failure only the missing pages are allocated by the next attempt (what
+ * exists is kept, and released by sf_slots_free). */
 int sf_bounce_alloc(struct scsifront *sf)
 {
 	XPV_ASSERT(!sf->bounce_ready);
 	for (xpv_u32 i = 0; i < SF_RING_SIZE; i++) {
-		struct sf_slot *s = &sf->slot[i];
-		int err = xpv_page_alloc(sf->dev, &s->sglist);
+		int err = refill_pages(sf, &sf->slot[i]);
 
-		for (xpv_u32 p = 0; !err && p < sf->max_segs; p++)
-			err = xpv_page_alloc(sf->dev, &s->data[p]);
 		if (err)
-			return err; /* sf_slots_free releases what exists */
+			return err;
 	}
 	sf->bounce_ready = XPV_TRUE;
 	return 0;

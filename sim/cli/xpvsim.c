@@ -36,7 +36,8 @@ static void usage(FILE *out)
 		"                           [--shrink]\n"
 		"       xpvsim frontends\n"
 		"OPTIONS: --seed N, --frontend NAME, --faults SPEC, --swarm,\n"
-		"         --ops-limit N\n"
+		"         --ops-limit N, --min-time DURATION (raise the time\n"
+		"         limit to at least this)\n"
 		"CONFIG is an xl-style guest configuration (docs/config.md).\n"
 		"--json prints the summary described in docs/json.md.\n"
 		"sweep runs seeds --from..--to (default 1..100) with a fault plan\n"
@@ -83,6 +84,13 @@ static int common_option(struct xpvsim_args *a, const char *o, const char *v,
 	if (strcmp(o, "--ops-limit") == 0)
 		return number(o, v, &a->ops_limit) || a->ops_limit == 0 ? -1
 									: 1;
+	if (strcmp(o, "--min-time") == 0) {
+		if (simcfg_parse_duration(v, &a->min_time_ns) == 0)
+			return 1;
+		fprintf(stderr, "xpvsim: --min-time: not a duration: %s\n",
+			v);
+		return -1;
+	}
 	if (strcmp(o, "--frontend") == 0)
 		a->frontend = v;
 	else if (strcmp(o, "--faults") == 0)
@@ -201,11 +209,12 @@ void xpvsim_run_options(const struct xpvsim_args *a,
 	opt->faults = a->faults;
 	opt->swarm = a->swarm;
 	opt->ops_limit = a->ops_limit;
+	opt->min_time_limit_ns = a->min_time_ns;
 }
 
 void xpvsim_print_reproduce(FILE *out, const char *config, uint64_t seed,
 			    const char *faults, uint64_t ops_limit,
-			    const char *frontend)
+			    const char *frontend, bool sweep_time)
 {
 	fprintf(out, "xpvsim run %s --seed %" PRIu64, config, seed);
 	if (faults)
@@ -214,6 +223,8 @@ void xpvsim_print_reproduce(FILE *out, const char *config, uint64_t seed,
 		fprintf(out, " --ops-limit %" PRIu64, ops_limit);
 	if (frontend)
 		fprintf(out, " --frontend %s", frontend);
+	if (sweep_time)
+		fprintf(out, " --min-time 120s");
 	fputc('\n', out);
 }
 
@@ -267,7 +278,7 @@ static int cmd_run(const struct xpvsim_args *a)
 					"with:\n  ");
 			xpvsim_print_reproduce(stderr, a->config, res.seed,
 					       res.faults, a->ops_limit,
-					       a->frontend);
+					       a->frontend, false);
 		}
 		pvscsi_run_result_free(&res);
 	}

@@ -19,7 +19,7 @@ struct xpvsim_args {
 	const char *config, *frontend, *log, *trace, *faults;
 	const char *configs[XPVSIM_MAX_CONFIGS]; /* bench */
 	unsigned nr_configs;
-	uint64_t seed, repeat, ops_limit;
+	uint64_t seed, repeat, ops_limit, min_time_ns;
 	uint64_t from, to; /* sweep: seeds from..to */
 	bool has_seed, json, swarm, shrink;
 };
@@ -28,10 +28,11 @@ struct xpvsim_args {
 void xpvsim_run_options(const struct xpvsim_args *a,
 			struct pvscsi_run_options *opt);
 /* "xpvsim run CONFIG --seed N [--faults '...'] [--ops-limit N]
- * [--frontend NAME]": the command that reproduces a run. */
+ * [--frontend NAME] [--min-time 120s]": the command that reproduces a
+ * run (sweep runs have a raised time limit). */
 void xpvsim_print_reproduce(FILE *out, const char *config, uint64_t seed,
 			    const char *faults, uint64_t ops_limit,
-			    const char *frontend);
+			    const char *frontend, bool sweep_time);
 
 int xpvsim_bench(const struct xpvsim_args *a);
 int xpvsim_sweep(const struct xpvsim_args *a);

@@ -9,6 +9,10 @@
  * while it still fails the same checker: fault classes are dropped one at
  * a time, then the I/O count of every workload is halved, and the smallest
  * reproduction is printed. Exit status 1 if any seed failed.
+ *
+ * Faults make error handling run its course (command timeout 1 s, abort
+ * and reset timeouts 5 s, the toolstack's close timeout 10 s), so every
+ * run may last SWEEP_MIN_TIME simulated whatever the config's limit.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -20,6 +24,7 @@
 #include "sim/cli/xpvsim.h"
 
 #define PLAN_MAX 512
+#define SWEEP_MIN_TIME (120ull * 1000 * 1000 * 1000)
 
 /* One run's verdict: -1 clean, else the first checker that fired; -2 when
  * the run could not be set up (the message is printed). */
@@ -43,6 +48,7 @@ static void run_one(const struct xpvsim_args *a, const struct simcfg *cfg,
 	opt.faults = faults;
 	opt.swarm = faults == NULL;
 	opt.ops_limit = ops_limit;
+	opt.min_time_limit_ns = SWEEP_MIN_TIME;
 	v->check = -1;
 	v->violations = 0;
 	v->faults[0] = '\0';
@@ -128,7 +134,7 @@ static void shrink(const struct xpvsim_args *a, const struct simcfg *cfg,
 	printf("  shrunk in %u runs (still %s):\n    ", runs,
 	       sim_check_name(first->check));
 	xpvsim_print_reproduce(stdout, a->config, seed, plan, limit,
-			       a->frontend);
+			       a->frontend, true);
 }
 
 int xpvsim_sweep(const struct xpvsim_args *a)
@@ -157,7 +163,7 @@ int xpvsim_sweep(const struct xpvsim_args *a)
 			       v.faults);
 			xpvsim_print_reproduce(stdout, a->config, seed,
 					       v.faults, a->ops_limit,
-					       a->frontend);
+					       a->frontend, true);
 			if (a->shrink)
 				shrink(a, cfg, seed, &v);
 		}

@@ -882,6 +882,8 @@ int pvscsi_run(const struct simcfg *cfg, const struct pvscsi_run_options *opt,
 		goto out_targets;
 	sim_config_default(&sc, res->seed);
 	sc.max_time_ns = cfg->time_limit_ns;
+	if (sc.max_time_ns < opt->min_time_limit_ns)
+		sc.max_time_ns = opt->min_time_limit_ns;
 	r.sim = sim_create(&sc);
 	sim_trace_log(r.sim, opt->trace);
 	SIM_ASSERT(sim_domain_create(r.sim, DOM0, "dom0", &d) == 0);

@@ -40,6 +40,7 @@ struct pvscsi_run_options {
 	const char *faults;
 	bool swarm;
 	uint64_t ops_limit;
+	uint64_t min_time_limit_ns; /* raise sim_time_limit to at least this */
 	/* The backends' decisions (sim/backends/scsiback.h); NULL: the fault
 	 * plan and the seed. Fuzz targets pass their input's. */
 	const struct scsiback_decider *decider;

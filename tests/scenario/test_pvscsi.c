@@ -172,6 +172,26 @@ START_TEST(unpublished_write_leaves_no_outbound_data)
 }
 END_TEST
 
+/* Allocating the bounce pages fails part-way, and the backend says
+ * Connected again: the second attempt must keep what the first got (it
+ * once allocated every slot afresh and leaked the first pages; found by
+ * xpvsim sweep: seed 265 of examples/pvscsi-hotplug.cfg). */
+START_TEST(bounce_allocation_retried_without_leaking)
+{
+	struct pvscsi_run_result res;
+
+	run_text(TARGETS "vscsi = [ 'd0, 0:0:0:0' ]\n"
+			 "sim_workloads = [ 'lun=0:0:0:0, pattern=randrw, "
+			 "block=4K, depth=4, ops=1' ]\n"
+			 "sim_seed = 265\n"
+			 "sim_faults = \"alloc=1000,be-bad-state=100000\"\n"
+			 "sim_time_limit = \"120s\"\n",
+		 &res);
+	expect_clean(&res);
+	pvscsi_run_result_free(&res);
+}
+END_TEST
+
 START_TEST(lun_hot_add_and_remove_during_io)
 {
 	struct pvscsi_run_result res;
@@ -429,6 +449,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, large_io_split_into_commands);
 	tcase_add_test(tc, feature_sg_grant_above_what_the_frontend_takes);
 	tcase_add_test(tc, unpublished_write_leaves_no_outbound_data);
+	tcase_add_test(tc, bounce_allocation_retried_without_leaking);
 	tcase_add_test(tc, lun_hot_add_and_remove_during_io);
 	tcase_add_test(tc, abort_and_reset);
 	tcase_add_test(tc, abort_and_reset_victims_answered);
