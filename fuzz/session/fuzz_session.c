@@ -64,6 +64,14 @@ const char *fuzz_session_dir(void)
 	return dir;
 }
 
+static bool backend_lied(const struct pvscsi_run_result *res)
+{
+	for (unsigned i = 0; i < res->nr_hosts; i++)
+		if (res->hosts[i].be_misattributed)
+			return true;
+	return false;
+}
+
 void fuzz_session_run(const char *config_text,
 		      const struct pvscsi_run_options *base,
 		      void (*check)(const struct pvscsi_run_result *res))
@@ -93,6 +101,14 @@ void fuzz_session_run(const char *config_text,
 		fuzz_fail("session-config", "%s\n%s", err, config_text);
 	if (pvscsi_run(cfg, &opt, &res, err, sizeof(err)))
 		fuzz_fail("session-setup", "%s", err);
+	if (backend_lied(&res)) {
+		/* A backend that answered a request with another's response
+		 * can make the guest believe a write or read succeeded that
+		 * it never did: data mismatches are then its doing. Every
+		 * other oracle still holds. */
+		res.violations_total -= res.violations[SIM_CHECK_DATA_CORRUPT];
+		res.violations[SIM_CHECK_DATA_CORRUPT] = 0;
+	}
 	if (res.violations_total || res.time_limit_hit)
 		pvscsi_run_print(stderr, cfg, &res);
 	if (res.violations_total)

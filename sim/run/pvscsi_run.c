@@ -296,6 +296,11 @@ static void backend_stop(struct host *h)
 	h->res->be_bad_requests += st.bad_requests;
 	for (int f = 0; f < SIM_FAULT__COUNT; f++)
 		h->res->be_misbehaved += st.misbehaved[f];
+	/* Responses that may carry another request's identity or result. */
+	h->res->be_misattributed += st.misbehaved[SIM_FAULT_BE_BAD_ID] +
+				    st.misbehaved[SIM_FAULT_BE_STALE_ID] +
+				    st.misbehaved[SIM_FAULT_BE_DUP_RSP] +
+				    st.misbehaved[SIM_FAULT_BE_RSP_REWRITE];
 	scsiback_destroy(h->sb);
 	h->sb = NULL;
 }

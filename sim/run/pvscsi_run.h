@@ -61,6 +61,11 @@ struct pvscsi_host_result {
 	struct fut_stats fut;
 	uint64_t be_requests, be_responses, be_notifies, be_bad_requests;
 	uint64_t be_misbehaved;
+	/* Of those, responses that may have answered one request with
+	 * another's identity or result (bad, stale or duplicated ids,
+	 * rewritten slots): a backend that lies about which command
+	 * succeeded can make the data checkers fail on its own. */
+	uint64_t be_misattributed;
 	unsigned nr_luns;
 	struct sg_lun_info luns[SG_MAX_LUNS];
 };
