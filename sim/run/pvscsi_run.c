@@ -32,6 +32,15 @@ struct dev_slot {
 	unsigned target;
 };
 
+/* The toolstack waiting for a removed LUN's dev-N to reach state 6. Kept
+ * in the host, one per dev slot, so a run that ends first leaks nothing. */
+struct remove_wait {
+	struct host *h;
+	unsigned devno;
+	unsigned polls;
+	bool active;
+};
+
 struct host {
 	struct run *r;
 	uint16_t id;
@@ -41,6 +50,7 @@ struct host {
 	struct scsi_guest *guest;
 	struct dev_slot devs[MAX_DEVS];
 	unsigned nr_devs;
+	struct remove_wait removes[MAX_DEVS];
 	bool closing, finished;
 	bool watching; /* the toolstack watches the backend directory */
 	bool idle; /* the guest reported idle */
@@ -59,12 +69,6 @@ struct run {
 	unsigned nr_hosts;
 	unsigned next_event;
 	bool ending;
-};
-
-struct remove_wait {
-	struct host *h;
-	unsigned devno;
-	unsigned polls;
 };
 
 /* ---- xenstore as the toolstack (Dom0) writes it ---------------------------- */
@@ -218,7 +222,7 @@ static void remove_poll(struct sim *sim, void *arg)
 	}
 	/* Gone (or given up on): the toolstack deletes the nodes. */
 	sim_xs_rm(sim_xs(sim), DOM0, 0, p);
-	free(w);
+	w->active = false;
 }
 
 static void toolstack_lun_remove(struct host *h, const struct simcfg_vdev *v)
@@ -236,9 +240,13 @@ static void toolstack_lun_remove(struct host *h, const struct simcfg_vdev *v)
 	h->devs[devno].used = false;
 	snprintf(key, sizeof(key), "vscsi-devs/dev-%d/state", devno);
 	toolstack_txn(h, (unsigned)devno, key);
-	w = sim_xcalloc(1, sizeof(*w));
+	w = &h->removes[devno];
+	if (w->active)
+		return; /* the wait already under way covers this one too */
 	w->h = h;
 	w->devno = (unsigned)devno;
+	w->polls = 0;
+	w->active = true;
 	sim_schedule(h->r->sim, REMOVE_POLL_NS, remove_poll, w,
 		     "toolstack-remove-wait");
 }
