@@ -13,6 +13,7 @@
 
 #include "check_main.h"
 #include "tmpdir.h"
+#include "scsi_exec.h"
 #include "sim/devices/scsi_target.h"
 
 #define IN   SIM_SCSI_DIR_FROM_DEVICE
@@ -52,46 +53,6 @@ static struct sim_scsi_target *open_disk(uint64_t size, uint32_t bs, bool ro,
 
 	ck_assert_int_eq(sim_scsi_target_open(&cfg, &t, err, sizeof(err)), 0);
 	return t;
-}
-
-static struct sim_scsi_result exec(struct sim_scsi_target *t,
-				   const uint8_t *cdb, uint8_t cdb_len,
-				   enum sim_scsi_dir dir_, void *data,
-				   uint32_t len)
-{
-	struct sim_scsi_cmd c = {cdb, cdb_len, dir_, data, len};
-	struct sim_scsi_result r;
-
-	memset(&r, 0xa5, sizeof(r)); /* exec must set every field */
-	sim_scsi_target_exec(t, &c, &r);
-	ck_assert_uint_le(r.transferred, len);
-	return r;
-}
-
-#define CDB(...)                                                               \
-	(const uint8_t[]){__VA_ARGS__}, sizeof((const uint8_t[]){__VA_ARGS__})
-
-static void expect_good(struct sim_scsi_result r)
-{
-	ck_assert_uint_eq(r.status, SIM_SCSI_GOOD);
-	ck_assert_uint_eq(r.sense_len, 0);
-}
-
-static void expect_sense(struct sim_scsi_result r, uint8_t key, uint8_t asc,
-			 uint8_t ascq)
-{
-	ck_assert_uint_eq(r.status, SIM_SCSI_CHECK_CONDITION);
-	ck_assert_uint_eq(r.sense_len, 18);
-	ck_assert_uint_eq(r.sense[0] & 0x7f, 0x70); /* current, fixed */
-	ck_assert_uint_eq(r.sense[2] & 0x0f, key);
-	ck_assert_uint_eq(r.sense[7], 10); /* additional sense length */
-	ck_assert_uint_eq(r.sense[12], asc);
-	ck_assert_uint_eq(r.sense[13], ascq);
-}
-
-static struct sim_scsi_result tur(struct sim_scsi_target *t)
-{
-	return exec(t, CDB(0x00, 0, 0, 0, 0, 0), NONE, NULL, 0);
 }
 
 /* Consume the power-on UA every fresh unit has. */
