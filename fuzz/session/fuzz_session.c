@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <xpv_sim.h>
 #include "fuzz_target.h"
@@ -32,13 +35,9 @@ static void remove_dir(void)
  * a test can show that each oracle fires. */
 static void break_from_env(void)
 {
-	static bool done;
 	const char *name = getenv("XPV_BREAK");
 	enum xpv_sim_break b;
 
-	if (done)
-		return;
-	done = true;
 	if (!name)
 		return;
 	if (xpv_sim_break_parse(name, &b)) {
@@ -46,6 +45,30 @@ static void break_from_env(void)
 		abort();
 	}
 	xpv_sim_set_break(b);
+}
+
+/* Every session builds and tears down a whole simulator, a few hundred
+ * KiB of tables: glibc would give that memory back to the kernel at each
+ * teardown and take it again, page fault by page fault, at the next set-up
+ * (a fifth of a session's time). Keep it. Sanitizer builds have their own
+ * allocator and ignore this. */
+static void keep_heap(void)
+{
+#ifdef __GLIBC__
+	mallopt(M_TRIM_THRESHOLD, 64 << 20);
+	mallopt(M_MMAP_THRESHOLD, 16 << 20);
+#endif
+}
+
+static void once(void)
+{
+	static bool done;
+
+	if (done)
+		return;
+	done = true;
+	keep_heap();
+	break_from_env();
 }
 
 const char *fuzz_session_dir(void)
@@ -64,6 +87,31 @@ const char *fuzz_session_dir(void)
 	return dir;
 }
 
+/* The configuration of the text: parsed once while the text stays the
+ * same (a campaign's inputs mostly share their header, and parsing was a
+ * twentieth of a session). pvscsi_run never changes a config. */
+static const struct simcfg *config_of(const char *text)
+{
+	static char *last_text;
+	static struct simcfg *last;
+	char err[512];
+
+	if (last_text && strcmp(last_text, text) == 0)
+		return last;
+	simcfg_free(last);
+	free(last_text);
+	last = NULL;
+	last_text = NULL;
+	/* The text is the target's own: a refusal is a bug in the target. */
+	if (simcfg_load_string(text, "fuzz.cfg", NULL, &last, err,
+			       sizeof(err)))
+		fuzz_fail("session-config", "%s\n%s", err, text);
+	last_text = strdup(text);
+	if (!last_text)
+		abort();
+	return last;
+}
+
 static bool backend_lied(const struct pvscsi_run_result *res)
 {
 	for (unsigned i = 0; i < res->nr_hosts; i++)
@@ -78,9 +126,9 @@ void fuzz_session_run(const char *config_text,
 {
 	struct pvscsi_run_options opt = *base;
 
-	break_from_env();
+	once();
 	struct pvscsi_run_result res;
-	struct simcfg *cfg;
+	const struct simcfg *cfg = config_of(config_text);
 	char err[512];
 
 	opt.seed = 1; /* the input decides; the seed only fills gaps */
@@ -95,10 +143,6 @@ void fuzz_session_run(const char *config_text,
 		opt.trace = stderr;
 	}
 
-	/* The text is the target's own: a refusal is a bug in the target. */
-	if (simcfg_load_string(config_text, "fuzz.cfg", NULL, &cfg, err,
-			       sizeof(err)))
-		fuzz_fail("session-config", "%s\n%s", err, config_text);
 	if (pvscsi_run(cfg, &opt, &res, err, sizeof(err)))
 		fuzz_fail("session-setup", "%s", err);
 	if (backend_lied(&res)) {
@@ -125,5 +169,4 @@ void fuzz_session_run(const char *config_text,
 	if (check)
 		check(&res);
 	pvscsi_run_result_free(&res);
-	simcfg_free(cfg);
 }

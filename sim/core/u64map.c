@@ -43,6 +43,16 @@ static void rehash(struct sim_u64map *m, size_t cap)
 	free(old.vals);
 }
 
+void sim_u64map_reserve(struct sim_u64map *m, size_t n)
+{
+	size_t cap = 16;
+
+	while (cap * 3 <= (n + 1) * 4)
+		cap *= 2;
+	if (cap > m->cap)
+		rehash(m, cap);
+}
+
 void sim_u64map_put(struct sim_u64map *m, uint64_t key, void *val)
 {
 	SIM_ASSERT(key != EMPTY && key != DEAD);

@@ -20,6 +20,8 @@ struct sim_u64map {
 
 void sim_u64map_init(struct sim_u64map *m);
 void sim_u64map_fini(struct sim_u64map *m);
+/* Room for n entries without growing (an optimisation only). */
+void sim_u64map_reserve(struct sim_u64map *m, size_t n);
 /* Inserts or replaces. key must not be 0 or UINT64_MAX. */
 void sim_u64map_put(struct sim_u64map *m, uint64_t key, void *val);
 void *sim_u64map_get(const struct sim_u64map *m, uint64_t key);

@@ -32,6 +32,8 @@ static struct sim_xen *xen_get(struct sim *sim)
 	xen = sim_xcalloc(1, sizeof(*xen));
 	xen->sim = sim;
 	sim_u64map_init(&xen->frames);
+	/* A PVSCSI session's frames (bounce pages, rings) without growing. */
+	sim_u64map_reserve(&xen->frames, 1024);
 	sim_attach(sim, SIM_PART_XEN, xen, xen_destroy);
 	return xen;
 }

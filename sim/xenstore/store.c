@@ -99,61 +99,87 @@ static struct sim_xs_node *node_new(const char *name, size_t len,
 				    const struct xs_permissions *perms,
 				    unsigned nperms)
 {
-	struct sim_xs_node *n = sim_xcalloc(1, sizeof(*n));
+	struct sim_xs_node *n = sim_xcalloc(1, sizeof(*n) + len + 1);
 
-	n->name = sim_xmalloc(len + 1);
 	memcpy(n->name, name, len);
 	n->name[len] = '\0';
+	n->refs = 1;
 	n->val = sim_xcalloc(1, 1);
 	n->perms = perms_dup(perms, nperms);
 	n->nperms = nperms;
 	return n;
 }
 
-static void node_free(struct sim_xs_node *n)
+/* Drops one reference; frees n, and drops its children's, on the last. */
+static void node_unref(struct sim_xs_node *n)
 {
-	free(n->name);
+	SIM_ASSERT(n->refs > 0);
+	if (--n->refs)
+		return;
+	for (unsigned i = 0; i < n->nkids; i++)
+		node_unref(n->kids[i]);
 	free(n->val);
 	free(n->perms);
 	free(n->kids);
 	free(n);
 }
 
-/* Frees n and its subtree; returns how many nodes that was. */
-static uint64_t subtree_free(struct sim_xs_node *n)
+/* How many nodes the subtree at n holds. */
+static uint64_t subtree_count(const struct sim_xs_node *n)
 {
 	uint64_t count = 1;
 
 	for (unsigned i = 0; i < n->nkids; i++)
-		count += subtree_free(n->kids[i]);
-	node_free(n);
+		count += subtree_count(n->kids[i]);
 	return count;
 }
 
 void sim_xs_tree_free(struct sim_xs_node *n)
 {
 	if (n)
-		subtree_free(n);
+		node_unref(n);
 }
 
-struct sim_xs_node *sim_xs_tree_copy(const struct sim_xs_node *n,
-				     struct sim_xs_node *parent)
+struct sim_xs_node *sim_xs_tree_share(struct sim_xs_node *n)
 {
-	struct sim_xs_node *c = node_new(n->name, strlen(n->name), n->perms,
-					 n->nperms);
+	SIM_ASSERT(n != NULL && n->refs > 0);
+	n->refs++;
+	return n;
+}
 
-	c->parent = parent;
-	c->gen = n->gen;
+/* A private copy of shared node n: same name, value, permissions and
+ * generation; the children are shared one level further down. */
+static struct sim_xs_node *node_clone(struct sim_xs_node *n)
+{
+	size_t nlen = strlen(n->name);
+	struct sim_xs_node *c = node_new(n->name, nlen, n->perms, n->nperms);
+
 	free(c->val);
 	c->val = sim_xmalloc(n->len + 1);
 	memcpy(c->val, n->val, n->len + 1);
 	c->len = n->len;
-	c->kids = sim_xmalloc((n->nkids ? n->nkids : 1) * sizeof(*c->kids));
+	c->gen = n->gen;
 	c->kids_cap = n->nkids;
-	for (unsigned i = 0; i < n->nkids; i++)
-		c->kids[i] = sim_xs_tree_copy(n->kids[i], c);
+	c->kids = sim_xmalloc((n->nkids ? n->nkids : 1) * sizeof(*c->kids));
+	for (unsigned i = 0; i < n->nkids; i++) {
+		c->kids[i] = n->kids[i];
+		c->kids[i]->refs++;
+	}
 	c->nkids = n->nkids;
 	return c;
+}
+
+/* The node *slot points at, made private to the tree holding slot (whose
+ * own node must already be private). */
+static struct sim_xs_node *own(struct sim_xs_node **slot)
+{
+	struct sim_xs_node *n = *slot;
+
+	if (n->refs == 1)
+		return n;
+	*slot = node_clone(n);
+	node_unref(n);
+	return *slot;
 }
 
 /* strcmp(a, the first blen bytes of b as a string) */
@@ -205,7 +231,6 @@ static void kid_insert(struct sim_xs_node *parent, struct sim_xs_node *kid)
 		(parent->nkids - pos) * sizeof(*parent->kids));
 	parent->kids[pos] = kid;
 	parent->nkids++;
-	kid->parent = parent;
 }
 
 static void kid_remove(struct sim_xs_node *parent, struct sim_xs_node *kid)
@@ -241,12 +266,58 @@ static struct sim_xs_node *walk(struct sim_xs_node *root, const char *path,
 	return n;
 }
 
+/* The node named by the first len bytes of a valid path, or NULL. With
+ * make_own, the node must exist and it and its ancestors are made private
+ * to the tree at *rootp: only for changing that node, as the copies made
+ * of shared nodes are the price of a change. */
+static struct sim_xs_node *prefix_walk(struct sim_xs_node **rootp,
+				       const char *path, size_t len,
+				       bool make_own)
+{
+	struct sim_xs_node *n = make_own ? own(rootp) : *rootp;
+	const char *p = path + 1, *stop = path + len;
+
+	SIM_ASSERT(len >= 1 && len <= strlen(path));
+	while (p < stop) {
+		const char *end = strchrnul(p, '/');
+		bool found;
+		unsigned pos;
+
+		if (end > stop)
+			end = stop;
+		pos = kid_pos(n, p, (size_t)(end - p), &found);
+		if (!found) {
+			SIM_ASSERT(!make_own);
+			return NULL;
+		}
+		n = make_own ? own(&n->kids[pos]) : n->kids[pos];
+		p = end < stop ? end + 1 : end;
+	}
+	return n;
+}
+
+static struct sim_xs_node *own_prefix(const struct sim_xs_view *v,
+				      const char *path, size_t len)
+{
+	return prefix_walk(v->rootp, path, len, true);
+}
+
 struct sim_xs_node *sim_xs_lookup(struct sim_xs_node *root, const char *path)
 {
 	const char *rest;
 	struct sim_xs_node *n = walk(root, path, &rest);
 
 	return *rest ? NULL : n;
+}
+
+struct sim_xs_node *sim_xs_parent_of(struct sim_xs_node *root,
+				     const char *path)
+{
+	size_t len = (size_t)(strrchr(path, '/') - path);
+
+	if (!path[1])
+		return NULL;
+	return prefix_walk(&root, path, len ? len : 1, false);
 }
 
 /* Length of the path prefix that names the node walk() stopped at. */
@@ -319,15 +390,17 @@ static int find_or_create(const struct sim_xs_view *v, sim_domid caller,
 			  bool *created)
 {
 	const char *rest;
-	struct sim_xs_node *n = walk(v->root, path, &rest);
+	struct sim_xs_node *n = walk(*v->rootp, path, &rest);
+	size_t found_len = prefix_len(path, rest);
 
-	note(v, path, prefix_len(path, rest), n);
+	note(v, path, found_len, n);
 	*created = *rest != '\0';
 	if (*created)
 		note(v, path, strlen(path), NULL);
 	/* Creating needs write access to the deepest existing ancestor. */
 	if (!may(n, caller, XS_PERM_WRITE))
 		return -EACCES;
+	n = own_prefix(v, path, found_len);
 	if (*created)
 		n = create_below(v, caller, n, path, rest);
 	*out = n;
@@ -425,30 +498,33 @@ int sim_xs_op_rm(const struct sim_xs_view *v, sim_domid caller,
 		 const char *path)
 {
 	const char *rest;
-	struct sim_xs_node *n = walk(v->root, path, &rest);
+	struct sim_xs_node *n = walk(*v->rootp, path, &rest);
 	struct sim_xs_node *parent;
 	char buf[SIM_XS_ABS_PATH_MAX + 1];
 	size_t len = strlen(path);
+	size_t parent_len = prefix_len(path, strrchr(path, '/') + 1);
 
 	if (*rest)
 		return missing(v, caller, path, n);
-	SIM_ASSERT(n->parent != NULL); /* "/" was refused by the caller */
-	parent = n->parent;
-	note(v, path, prefix_len(path, strrchr(path, '/') + 1), parent);
+	SIM_ASSERT(len > 1); /* "/" was refused by the caller */
+	note(v, path, parent_len, prefix_walk(v->rootp, path, parent_len,
+					      false));
 	memcpy(buf, path, len + 1);
 	subtree_each(v, n, buf, len, true, rm_note);
 	if (!may(n, caller, XS_PERM_WRITE))
 		return -EACCES;
 	if (!v->txn)
 		subtree_each(v, n, buf, len, true, rm_fire);
+	parent = own_prefix(v, path, parent_len);
 	kid_remove(parent, n);
 	touch(v, parent);
 	if (v->txn) {
-		subtree_free(n);
+		node_unref(n);
 		sim_xs_txn_log(v->txn, SIM_XS_OP_RM, path, NULL, 0, NULL, 0);
 		return 0;
 	}
-	v->xs->st.nodes -= subtree_free(n);
+	v->xs->st.nodes -= subtree_count(n);
+	node_unref(n);
 	sim_trace(v->xs->sim, "xs-rm", sim_xs_path_hash(path), 0);
 	return 0;
 }
@@ -458,7 +534,7 @@ int sim_xs_op_set_perms(const struct sim_xs_view *v, sim_domid caller,
 			unsigned num)
 {
 	const char *rest;
-	struct sim_xs_node *n = walk(v->root, path, &rest);
+	struct sim_xs_node *n = walk(*v->rootp, path, &rest);
 	struct xs_permissions *old;
 	unsigned nold;
 
@@ -470,6 +546,7 @@ int sim_xs_op_set_perms(const struct sim_xs_view *v, sim_domid caller,
 	/* xenstored: an unprivileged owner may not give the node away. */
 	if (caller != SIM_DOMID_DOM0 && perms[0].id != n->perms[0].id)
 		return -EPERM;
+	n = own_prefix(v, path, strlen(path));
 	old = n->perms;
 	nold = n->nperms;
 	n->perms = perms_dup(perms, num);
@@ -493,7 +570,7 @@ static int readable(const struct sim_xs_view *v, sim_domid caller,
 		    const char *path, struct sim_xs_node **out)
 {
 	const char *rest;
-	struct sim_xs_node *n = walk(v->root, path, &rest);
+	struct sim_xs_node *n = walk(*v->rootp, path, &rest);
 
 	if (*rest)
 		return missing(v, caller, path, n);
@@ -519,7 +596,7 @@ static void store_destroy(void *part)
 
 static struct sim_xs_node *mkdir_dom0(struct sim_xs *xs, const char *path)
 {
-	struct sim_xs_view v = { .xs = xs, .root = xs->root };
+	struct sim_xs_view v = { .xs = xs, .rootp = &xs->root };
 	int r = sim_xs_op_mkdir(&v, SIM_DOMID_DOM0, path);
 
 	SIM_ASSERT(r == 0);
@@ -792,7 +869,7 @@ static int switch_once(struct sim_xs *xs, sim_domid caller, const char *dir,
 	SIM_ASSERT(r == 0);
 	/* Checked in the transaction, so a device removed meanwhile is
 	 * never re-created by the write (Linux __xenbus_switch_state). */
-	n = walk(v.root, dir, &rest);
+	n = walk(*v.rootp, dir, &rest);
 	if (*rest) {
 		r = missing(&v, caller, dir, n);
 	} else {

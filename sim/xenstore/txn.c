@@ -1,6 +1,7 @@
 /*
  * Xenstore transactions, optimistic as in xenstored: a transaction works on
- * a private copy of the tree taken at start, notes every path whose state
+ * a snapshot of the tree taken at start (shared with the live tree until
+ * either side changes a node: xs_internal.h), notes every path whose state
  * it depended on (read, written, listed, found absent) with the node's
  * generation as first seen (0: absent), and logs its mutations. Commit
  * compares each noted generation with the live tree; any difference means
@@ -8,8 +9,7 @@
  * with -EAGAIN having applied nothing. Otherwise the log is replayed on the
  * live tree, which fires the watches then.
  *
- * The whole-tree copy is simple and correct; the simulated trees are a few
- * hundred nodes. Replay cannot fail: every node an operation's outcome
+ * Replay cannot fail: every node an operation's outcome
  * depends on was noted and is unchanged, so it is asserted.
  */
 #include "xenstore.h"
@@ -42,14 +42,14 @@ int sim_xs_view_get(struct sim_xs *xs, sim_domid caller, uint32_t txn,
 	SIM_ASSERT(xs != NULL);
 	v->xs = xs;
 	v->txn = NULL;
-	v->root = xs->root;
+	v->rootp = &xs->root;
 	if (txn == 0)
 		return 0;
 	/* Another domain's transaction id is as unknown as a stale one. */
 	v->txn = txn_find(xs, caller, txn, NULL);
 	if (!v->txn)
 		return -ENOENT;
-	v->root = v->txn->root;
+	v->rootp = &v->txn->root;
 	return 0;
 }
 
@@ -172,7 +172,7 @@ int sim_xs_txn_start(struct sim_xs *xs, sim_domid caller, uint32_t *txn)
 	t = sim_xcalloc(1, sizeof(*t));
 	t->id = txn_id_next(xs);
 	t->dom = caller;
-	t->root = sim_xs_tree_copy(xs->root, NULL);
+	t->root = sim_xs_tree_share(xs->root);
 	t->next = xs->txns;
 	xs->txns = t;
 	sim_trace(xs->sim, "xs-txn-start", t->id, caller);
@@ -194,7 +194,7 @@ static bool txn_valid(struct sim_xs *xs, const struct sim_xs_txn *t)
 
 static void txn_replay(struct sim_xs *xs, const struct sim_xs_txn *t)
 {
-	struct sim_xs_view live = { .xs = xs, .root = xs->root };
+	struct sim_xs_view live = { .xs = xs, .rootp = &xs->root };
 
 	for (unsigned i = 0; i < t->nops; i++) {
 		const struct sim_xs_op *op = &t->ops[i];

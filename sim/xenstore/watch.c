@@ -45,6 +45,7 @@ static bool may_read(const struct xs_permissions *perms, unsigned num,
 }
 
 static bool permitted(sim_domid dom, const struct sim_xs_node *node,
+		      const struct sim_xs_node *parent,
 		      const struct xs_permissions *old, unsigned nold)
 {
 	if (!node) /* special events */
@@ -53,8 +54,7 @@ static bool permitted(sim_domid dom, const struct sim_xs_node *node,
 		return true;
 	if (may_read(node->perms, node->nperms, dom))
 		return true;
-	return node->parent &&
-	       may_read(node->parent->perms, node->parent->nperms, dom);
+	return parent && may_read(parent->perms, parent->nperms, dom);
 }
 
 static void ev_unlink(struct sim_xs *xs, struct sim_xs_event *ev)
@@ -116,11 +116,14 @@ void sim_xs_fire(struct sim_xs *xs, const char *path, bool exact,
 		 const struct sim_xs_node *node,
 		 const struct xs_permissions *old, unsigned nold)
 {
+	const struct sim_xs_node *parent =
+		node ? sim_xs_parent_of(xs->root, path) : NULL;
+
 	for (struct sim_xs_watch *w = xs->watch_head; w; w = w->next) {
 		bool match = exact ? strcmp(w->path, path) == 0
 				   : watch_covers(w->path, path);
 
-		if (match && permitted(w->dom, node, old, nold))
+		if (match && permitted(w->dom, node, parent, old, nold))
 			ev_queue(xs, w, path);
 	}
 }

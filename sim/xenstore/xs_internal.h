@@ -1,7 +1,7 @@
 /*
  * Private to sim/xenstore: the store's types and the calls its files make
  * to each other. store.c owns the tree and the operations, txn.c the
- * transactions (a private copy of the tree, an access set and an op log
+ * transactions (a shared snapshot of the tree, an access set and an op log
  * replayed at commit), watch.c the watches and their queued events, and
  * xs_mock.c the libxenstore API on top. Nothing outside sim/xenstore/
  * includes this header.
@@ -24,9 +24,15 @@
 #define SIM_XS_WATCH_DOM0_MAX 4096u   /* as above, leak catching only */
 #define SIM_XS_WATCH_QUEUE_MAX 1024u  /* queued events per watch (XSA-349) */
 
+/*
+ * Nodes are shared between the live tree and the transactions' snapshots
+ * (a persistent tree): a snapshot is the root with one more reference, and
+ * whoever changes a node that is shared first replaces it, and its
+ * ancestors, by private copies (store.c, own_prefix). So starting a
+ * transaction costs O(1), and a change costs O(depth), not O(tree).
+ */
 struct sim_xs_node {
-	char *name; /* one path component; "" for the root */
-	struct sim_xs_node *parent;
+	unsigned refs; /* parents (and roots) pointing here; >1: shared */
 	struct sim_xs_node **kids; /* sorted by name (strcmp) */
 	unsigned nkids, kids_cap;
 	char *val; /* len bytes, plus a NUL not counted */
@@ -36,6 +42,7 @@ struct sim_xs_node {
 	/* Last change to the value, the permissions or the list of children.
 	 * Never 0: 0 stands for "absent" in a transaction's access set. */
 	uint64_t gen;
+	char name[]; /* one path component; "" for the root */
 };
 
 enum sim_xs_op_kind {
@@ -63,7 +70,7 @@ struct sim_xs_txn {
 	struct sim_xs_txn *next;
 	uint32_t id;
 	sim_domid dom;
-	struct sim_xs_node *root; /* private copy taken at start */
+	struct sim_xs_node *root; /* snapshot taken at start (shared) */
 	struct sim_xs_access *acc;
 	unsigned nacc, acc_cap;
 	struct sim_xs_op *ops;
@@ -99,10 +106,11 @@ struct sim_xs {
 };
 
 /* The tree an operation works on: the live one (txn NULL) or a
- * transaction's copy. Only the live branch fires watches and traces. */
+ * transaction's snapshot. Only the live branch fires watches and traces.
+ * A change may replace the root, hence the pointer to where it is kept. */
 struct sim_xs_view {
 	struct sim_xs *xs;
-	struct sim_xs_node *root;
+	struct sim_xs_node **rootp;
 	struct sim_xs_txn *txn;
 };
 
@@ -112,8 +120,12 @@ int sim_xs_path_check(const char *path);
 unsigned sim_xs_perm_for(const struct xs_permissions *perms, unsigned num,
 			 sim_domid dom);
 struct sim_xs_node *sim_xs_lookup(struct sim_xs_node *root, const char *path);
-struct sim_xs_node *sim_xs_tree_copy(const struct sim_xs_node *n,
-				     struct sim_xs_node *parent);
+/* The parent of the node at a valid path; NULL for "/" or if missing. */
+struct sim_xs_node *sim_xs_parent_of(struct sim_xs_node *root,
+				     const char *path);
+/* A snapshot: n with one more reference. */
+struct sim_xs_node *sim_xs_tree_share(struct sim_xs_node *n);
+/* Drops a reference to n; frees what nobody else references. */
 void sim_xs_tree_free(struct sim_xs_node *n);
 uint64_t sim_xs_path_hash(const char *path);
 int sim_xs_op_write(const struct sim_xs_view *v, sim_domid caller,
