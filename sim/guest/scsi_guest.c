@@ -42,6 +42,7 @@ struct sg_lun {
 	uint32_t *gen;   /* per block, tracked span only; 0: never written */
 	uint8_t *busy;   /* per block: a command in flight covers it */
 	uint64_t tracked; /* blocks in gen[] */
+	uint64_t written_lo, written_hi; /* gen[] is 0 outside [lo, hi) */
 };
 
 /* One workload I/O of `block` bytes. Like the Linux block layer, the guest
@@ -327,6 +328,19 @@ static void copy_text(char *dst, const uint8_t *src, size_t n)
 	dst[n] = '\0';
 	while (n > 0 && dst[n - 1] == ' ')
 		dst[--n] = '\0';
+}
+
+/* The last write to blocks [lba, lba + n) ended: gen, or unknown. */
+static void written_mark(struct sg_lun *l, uint64_t lba, uint32_t n,
+			 uint32_t gen)
+{
+	SIM_ASSERT(n > 0 && lba + n <= l->tracked);
+	for (uint32_t i = 0; i < n; i++)
+		l->gen[lba + i] = gen;
+	if (l->written_hi == 0 || lba < l->written_lo)
+		l->written_lo = lba;
+	if (lba + n > l->written_hi)
+		l->written_hi = lba + n;
 }
 
 static void track_alloc(struct scsi_guest *g, struct sg_lun *l)
@@ -686,8 +700,8 @@ static bool io_done(struct scsi_guest *g, struct sg_req *r,
 		w->st.bytes += r->cmd.data_len;
 	else
 		r->io->failed = true;
-	for (uint32_t i = 0; r->write && i < r->nblocks; i++)
-		l->gen[r->lba + i] = ok ? r->gen : SG_GEN_UNKNOWN;
+	if (r->write)
+		written_mark(l, r->lba, r->nblocks, ok ? r->gen : SG_GEN_UNKNOWN);
 	if (ok && !r->write && w->cfg->verify)
 		verify_read(g, r, res);
 	io_account(g, w, r->io);
@@ -1276,12 +1290,21 @@ void scsi_guest_written_blocks(struct scsi_guest *g, unsigned i,
 
 	if (!l->gen || bs == 0)
 		return;
-	want = sim_xmalloc(bs);
-	for (uint64_t b = 0; b < l->tracked; b++) {
-		if (l->gen[b] == 0 || l->gen[b] == SG_GEN_UNKNOWN)
-			continue;
-		fill_block(want, bs, b, l->gen[b]);
-		fn(arg, b, bs, want);
+	want = sim_xmalloc((size_t)SG_AUDIT_RUN * bs);
+	/* Only the span writes touched: the medium is often far larger. */
+	SIM_ASSERT(l->written_hi <= l->tracked);
+	for (uint64_t b = l->written_lo; b < l->written_hi;) {
+		uint32_t n = 0;
+
+		while (b + n < l->written_hi && n < SG_AUDIT_RUN &&
+		       l->gen[b + n] != 0 && l->gen[b + n] != SG_GEN_UNKNOWN) {
+			fill_block(want + (size_t)n * bs, bs, b + n,
+				   l->gen[b + n]);
+			n++;
+		}
+		if (n)
+			fn(arg, b, n, bs, want);
+		b += n ? n : 1;
 	}
 	free(want);
 }

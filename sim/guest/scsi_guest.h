@@ -95,9 +95,11 @@ void scsi_guest_work_stats(const struct scsi_guest *g, unsigned w,
 
 /* What this guest believes is on LUN record i's medium: fn is called for
  * every block whose last write completed successfully, with the bytes
- * that write carried. */
-typedef void sg_block_fn(void *arg, uint64_t lba, uint32_t block_size,
-			 const uint8_t *expected);
+ * that write carried; consecutive such blocks come in one call (count
+ * blocks from lba, at most SG_AUDIT_RUN), in increasing order. */
+#define SG_AUDIT_RUN 128u
+typedef void sg_block_fn(void *arg, uint64_t lba, uint32_t count,
+			 uint32_t block_size, const uint8_t *expected);
 void scsi_guest_written_blocks(struct scsi_guest *g, unsigned i,
 			       sg_block_fn *fn, void *arg);
 

@@ -679,55 +679,49 @@ static void timeline_fire(struct sim *sim, void *arg)
 
 /* ---- audits at the end ---------------------------------------------------------- */
 
-/* Blocks come in increasing order: read the image a window at a time. */
-#define AUDIT_WINDOW (64u * 1024)
-
 struct audit {
 	struct run *r;
 	int fd;
 	const char *image;
-	uint8_t buf[AUDIT_WINDOW];
-	uint64_t win_off; /* image offset of buf[0] */
-	size_t win_len;   /* bytes of buf read from the image */
+	uint8_t *buf; /* room for SG_AUDIT_RUN blocks */
+	uint32_t cap;
 };
 
-/* Points at the bs bytes at offset off of the image, or NULL if the image
- * ends (or cannot be read) before them. */
-static const uint8_t *audit_read(struct audit *a, uint64_t off, uint32_t bs)
-{
-	ssize_t n;
-
-	if (off >= a->win_off && off + bs <= a->win_off + a->win_len)
-		return a->buf + (off - a->win_off);
-	if (bs > AUDIT_WINDOW)
-		return NULL;
-	n = pread(a->fd, a->buf, AUDIT_WINDOW, (off_t)off);
-	a->win_off = off;
-	a->win_len = n > 0 ? (size_t)n : 0;
-	return a->win_len >= bs ? a->buf : NULL;
-}
-
-/* Every block whose write the guest saw complete must be on the image. */
-static void audit_block(void *arg, uint64_t lba, uint32_t bs,
-			const uint8_t *expected)
+/* Every block whose write the guest saw complete must be on the image: a
+ * run of them is read at once, and each bad block is reported. */
+static void audit_blocks(void *arg, uint64_t lba, uint32_t count,
+			 uint32_t bs, const uint8_t *expected)
 {
 	struct audit *a = arg;
-	const uint8_t *got = audit_read(a, lba * bs, bs);
+	size_t len = (size_t)count * bs;
+	ssize_t n;
 
-	a->r->res->blocks_audited++;
-	if (got && memcmp(got, expected, bs) == 0)
+	if (a->cap < len) {
+		free(a->buf);
+		a->buf = sim_xmalloc(len);
+		a->cap = (uint32_t)len;
+	}
+	a->r->res->blocks_audited += count;
+	n = pread(a->fd, a->buf, len, (off_t)(lba * bs));
+	if (n == (ssize_t)len && memcmp(a->buf, expected, len) == 0)
 		return;
-	a->r->res->blocks_audit_bad++;
-	sim_violation(a->r->sim, SIM_CHECK_DATA_CORRUPT,
-		      "%s: block %llu does not hold the last completed write",
-		      a->image, (unsigned long long)lba);
+	for (uint32_t i = 0; i < count; i++) {
+		size_t off = (size_t)i * bs;
+
+		if (n >= (ssize_t)(off + bs) &&
+		    memcmp(a->buf + off, expected + off, bs) == 0)
+			continue;
+		a->r->res->blocks_audit_bad++;
+		sim_violation(a->r->sim, SIM_CHECK_DATA_CORRUPT,
+			      "%s: block %llu does not hold the last completed "
+			      "write", a->image, (unsigned long long)(lba + i));
+	}
 }
 
 static void audit_images(struct run *r)
 {
-	struct audit *a = sim_xcalloc(1, sizeof(*a));
+	struct audit a = { .r = r, .fd = -1 };
 
-	a->r = r;
 	for (unsigned hi = 0; hi < r->nr_hosts; hi++) {
 		struct host *h = &r->hosts[hi];
 
@@ -738,16 +732,16 @@ static void audit_images(struct run *r)
 			if (li.target < 0 ||
 			    (unsigned)li.target >= r->cfg->nr_targets)
 				continue;
-			a->image = r->cfg->targets[li.target].image;
-			a->fd = open(a->image, O_RDONLY);
-			if (a->fd < 0)
+			a.image = r->cfg->targets[li.target].image;
+			a.fd = open(a.image, O_RDONLY);
+			if (a.fd < 0)
 				continue;
-			a->win_len = 0;
-			scsi_guest_written_blocks(h->guest, i, audit_block, a);
-			close(a->fd);
+			scsi_guest_written_blocks(h->guest, i, audit_blocks,
+						  &a);
+			close(a.fd);
 		}
 	}
-	free(a);
+	free(a.buf);
 }
 
 static void collect(struct run *r)

@@ -55,7 +55,6 @@ int sim_domain_create(struct sim *sim, sim_domid id, const char *name,
 	/* Small nonzero gfns keep "frame 0" out of every grant entry. */
 	d->next_gfn = 0x100;
 	d->gt = sim_gnttab_new();
-	d->ports = sim_evtchn_ports_new(d);
 	/* Creation order keeps teardown (and its trace) deterministic. */
 	for (tail = &xen->domains; *tail; tail = &(*tail)->next)
 		;
@@ -144,8 +143,8 @@ static void domain_free(struct sim_domain *d)
 		sim_xen_page_release(xen, pg);
 	}
 	domain_unlink(d);
-	free(d->gt);
-	free(d->ports);
+	sim_gnttab_free(d->gt);
+	sim_evtchn_ports_free(d);
 	free(d->name);
 	free(d);
 }

@@ -17,16 +17,32 @@
 
 #define DELAY_FACTOR 1000u
 
-struct sim_evtchn_port *sim_evtchn_ports_new(struct sim_domain *d)
+void sim_evtchn_ports_free(struct sim_domain *d)
 {
-	struct sim_evtchn_port *ports;
+	for (uint32_t c = 0; c < SIM_EVTCHN_PORTS / SIM_EVTCHN_CHUNK; c++)
+		free(d->port_chunks[c]);
+}
 
-	ports = sim_xcalloc(SIM_EVTCHN_PORTS, sizeof(*ports));
-	for (uint32_t i = 0; i < SIM_EVTCHN_PORTS; i++) {
-		ports[i].dom = d;
-		ports[i].port = i;
+/* Port i's slot, or NULL when its chunk was never needed. */
+static struct sim_evtchn_port *port_at(const struct sim_domain *d, uint32_t i)
+{
+	struct sim_evtchn_port *chunk;
+
+	SIM_ASSERT(i < SIM_EVTCHN_PORTS);
+	chunk = d->port_chunks[i / SIM_EVTCHN_CHUNK];
+	return chunk ? &chunk[i % SIM_EVTCHN_CHUNK] : NULL;
+}
+
+static void chunk_new(struct sim_domain *d, uint32_t c)
+{
+	struct sim_evtchn_port *chunk;
+
+	chunk = sim_xcalloc(SIM_EVTCHN_CHUNK, sizeof(*chunk));
+	for (uint32_t i = 0; i < SIM_EVTCHN_CHUNK; i++) {
+		chunk[i].dom = d;
+		chunk[i].port = c * SIM_EVTCHN_CHUNK + i;
 	}
-	return ports;
+	d->port_chunks[c] = chunk;
 }
 
 static struct sim *port_sim(const struct sim_evtchn_port *p)
@@ -38,18 +54,35 @@ static struct sim *port_sim(const struct sim_evtchn_port *p)
 static struct sim_evtchn_port *port_get(const struct sim_domain *d,
 					uint32_t port)
 {
-	if (port == 0 || port >= SIM_EVTCHN_PORTS ||
-	    d->ports[port].state == SIM_PORT_FREE)
+	struct sim_evtchn_port *p;
+
+	if (port == 0 || port >= SIM_EVTCHN_PORTS)
 		return NULL;
-	return &d->ports[port];
+	p = port_at(d, port);
+	return p && p->state != SIM_PORT_FREE ? p : NULL;
 }
 
 static struct sim_evtchn_port *port_new(struct sim_domain *d)
 {
-	for (uint32_t i = 1; i < SIM_EVTCHN_PORTS; i++)
-		if (d->ports[i].state == SIM_PORT_FREE)
-			return &d->ports[i];
+	for (uint32_t i = 1; i < SIM_EVTCHN_PORTS; i++) {
+		if (!port_at(d, i))
+			chunk_new(d, i / SIM_EVTCHN_CHUNK);
+		if (port_at(d, i)->state != SIM_PORT_FREE)
+			continue;
+		if (i >= d->ports_hwm)
+			d->ports_hwm = i + 1;
+		return port_at(d, i);
+	}
 	return NULL;
+}
+
+/* Scans stop at the high-water mark: a domain uses a handful of its
+ * SIM_EVTCHN_PORTS, and every session scans them at teardown. Every
+ * chunk below it exists. */
+static uint32_t ports_used_end(const struct sim_domain *d)
+{
+	SIM_ASSERT(d->ports_hwm <= SIM_EVTCHN_PORTS);
+	return d->ports_hwm;
 }
 
 /* ==== fault injection: the only place event-channel faults enter ==== */
@@ -273,24 +306,24 @@ int sim_evtchn_close(struct sim_domain *d, uint32_t port)
 
 void sim_evtchn_close_all(struct sim_domain *d, bool cancel_events)
 {
-	for (uint32_t i = 1; i < SIM_EVTCHN_PORTS; i++)
-		if (d->ports[i].state != SIM_PORT_FREE)
-			port_close(&d->ports[i], cancel_events);
+	for (uint32_t i = 1; i < ports_used_end(d); i++)
+		if (port_at(d, i)->state != SIM_PORT_FREE)
+			port_close(port_at(d, i), cancel_events);
 }
 
 void sim_evtchn_stats(const struct sim_domain *d, struct sim_evtchn_stats *st)
 {
 	*st = d->evstats;
 	st->open = 0;
-	for (uint32_t i = 1; i < SIM_EVTCHN_PORTS; i++)
-		if (d->ports[i].state != SIM_PORT_FREE)
+	for (uint32_t i = 1; i < ports_used_end(d); i++)
+		if (port_at(d, i)->state != SIM_PORT_FREE)
 			st->open++;
 }
 
 void sim_evtchn_audit(struct sim_domain *d, const char *when)
 {
-	for (uint32_t i = 1; i < SIM_EVTCHN_PORTS; i++) {
-		struct sim_evtchn_port *p = &d->ports[i];
+	for (uint32_t i = 1; i < ports_used_end(d); i++) {
+		struct sim_evtchn_port *p = port_at(d, i);
 
 		if (p->state == SIM_PORT_FREE)
 			continue;

@@ -24,6 +24,59 @@ struct sim_gnttab *sim_gnttab_new(void)
 	return sim_xcalloc(1, sizeof(struct sim_gnttab));
 }
 
+void sim_gnttab_free(struct sim_gnttab *gt)
+{
+	if (!gt)
+		return;
+	for (uint32_t f = 0; f < SIM_GNTTAB_FRAMES; f++)
+		free(gt->frames[f]);
+	free(gt);
+}
+
+/* Frames come into being when a ref in them is first claimed, as a guest's
+ * table grows (Linux gnttab_expand): until then every entry reads as
+ * unused. Only claimed refs are ever written. */
+static const struct sim_gnt_frame frame_unused;
+
+static const struct sim_gnt_frame *frame_of(const struct sim_gnttab *gt,
+					    uint32_t ref)
+{
+	const struct sim_gnt_frame *f = gt->frames[ref / SIM_GNTTAB_FRAME_REFS];
+
+	return f ? f : &frame_unused;
+}
+
+const grant_entry_v1_t *sim_gnttab_entry(const struct sim_gnttab *gt,
+					 uint32_t ref)
+{
+	SIM_ASSERT(ref < SIM_GNTTAB_ENTRIES);
+	return &frame_of(gt, ref)->entries[ref % SIM_GNTTAB_FRAME_REFS];
+}
+
+static const struct sim_gnt_shadow *shadow_at(const struct sim_gnttab *gt,
+					      uint32_t ref)
+{
+	return &frame_of(gt, ref)->shadow[ref % SIM_GNTTAB_FRAME_REFS];
+}
+
+static struct sim_gnt_frame *frame_mut(struct sim_gnttab *gt, uint32_t ref)
+{
+	struct sim_gnt_frame *f = gt->frames[ref / SIM_GNTTAB_FRAME_REFS];
+
+	SIM_ASSERT(f != NULL); /* a claimed ref's frame exists */
+	return f;
+}
+
+static grant_entry_v1_t *entry_mut(struct sim_gnttab *gt, uint32_t ref)
+{
+	return &frame_mut(gt, ref)->entries[ref % SIM_GNTTAB_FRAME_REFS];
+}
+
+static struct sim_gnt_shadow *shadow_mut(struct sim_gnttab *gt, uint32_t ref)
+{
+	return &frame_mut(gt, ref)->shadow[ref % SIM_GNTTAB_FRAME_REFS];
+}
+
 static struct sim *dom_sim(const struct sim_domain *d)
 {
 	return d->xen->sim;
@@ -31,7 +84,7 @@ static struct sim *dom_sim(const struct sim_domain *d)
 
 static bool ref_active(const struct sim_gnttab *gt, uint32_t ref)
 {
-	return gt->entries[ref].flags & GTF_permit_access;
+	return sim_gnttab_entry(gt, ref)->flags & GTF_permit_access;
 }
 
 /* ---- granting side ---- */
@@ -39,8 +92,11 @@ static bool ref_active(const struct sim_gnttab *gt, uint32_t ref)
 static void claimed_set(struct sim_gnttab *gt, uint32_t ref, bool on)
 {
 	uint64_t bit = 1ull << (ref % 64);
+	struct sim_gnt_frame **f = &gt->frames[ref / SIM_GNTTAB_FRAME_REFS];
 
-	gt->shadow[ref].claimed = on;
+	if (!*f)
+		*f = sim_xcalloc(1, sizeof(**f));
+	shadow_mut(gt, ref)->claimed = on;
 	if (on)
 		gt->claimed_bm[ref / 64] |= bit;
 	else
@@ -62,7 +118,7 @@ int sim_gnttab_claim(struct sim_domain *d, uint32_t *ref)
 		if (used == ~0ull)
 			continue;
 		r = w * 64 + (uint32_t)__builtin_ctzll(~used);
-		SIM_ASSERT(!gt->shadow[r].claimed);
+		SIM_ASSERT(!shadow_at(gt, r)->claimed);
 		claimed_set(gt, r, true);
 		*ref = r;
 		return 0;
@@ -75,7 +131,7 @@ void sim_gnttab_release(struct sim_domain *d, uint32_t ref)
 	struct sim_gnttab *gt = d->gt;
 
 	if (ref < SIM_GNTTAB_RESERVED || ref >= SIM_GNTTAB_ENTRIES ||
-	    !gt->shadow[ref].claimed || ref_active(gt, ref)) {
+	    !shadow_at(gt, ref)->claimed || ref_active(gt, ref)) {
 		sim_violation(dom_sim(d), SIM_CHECK_CONTRACT,
 			      "dom%u: release of grant ref %u that is not "
 			      "claimed or still granted", d->id, ref);
@@ -101,7 +157,7 @@ int sim_gnttab_grant(struct sim_domain *d, uint32_t ref, sim_domid peer,
 	grant_entry_v1_t *e;
 
 	if (ref < SIM_GNTTAB_RESERVED || ref >= SIM_GNTTAB_ENTRIES ||
-	    !gt->shadow[ref].claimed || ref_active(gt, ref) || !pg ||
+	    !shadow_at(gt, ref)->claimed || ref_active(gt, ref) || !pg ||
 	    pg->owner != d)
 		return -EINVAL;
 	if (!readonly && pg->outbound)
@@ -110,13 +166,13 @@ int sim_gnttab_grant(struct sim_domain *d, uint32_t ref, sim_domid peer,
 			      "writable to dom%u (ref %u)", d->id,
 			      (unsigned long long)pg->gfn, peer, ref);
 	check_grant_reuse(d, pg);
-	e = &gt->entries[ref];
+	e = entry_mut(gt, ref);
 	/* Guest order: frame and domid first, then flags (grant_table.h). */
 	e->frame = (uint32_t)pg->gfn;
 	e->domid = peer;
 	e->flags = GTF_permit_access | (readonly ? GTF_readonly : 0);
-	gt->shadow[ref].page = pg;
-	gt->shadow[ref].ended = false;
+	shadow_mut(gt, ref)->page = pg;
+	shadow_mut(gt, ref)->ended = false;
 	/* A frame granted afresh starts a new sharing epoch: bytes fetched
 	 * under an earlier grant may be fetched once more. */
 	if (pg->grants_active++ == 0)
@@ -132,11 +188,11 @@ int sim_gnttab_grant(struct sim_domain *d, uint32_t ref, sim_domid peer,
 static void entry_end(struct sim_domain *d, uint32_t ref)
 {
 	struct sim_gnttab *gt = d->gt;
-	struct sim_gnt_shadow *sh = &gt->shadow[ref];
+	struct sim_gnt_shadow *sh = shadow_mut(gt, ref);
 
 	SIM_ASSERT(sh->maps_ro == 0 && sh->maps_rw == 0);
 	SIM_ASSERT(sh->page && sh->page->grants_active > 0);
-	memset(&gt->entries[ref], 0, sizeof(gt->entries[ref]));
+	memset(entry_mut(gt, ref), 0, sizeof(grant_entry_v1_t));
 	/* The frame is private again once its last grant ends: what it
 	 * held no longer counts as outbound data. */
 	if (--sh->page->grants_active == 0)
@@ -153,11 +209,11 @@ int sim_gnttab_try_end(struct sim_domain *d, uint32_t ref)
 
 	if (ref >= SIM_GNTTAB_ENTRIES || !ref_active(gt, ref))
 		return -EINVAL;
-	sh = &gt->shadow[ref];
+	sh = shadow_mut(gt, ref);
 	/* Atomic per gnttab_try_end_foreign_access (XSA-396): flags are
 	 * checked and cleared in one step, so the peer cannot map between a
 	 * "still mapped?" test and the revoke. */
-	if (gt->entries[ref].flags & GTF_MAPPED) {
+	if (sim_gnttab_entry(gt, ref)->flags & GTF_MAPPED) {
 		gt->stats.revoke_while_mapped++;
 		sh->page->revoke_failed = true;
 		sim_trace(dom_sim(d), "gnt-end-busy", ref, d->id);
@@ -187,14 +243,14 @@ static int access_check(struct sim_domain *caller, sim_domid granter,
 		gt->stats.map_refusals++;
 		return -EINVAL;
 	}
-	flags = gt->entries[ref].flags;
+	flags = sim_gnttab_entry(gt, ref)->flags;
 	if (!(flags & GTF_permit_access)) {
 		gt->stats.map_refusals++;
-		if (gt->shadow[ref].ended)
+		if (shadow_at(gt, ref)->ended)
 			gt->stats.access_after_end++;
 		return -ENOENT;
 	}
-	if (gt->entries[ref].domid != caller->id ||
+	if (sim_gnttab_entry(gt, ref)->domid != caller->id ||
 	    (writable && (flags & GTF_readonly))) {
 		gt->stats.map_refusals++;
 		return -EACCES;
@@ -217,7 +273,7 @@ int sim_gnttab_map(struct sim_domain *mapper, sim_domid granter, uint32_t ref,
 		  (uint32_t)-err);
 	if (err)
 		return err;
-	sh = &g->gt->shadow[ref];
+	sh = shadow_mut(g->gt, ref);
 	map = sim_xcalloc(1, sizeof(*map));
 	map->mapper = mapper;
 	map->granter = g;
@@ -233,7 +289,7 @@ int sim_gnttab_map(struct sim_domain *mapper, sim_domid granter, uint32_t ref,
 		sh->maps_rw++;
 	else
 		sh->maps_ro++;
-	g->gt->entries[ref].flags |= GTF_reading | (writable ? GTF_writing : 0);
+	entry_mut(g->gt, ref)->flags |= GTF_reading | (writable ? GTF_writing : 0);
 	sh->page->nmaps++;
 	g->gt->stats.maps++;
 	*out = map;
@@ -255,8 +311,8 @@ bool sim_grant_map_writable(const struct sim_grant_map *map)
 static void map_detach(struct sim_grant_map *map)
 {
 	struct sim_gnttab *gt = map->granter->gt;
-	struct sim_gnt_shadow *sh = &gt->shadow[map->ref];
-	grant_entry_v1_t *e = &gt->entries[map->ref];
+	struct sim_gnt_shadow *sh = shadow_mut(gt, map->ref);
+	grant_entry_v1_t *e = entry_mut(gt, map->ref);
 
 	if (map->writable) {
 		SIM_ASSERT(sh->maps_rw > 0);
@@ -333,8 +389,8 @@ int sim_gnttab_copy(struct sim_domain *caller, sim_domid granter, uint32_t ref,
 		  (uint64_t)offset << 24 | (uint64_t)len << 8 | (uint8_t)-err);
 	if (err)
 		return err;
-	frame = g->gt->shadow[ref].page->data;
-	g->gt->shadow[ref].page->dirty |= to_granted;
+	frame = shadow_at(g->gt, ref)->page->data;
+	shadow_at(g->gt, ref)->page->dirty |= to_granted;
 	if (to_granted)
 		memcpy(frame + offset, buf, len);
 	else
@@ -344,19 +400,35 @@ int sim_gnttab_copy(struct sim_domain *caller, sim_domid granter, uint32_t ref,
 
 /* ---- ledger ---- */
 
+/* The first claimed ref at or after from, or SIM_GNTTAB_ENTRIES. Every
+ * active ref is claimed, so scans for active grants walk the bitmap. */
+static uint32_t next_claimed(const struct sim_gnttab *gt, uint32_t from)
+{
+	for (uint32_t w = from / 64; w < SIM_GNTTAB_ENTRIES / 64; w++) {
+		uint64_t bits = gt->claimed_bm[w];
+
+		if (w == from / 64)
+			bits &= ~0ull << (from % 64);
+		if (bits)
+			return w * 64 + (uint32_t)__builtin_ctzll(bits);
+	}
+	return SIM_GNTTAB_ENTRIES;
+}
+
 void sim_gnttab_stats(const struct sim_domain *d, struct sim_gnttab_stats *st)
 {
 	const struct sim_gnttab *gt = d->gt;
 
 	*st = gt->stats;
 	st->active = st->mapped = st->quarantined = 0;
-	for (uint32_t r = 0; r < SIM_GNTTAB_ENTRIES; r++) {
+	for (uint32_t r = next_claimed(gt, 0); r < SIM_GNTTAB_ENTRIES;
+	     r = next_claimed(gt, r + 1)) {
 		if (!ref_active(gt, r))
 			continue;
 		st->active++;
-		if (gt->entries[r].flags & GTF_MAPPED)
+		if (sim_gnttab_entry(gt, r)->flags & GTF_MAPPED)
 			st->mapped++;
-		if (gt->shadow[r].page->quarantined)
+		if (shadow_at(gt, r)->page->quarantined)
 			st->quarantined++;
 	}
 }
@@ -367,8 +439,9 @@ void sim_gnttab_audit(struct sim_domain *d, const char *when)
 	struct sim *sim = dom_sim(d);
 	uint32_t quarantined = 0;
 
-	for (uint32_t r = 0; r < SIM_GNTTAB_ENTRIES; r++) {
-		struct sim_page *pg = gt->shadow[r].page;
+	for (uint32_t r = next_claimed(gt, 0); r < SIM_GNTTAB_ENTRIES;
+	     r = next_claimed(gt, r + 1)) {
+		struct sim_page *pg = shadow_at(gt, r)->page;
 
 		if (!ref_active(gt, r))
 			continue;
@@ -381,8 +454,8 @@ void sim_gnttab_audit(struct sim_domain *d, const char *when)
 			      "dom%u: grant ref %u (gfn %#llx, to dom%u%s) "
 			      "still active at %s", d->id, r,
 			      (unsigned long long)pg->gfn,
-			      gt->entries[r].domid,
-			      gt->entries[r].flags & GTF_MAPPED ? ", mapped" :
+			      sim_gnttab_entry(gt, r)->domid,
+			      sim_gnttab_entry(gt, r)->flags & GTF_MAPPED ? ", mapped" :
 								  "", when);
 	}
 	if (quarantined)

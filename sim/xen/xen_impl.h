@@ -23,6 +23,7 @@
 #define SIM_DOMAIN_PAGES_MAX 65536u
 #define SIM_GNTTAB_RESERVED 8u
 #define SIM_EVTCHN_PORTS 1024u
+#define SIM_EVTCHN_CHUNK 64u
 
 struct sim_page {
 	struct sim_domain *owner;  /* NULL for a zombie */
@@ -53,9 +54,17 @@ struct sim_gnt_shadow {
 	bool ended;                /* last grant on this ref was ended */
 };
 
+/* One v1 grant-table frame: 512 entries, and their shadows. */
+#define SIM_GNTTAB_FRAME_REFS (4096u / sizeof(grant_entry_v1_t))
+#define SIM_GNTTAB_FRAMES (SIM_GNTTAB_ENTRIES / SIM_GNTTAB_FRAME_REFS)
+
+struct sim_gnt_frame {
+	grant_entry_v1_t entries[SIM_GNTTAB_FRAME_REFS];
+	struct sim_gnt_shadow shadow[SIM_GNTTAB_FRAME_REFS];
+};
+
 struct sim_gnttab {
-	grant_entry_v1_t entries[SIM_GNTTAB_ENTRIES];
-	struct sim_gnt_shadow shadow[SIM_GNTTAB_ENTRIES];
+	struct sim_gnt_frame *frames[SIM_GNTTAB_FRAMES]; /* NULL: never used */
 	/* Bit set: ref claimed (mirrors shadow[].claimed) for a fast scan. */
 	uint64_t claimed_bm[SIM_GNTTAB_ENTRIES / 64];
 	struct sim_gnttab_stats stats; /* event counters; gauges computed */
@@ -100,7 +109,10 @@ struct sim_domain {
 	uint64_t next_gfn;
 	struct sim_gnttab *gt;
 	struct sim_grant_map *maps;    /* mappings this domain holds */
-	struct sim_evtchn_port *ports; /* SIM_EVTCHN_PORTS, port 0 unused */
+	/* SIM_EVTCHN_PORTS in chunks made on first use; port 0 unused. */
+	struct sim_evtchn_port *port_chunks[SIM_EVTCHN_PORTS /
+					    SIM_EVTCHN_CHUNK];
+	uint32_t ports_hwm;            /* ports at or above it were never used */
 	struct sim_evtchn_stats evstats;
 };
 
@@ -120,6 +132,11 @@ void sim_xen_page_release(struct sim_xen *xen, struct sim_page *pg);
 
 /* gnttab.c */
 struct sim_gnttab *sim_gnttab_new(void);
+void sim_gnttab_free(struct sim_gnttab *gt);
+/* The v1 entry of ref as the guest sees it (all zero in a frame never
+ * used). */
+const grant_entry_v1_t *sim_gnttab_entry(const struct sim_gnttab *gt,
+					 uint32_t ref);
 void sim_gnttab_audit(struct sim_domain *d, const char *when);
 /* Drop every mapping d holds, without reporting. */
 void sim_gnttab_unmap_all(struct sim_domain *d);
@@ -128,7 +145,7 @@ void sim_gnttab_unmap_all(struct sim_domain *d);
 void sim_gnttab_orphan_maps(struct sim_domain *d);
 
 /* evtchn.c */
-struct sim_evtchn_port *sim_evtchn_ports_new(struct sim_domain *d);
+void sim_evtchn_ports_free(struct sim_domain *d);
 void sim_evtchn_audit(struct sim_domain *d, const char *when);
 /* Close every port of d; cancel_events false at sim teardown. */
 void sim_evtchn_close_all(struct sim_domain *d, bool cancel_events);

@@ -103,6 +103,7 @@ static struct sim_xs_node *node_new(const char *name, size_t len,
 
 	memcpy(n->name, name, len);
 	n->name[len] = '\0';
+	n->name_len = (unsigned)len;
 	n->refs = 1;
 	n->val = sim_xcalloc(1, 1);
 	n->perms = perms_dup(perms, nperms);
@@ -151,8 +152,8 @@ struct sim_xs_node *sim_xs_tree_share(struct sim_xs_node *n)
  * generation; the children are shared one level further down. */
 static struct sim_xs_node *node_clone(struct sim_xs_node *n)
 {
-	size_t nlen = strlen(n->name);
-	struct sim_xs_node *c = node_new(n->name, nlen, n->perms, n->nperms);
+	struct sim_xs_node *c = node_new(n->name, n->name_len, n->perms,
+					 n->nperms);
 
 	free(c->val);
 	c->val = sim_xmalloc(n->len + 1);
@@ -182,14 +183,16 @@ static struct sim_xs_node *own(struct sim_xs_node **slot)
 	return *slot;
 }
 
-/* strcmp(a, the first blen bytes of b as a string) */
-static int name_cmp(const char *a, const char *b, size_t blen)
+/* The sign of strcmp(n's name, the first blen bytes of b as a string):
+ * path components hold no NUL, so memcmp and the lengths decide. */
+static int name_cmp(const struct sim_xs_node *n, const char *b, size_t blen)
 {
-	int r = strncmp(a, b, blen);
+	size_t alen = n->name_len;
+	int r = memcmp(n->name, b, alen < blen ? alen : blen);
 
 	if (r)
 		return r;
-	return a[blen] ? 1 : 0;
+	return (alen > blen) - (alen < blen);
 }
 
 /* Index of the child called name, or where it would be inserted. */
@@ -201,7 +204,7 @@ static unsigned kid_pos(const struct sim_xs_node *n, const char *name,
 	*found = false;
 	while (lo < hi) {
 		unsigned mid = lo + (hi - lo) / 2;
-		int r = name_cmp(n->kids[mid]->name, name, len);
+		int r = name_cmp(n->kids[mid], name, len);
 
 		if (r == 0) {
 			*found = true;
@@ -218,7 +221,7 @@ static unsigned kid_pos(const struct sim_xs_node *n, const char *name,
 static void kid_insert(struct sim_xs_node *parent, struct sim_xs_node *kid)
 {
 	bool found;
-	unsigned pos = kid_pos(parent, kid->name, strlen(kid->name), &found);
+	unsigned pos = kid_pos(parent, kid->name, kid->name_len, &found);
 
 	SIM_ASSERT(!found);
 	if (parent->nkids == parent->kids_cap) {
@@ -236,7 +239,7 @@ static void kid_insert(struct sim_xs_node *parent, struct sim_xs_node *kid)
 static void kid_remove(struct sim_xs_node *parent, struct sim_xs_node *kid)
 {
 	bool found;
-	unsigned pos = kid_pos(parent, kid->name, strlen(kid->name), &found);
+	unsigned pos = kid_pos(parent, kid->name, kid->name_len, &found);
 
 	SIM_ASSERT(found && parent->kids[pos] == kid);
 	memmove(&parent->kids[pos], &parent->kids[pos + 1],
@@ -464,7 +467,7 @@ static void subtree_each(const struct sim_xs_view *v, struct sim_xs_node *n,
 			 char *buf, size_t len, bool top, subtree_fn *fn)
 {
 	for (unsigned i = 0; i < n->nkids; i++) {
-		size_t klen = strlen(n->kids[i]->name);
+		size_t klen = n->kids[i]->name_len;
 
 		/* Every node was made from a checked path: no overflow. */
 		SIM_ASSERT(len + 1 + klen <= SIM_XS_ABS_PATH_MAX);
@@ -697,11 +700,11 @@ static char **names_block(const struct sim_xs_node *n)
 	char *p;
 
 	for (unsigned i = 0; i < n->nkids; i++)
-		bytes += strlen(n->kids[i]->name) + 1;
+		bytes += n->kids[i]->name_len + 1;
 	names = sim_xmalloc(bytes);
 	p = (char *)(names + n->nkids);
 	for (unsigned i = 0; i < n->nkids; i++) {
-		size_t l = strlen(n->kids[i]->name) + 1;
+		size_t l = n->kids[i]->name_len + 1;
 
 		memcpy(p, n->kids[i]->name, l);
 		names[i] = p;

@@ -42,6 +42,7 @@ struct sim_xs_node {
 	/* Last change to the value, the permissions or the list of children.
 	 * Never 0: 0 stands for "absent" in a transaction's access set. */
 	uint64_t gen;
+	unsigned name_len;
 	char name[]; /* one path component; "" for the root */
 };
 

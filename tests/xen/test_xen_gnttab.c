@@ -10,7 +10,7 @@
 
 static uint16_t entry_flags(const struct xt *t, uint32_t ref)
 {
-	return t->guest->gt->entries[ref].flags;
+	return sim_gnttab_entry(t->guest->gt, ref)->flags;
 }
 
 /* Claim a ref and grant a fresh page of the guest to dom0. */
@@ -46,8 +46,8 @@ START_TEST(test_grant_map_unmap)
 	records = sim_trace_records(t.sim);
 	ref = grant_new(&t, &pg, false);
 	ck_assert_uint_ge(ref, 8);
-	ck_assert_uint_eq(t.guest->gt->entries[ref].domid, SIM_DOMID_DOM0);
-	ck_assert_uint_eq(t.guest->gt->entries[ref].frame, sim_page_gfn(pg));
+	ck_assert_uint_eq(sim_gnttab_entry(t.guest->gt, ref)->domid, SIM_DOMID_DOM0);
+	ck_assert_uint_eq(sim_gnttab_entry(t.guest->gt, ref)->frame, sim_page_gfn(pg));
 	ck_assert_uint_eq(entry_flags(&t, ref), GTF_permit_access);
 	ck_assert_int_eq(sim_gnttab_map(t.dom0, GUEST_ID, ref, true, &map), 0);
 	ck_assert_ptr_eq(sim_grant_map_addr(map), sim_page_data(pg));
