@@ -95,6 +95,30 @@ static struct xs_permissions *perms_dup(const struct xs_permissions *p,
 	return c;
 }
 
+/* Replaces n's value by len bytes of val (NULL: empty). */
+static void node_set_val(struct sim_xs_node *n, const void *val, unsigned len)
+{
+	if (n->val != n->val_inline)
+		free(n->val);
+	n->val = len < sizeof(n->val_inline) ? n->val_inline
+					     : sim_xmalloc(len + 1);
+	if (len)
+		memcpy(n->val, val, len);
+	n->val[len] = '\0';
+	n->len = len;
+}
+
+static void node_set_perms(struct sim_xs_node *n,
+			   const struct xs_permissions *perms, unsigned num)
+{
+	SIM_ASSERT(num >= 1);
+	if (n->perms != n->perms_inline)
+		free(n->perms);
+	n->perms = num <= 2 ? n->perms_inline : sim_xmalloc(num * sizeof(*perms));
+	memcpy(n->perms, perms, num * sizeof(*perms));
+	n->nperms = num;
+}
+
 static struct sim_xs_node *node_new(const char *name, size_t len,
 				    const struct xs_permissions *perms,
 				    unsigned nperms)
@@ -105,9 +129,9 @@ static struct sim_xs_node *node_new(const char *name, size_t len,
 	n->name[len] = '\0';
 	n->name_len = (unsigned)len;
 	n->refs = 1;
-	n->val = sim_xcalloc(1, 1);
-	n->perms = perms_dup(perms, nperms);
-	n->nperms = nperms;
+	n->val = n->val_inline;
+	n->perms = n->perms_inline;
+	node_set_perms(n, perms, nperms);
 	return n;
 }
 
@@ -119,8 +143,10 @@ static void node_unref(struct sim_xs_node *n)
 		return;
 	for (unsigned i = 0; i < n->nkids; i++)
 		node_unref(n->kids[i]);
-	free(n->val);
-	free(n->perms);
+	if (n->val != n->val_inline)
+		free(n->val);
+	if (n->perms != n->perms_inline)
+		free(n->perms);
 	free(n->kids);
 	free(n);
 }
@@ -155,10 +181,7 @@ static struct sim_xs_node *node_clone(struct sim_xs_node *n)
 	struct sim_xs_node *c = node_new(n->name, n->name_len, n->perms,
 					 n->nperms);
 
-	free(c->val);
-	c->val = sim_xmalloc(n->len + 1);
-	memcpy(c->val, n->val, n->len + 1);
-	c->len = n->len;
+	node_set_val(c, n->val, n->len);
 	c->gen = n->gen;
 	c->kids_cap = n->nkids;
 	c->kids = sim_xmalloc((n->nkids ? n->nkids : 1) * sizeof(*c->kids));
@@ -421,12 +444,7 @@ int sim_xs_op_write(const struct sim_xs_view *v, sim_domid caller,
 
 	if (r)
 		return r;
-	free(n->val);
-	n->val = sim_xmalloc(len + 1);
-	if (len)
-		memcpy(n->val, val, len);
-	n->val[len] = '\0';
-	n->len = len;
+	node_set_val(n, val, len);
 	touch(v, n);
 	if (v->txn) {
 		sim_xs_txn_log(v->txn, SIM_XS_OP_WRITE, path, val, len, NULL,
@@ -550,10 +568,9 @@ int sim_xs_op_set_perms(const struct sim_xs_view *v, sim_domid caller,
 	if (caller != SIM_DOMID_DOM0 && perms[0].id != n->perms[0].id)
 		return -EPERM;
 	n = own_prefix(v, path, strlen(path));
-	old = n->perms;
+	old = perms_dup(n->perms, n->nperms);
 	nold = n->nperms;
-	n->perms = perms_dup(perms, num);
-	n->nperms = num;
+	node_set_perms(n, perms, num);
 	touch(v, n);
 	if (v->txn) {
 		sim_xs_txn_log(v->txn, SIM_XS_OP_PERMS, path, NULL, 0, perms,

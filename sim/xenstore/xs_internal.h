@@ -42,6 +42,10 @@ struct sim_xs_node {
 	/* Last change to the value, the permissions or the list of children.
 	 * Never 0: 0 stands for "absent" in a transaction's access set. */
 	uint64_t gen;
+	/* Most values are short and most nodes have one or two permission
+	 * entries: those live here, not in allocations of their own. */
+	char val_inline[24];
+	struct xs_permissions perms_inline[2];
 	unsigned name_len;
 	char name[]; /* one path component; "" for the root */
 };
