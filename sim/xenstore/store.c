@@ -131,6 +131,8 @@ static struct sim_xs_node *node_new(const char *name, size_t len,
 	n->refs = 1;
 	n->val = n->val_inline;
 	n->perms = n->perms_inline;
+	n->kids = n->kids_inline;
+	n->kids_cap = sizeof(n->kids_inline) / sizeof(n->kids_inline[0]);
 	node_set_perms(n, perms, nperms);
 	return n;
 }
@@ -147,7 +149,8 @@ static void node_unref(struct sim_xs_node *n)
 		free(n->val);
 	if (n->perms != n->perms_inline)
 		free(n->perms);
-	free(n->kids);
+	if (n->kids != n->kids_inline)
+		free(n->kids);
 	free(n);
 }
 
@@ -183,8 +186,10 @@ static struct sim_xs_node *node_clone(struct sim_xs_node *n)
 
 	node_set_val(c, n->val, n->len);
 	c->gen = n->gen;
-	c->kids_cap = n->nkids;
-	c->kids = sim_xmalloc((n->nkids ? n->nkids : 1) * sizeof(*c->kids));
+	if (n->nkids > c->kids_cap) {
+		c->kids_cap = n->nkids;
+		c->kids = sim_xmalloc(n->nkids * sizeof(*c->kids));
+	}
 	for (unsigned i = 0; i < n->nkids; i++) {
 		c->kids[i] = n->kids[i];
 		c->kids[i]->refs++;
@@ -248,10 +253,14 @@ static void kid_insert(struct sim_xs_node *parent, struct sim_xs_node *kid)
 
 	SIM_ASSERT(!found);
 	if (parent->nkids == parent->kids_cap) {
-		parent->kids_cap = parent->kids_cap ? 2 * parent->kids_cap : 4;
-		parent->kids = realloc(parent->kids, parent->kids_cap *
-						     sizeof(*parent->kids));
-		SIM_ASSERT(parent->kids != NULL);
+		struct sim_xs_node **kids = sim_xmalloc(2 * parent->kids_cap *
+							sizeof(*kids));
+
+		memcpy(kids, parent->kids, parent->nkids * sizeof(*kids));
+		if (parent->kids != parent->kids_inline)
+			free(parent->kids);
+		parent->kids = kids;
+		parent->kids_cap *= 2;
 	}
 	memmove(&parent->kids[pos + 1], &parent->kids[pos],
 		(parent->nkids - pos) * sizeof(*parent->kids));

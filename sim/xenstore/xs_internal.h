@@ -46,6 +46,7 @@ struct sim_xs_node {
 	 * entries: those live here, not in allocations of their own. */
 	char val_inline[24];
 	struct xs_permissions perms_inline[2];
+	struct sim_xs_node *kids_inline[4];
 	unsigned name_len;
 	char name[]; /* one path component; "" for the root */
 };
