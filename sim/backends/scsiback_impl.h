@@ -71,6 +71,11 @@ struct scsiback {
 	struct sb_rewrite *rewrites;
 	uint16_t history[SB_HISTORY]; /* ring buffer of answered rqids */
 	unsigned nhistory;
+	/* rqids taken in and never to be answered (be-no-answer, dropped
+	 * TMR victims), newest SB_HISTORY: a frontend may still wait on
+	 * them, so be-bad-id must not name them. */
+	uint16_t unanswered[SB_HISTORY];
+	unsigned nunanswered;
 	struct sb_lun *luns;
 	struct sim_grant_map **held;
 	unsigned held_cap;
@@ -106,6 +111,10 @@ void sb_ring_drain(struct scsiback *sb);
  * misbehaviour (the hostile extras go through here). */
 void sb_ring_put(struct scsiback *sb, const vscsiif_response_t *rsp);
 bool sb_rqid_in_service(const struct scsiback *sb, uint16_t rqid);
+/* rqid was taken in and left unanswered on purpose. */
+void sb_rqid_unanswered_add(struct scsiback *sb, uint16_t rqid);
+/* In service, or left unanswered: the frontend may be waiting for it. */
+bool sb_rqid_awaited(const struct scsiback *sb, uint16_t rqid);
 
 /* scsiback_inject.c: each returns true (or acts) when its class hits. */
 void sb_inject_rsp_content(struct scsiback *sb, vscsiif_response_t *rsp,

@@ -68,13 +68,31 @@ static void sb_rslt_bits(struct scsiback *sb, vscsiif_response_t *rsp)
 	rsp->rslt = (int32_t)rslt;
 }
 
+/* An rqid past the ring's slot numbers that no request the frontend may
+ * still be waiting for carries (a frontend tagging its ids could have
+ * issued any of them): so the frontend cannot take the response for
+ * another request's, and must reject it. The drawn value, or the next
+ * that qualifies. */
+static uint16_t sb_bad_rqid(struct scsiback *sb, uint16_t own)
+{
+	RING_IDX slots = RING_SIZE(&sb->ring);
+	uint32_t span = 0x10000 - slots;
+	uint32_t id = (uint32_t)sb_draw(sb, span);
+
+	for (uint32_t tries = 0; tries < span; tries++, id = (id + 1) % span) {
+		uint16_t rqid = (uint16_t)(slots + id);
+
+		if (rqid != own && !sb_rqid_awaited(sb, rqid))
+			return rqid;
+	}
+	return (uint16_t)(slots + id); /* unreachable: few are awaited */
+}
+
 void sb_inject_rsp_content(struct scsiback *sb, vscsiif_response_t *rsp,
 			   uint32_t data_len)
 {
-	RING_IDX slots = RING_SIZE(&sb->ring);
-
 	if (sb_hit(sb, SIM_FAULT_BE_BAD_ID))
-		rsp->rqid = (uint16_t)(slots + sb_draw(sb, 0x10000 - slots));
+		rsp->rqid = sb_bad_rqid(sb, rsp->rqid);
 	if (sb_hit(sb, SIM_FAULT_BE_SENSE_LEN))
 		rsp->sense_len =
 		    (uint8_t)(VSCSIIF_SENSE_BUFFERSIZE + 1 +

@@ -121,6 +121,22 @@ bool sb_rqid_in_service(const struct scsiback *sb, uint16_t rqid)
 	return false;
 }
 
+void sb_rqid_unanswered_add(struct scsiback *sb, uint16_t rqid)
+{
+	sb->unanswered[sb->nunanswered++ % SB_HISTORY] = rqid;
+}
+
+bool sb_rqid_awaited(const struct scsiback *sb, uint16_t rqid)
+{
+	unsigned n = sb->nunanswered < SB_HISTORY ? sb->nunanswered
+						  : SB_HISTORY;
+
+	for (unsigned i = 0; i < n; i++)
+		if (sb->unanswered[i] == rqid)
+			return true;
+	return sb_rqid_in_service(sb, rqid);
+}
+
 /* Unmaps the data grants, unless be-hold-grant keeps them. */
 static void sb_req_release(struct scsiback *sb, struct sb_req *req,
 			   bool may_hold)
@@ -385,6 +401,7 @@ static void sb_cancel_answer(struct scsiback *sb, struct sb_req *req,
 			if (req->maps[i])
 				sb_hold_map(sb, req->maps[i]);
 		sb->st.dropped++;
+		sb_rqid_unanswered_add(sb, req->rq.rqid);
 		sim_trace(sb->sim, "scsiback-drop", req->rq.rqid, host);
 	}
 	sb_req_free(req);
@@ -459,8 +476,10 @@ static void sb_intake(struct scsiback *sb, const vscsiif_request_t *rq)
 
 	sb->st.requests++;
 	sim_trace(sb->sim, "scsiback-req", rq->rqid, rq->act);
-	if (sb_inject_no_answer(sb))
+	if (sb_inject_no_answer(sb)) {
+		sb_rqid_unanswered_add(sb, rq->rqid);
 		return;
+	}
 	lun = sb_lun_find(sb, rq->channel, rq->id, rq->lun);
 	if (!lun)
 		sb_answer_bad(sb, rq, SCSIBACK_BAD_NO_LUN);

@@ -1221,6 +1221,59 @@ START_TEST(inject_response_contents)
 }
 END_TEST
 
+/* A decider that misbehaves with the classes in `classes` and draws
+ * `value` wherever that is in range (else 0). */
+struct pick {
+	uint64_t classes; /* bit per enum sim_fault */
+	uint64_t value;
+};
+
+static bool pick_hit(void *arg, enum sim_fault f)
+{
+	return ((struct pick *)arg)->classes >> f & 1;
+}
+
+static uint64_t pick_draw(void *arg, uint64_t bound)
+{
+	uint64_t v = ((struct pick *)arg)->value;
+
+	return v < bound ? v : 0;
+}
+
+/* Misbehaviour #4 must stay detectable: a bad id never names a request
+ * the frontend may still be waiting for (one the backend dropped, one in
+ * service) nor the response's own. */
+START_TEST(inject_bad_id_names_no_awaited_request)
+{
+	struct pick p = { 0, 0 };
+	struct scsiback_decider d = { pick_hit, pick_draw, &p };
+	struct fx f;
+	RING_IDX slots;
+
+	fx_init(&f, 27);
+	f.cfg.decider = &d;
+	fx_start(&f);
+	fx_connect(&f);
+	clear_ua(&f, 0);
+	f.nrsp = 0;
+	slots = RING_SIZE(&f.front);
+	p.classes = 1ull << SIM_FAULT_BE_NO_ANSWER;
+	fe_send(&f, &(vscsiif_request_t){ .rqid = 100, .act = 1, .cmd_len = 6,
+					  .sc_data_direction = DMA_NONE });
+	sim_run(f.sim);
+	ck_assert_uint_eq(f.nrsp, 0);
+	/* The draw names 100 (dropped), then 101 (the response's own). */
+	p.classes = 1ull << SIM_FAULT_BE_BAD_ID;
+	p.value = 100 - slots;
+	fe_send(&f, &(vscsiif_request_t){ .rqid = 101, .act = 1, .cmd_len = 6,
+					  .sc_data_direction = DMA_NONE });
+	sim_run(f.sim);
+	ck_assert_uint_eq(f.nrsp, 1);
+	ck_assert_uint_eq(f.rsp[0].rqid, 102);
+	fx_fini(&f);
+}
+END_TEST
+
 /* One fixture each: after an extra response the model's rsp_prod_pvt is
  * ahead of req_cons and it stops consuming. */
 START_TEST(inject_extra_responses)
@@ -1588,6 +1641,7 @@ int main(void)
 	tcase_add_test(tc, bogus_frontend_keys_are_fatal);
 	tcase_add_loop_test(tc, random_requests_never_break_it, 0, 6);
 	tcase_add_test(tc, inject_response_contents);
+	tcase_add_test(tc, inject_bad_id_names_no_awaited_request);
 	tcase_add_test(tc, inject_extra_responses);
 	tcase_add_test(tc, inject_rsp_prod_overflow);
 	tcase_add_test(tc, inject_slot_rewrites);
