@@ -4,10 +4,11 @@
  * and that a plan it accepted survives format and parse unchanged.
  *
  * Input: the spec text itself (cut at a NUL byte, as a C caller sees it).
- * The syntax, from fault.h and docs/config.md: "none", "", or NAME=RATE
- * items separated by commas, NAME a class as sim_fault_name prints it,
- * RATE decimal digits for 0..1000000 per million; at most 1023
- * characters. Empty items (",,") are skipped.
+ * The syntax, from fault.h and docs/config.md: "none", "", or items
+ * separated by commas, each NAME=RATE, NAME@N or NAME@N+: NAME a class as
+ * sim_fault_name prints it, RATE decimal digits for 0..1000000 per
+ * million, N decimal digits for 1..1000000000; at most
+ * SIM_FAULT_PLAN_MAX characters. Empty items (",,") are skipped.
  */
 #include <stdbool.h>
 #include <stdlib.h>
@@ -17,33 +18,47 @@
 
 #include "fuzz_target.h"
 
-#define SPEC_MAX  1023	  /* fault.c's buffer, less the NUL */
 #define RATE_MAX  1000000 /* per million */
-#define PLAN_TEXT 2048	  /* every class at the longest rate fits */
+#define PLAN_TEXT 4096	  /* every class at the longest rate and count */
 
-/* "NAME=RATE" of len bytes, by the rules above. */
-static bool item_ok(const char *item, size_t len)
+/* Digits only, [lo, hi], between p and end. */
+static bool number_ok(const char *p, const char *end, unsigned long lo,
+		      unsigned long hi)
 {
-	const char *eq = memchr(item, '=', len);
-	char name[64];
-	unsigned long rate = 0;
+	unsigned long v = 0;
 
-	if (!eq || (size_t)(eq - item) >= sizeof(name))
+	if (p == end)
 		return false;
-	memcpy(name, item, (size_t)(eq - item));
-	name[eq - item] = '\0';
-	if (sim_fault_from_name(name) < 0)
-		return false;
-	if (eq + 1 == item + len)
-		return false; /* no digits */
-	for (const char *p = eq + 1; p < item + len; p++) {
+	for (; p < end; p++) {
 		if (*p < '0' || *p > '9')
 			return false;
-		rate = rate * 10 + (unsigned long)(*p - '0');
-		if (rate > RATE_MAX)
+		v = v * 10 + (unsigned long)(*p - '0');
+		if (v > hi)
 			return false;
 	}
-	return true;
+	return v >= lo;
+}
+
+/* One item of len bytes, by the rules above. */
+static bool item_ok(const char *item, size_t len)
+{
+	const char *end = item + len;
+	const char *sep = item;
+	char name[64];
+
+	while (sep < end && *sep != '=' && *sep != '@')
+		sep++;
+	if (sep == end || (size_t)(sep - item) >= sizeof(name))
+		return false;
+	memcpy(name, item, (size_t)(sep - item));
+	name[sep - item] = '\0';
+	if (sim_fault_from_name(name) < 0)
+		return false;
+	if (*sep == '=')
+		return number_ok(sep + 1, end, 0, RATE_MAX);
+	if (end > sep + 1 && end[-1] == '+')
+		end--;
+	return number_ok(sep + 1, end, 1, SIM_FAULT_NTH_MAX);
 }
 
 static bool spec_ok(const char *spec)
@@ -52,7 +67,7 @@ static bool spec_ok(const char *spec)
 
 	if (strcmp(spec, "none") == 0 || n == 0)
 		return true;
-	if (n > SPEC_MAX)
+	if (n > SIM_FAULT_PLAN_MAX)
 		return false;
 	while (*spec) {
 		size_t len = strcspn(spec, ",");
@@ -64,35 +79,49 @@ static bool spec_ok(const char *spec)
 	return true;
 }
 
-static void rates_of(const struct sim_fault_plan *p, uint32_t *rates)
+/* What a plan holds: a rate and a countdown per class. */
+struct plan_state {
+	uint32_t rate[SIM_FAULT__COUNT];
+	uint64_t nth[SIM_FAULT__COUNT]; /* 0: no countdown */
+	bool persistent[SIM_FAULT__COUNT];
+};
+
+static void state_of(const struct sim_fault_plan *p, struct plan_state *st)
 {
-	for (int f = 0; f < SIM_FAULT__COUNT; f++)
-		rates[f] = sim_fault_rate(p, (enum sim_fault)f);
+	memset(st, 0, sizeof(*st));
+	for (int f = 0; f < SIM_FAULT__COUNT; f++) {
+		st->rate[f] = sim_fault_rate(p, (enum sim_fault)f);
+		if (!sim_fault_countdown_get(p, (enum sim_fault)f, &st->nth[f],
+					     &st->persistent[f]))
+			st->nth[f] = 0;
+	}
 }
 
-/* An accepted plan: rates in range; format then parse is the identity. */
+/* An accepted plan: rates and counts in range; format then parse is the
+ * identity. */
 static void check_round_trip(struct sim_fault_plan *p, const char *spec)
 {
-	uint32_t rates[SIM_FAULT__COUNT], again[SIM_FAULT__COUNT];
+	struct plan_state st, again;
 	char text[PLAN_TEXT], text2[PLAN_TEXT], err[256] = "";
 
-	rates_of(p, rates);
+	state_of(p, &st);
 	for (int f = 0; f < SIM_FAULT__COUNT; f++)
-		if (rates[f] > RATE_MAX)
-			fuzz_fail("fault-rate", "%s gave %s=%u",
+		if (st.rate[f] > RATE_MAX || st.nth[f] > SIM_FAULT_NTH_MAX)
+			fuzz_fail("fault-rate", "%s gave %s=%u, @%llu",
 				  fuzz_quote(spec),
-				  sim_fault_name((enum sim_fault)f), rates[f]);
+				  sim_fault_name((enum sim_fault)f), st.rate[f],
+				  (unsigned long long)st.nth[f]);
 	sim_fault_plan_format(p, text, sizeof(text));
 	if (sim_fault_plan_parse(p, text, err, sizeof(err)) != 0)
 		fuzz_fail("fault-round-trip",
 			  "%s formatted as \"%s\", which "
 			  "does not parse: %s",
 			  fuzz_quote(spec), text, err);
-	rates_of(p, again);
-	if (memcmp(rates, again, sizeof(rates)) != 0)
+	state_of(p, &again);
+	if (memcmp(&st, &again, sizeof(st)) != 0)
 		fuzz_fail("fault-round-trip",
 			  "%s formatted as \"%s\", which "
-			  "parses to other rates",
+			  "parses to another plan",
 			  fuzz_quote(spec), text);
 	sim_fault_plan_format(p, text2, sizeof(text2));
 	if (strcmp(text, text2) != 0)

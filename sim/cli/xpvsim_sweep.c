@@ -20,10 +20,11 @@
 #include <string.h>
 
 #include "sim/check/check.h"
+#include "sim/core/fault.h"
 #include "sim/cli/simcfg.h"
 #include "sim/cli/xpvsim.h"
 
-#define PLAN_MAX 512
+#define PLAN_MAX (SIM_FAULT_PLAN_MAX + 1)
 #define SWEEP_MIN_TIME (120ull * 1000 * 1000 * 1000)
 
 /* One run's verdict: -1 clean, else the first checker that fired; -2 when

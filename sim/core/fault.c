@@ -130,6 +130,21 @@ void sim_fault_countdown(struct sim_fault_plan *plan, enum sim_fault f,
 	plan->countdown[f].fired = false;
 }
 
+bool sim_fault_countdown_get(const struct sim_fault_plan *plan,
+			     enum sim_fault f, uint64_t *nth,
+			     bool *persistent)
+{
+	const struct sim_fault_countdown *c;
+
+	SIM_ASSERT(f < SIM_FAULT__COUNT);
+	c = &plan->countdown[f];
+	if (!c->fired && c->remaining == 0)
+		return false;
+	*nth = c->fired ? 1 : c->remaining;
+	*persistent = c->persistent;
+	return true;
+}
+
 static bool countdown_hit(struct sim_fault_countdown *c)
 {
 	if (c->fired)
@@ -168,59 +183,99 @@ uint64_t sim_fault_injected(const struct sim_fault_plan *plan,
 	return plan->injected[f];
 }
 
+/* Appends one item at *off; false (and nothing appended) if it does not
+ * fit: never half an item, so a truncated plan still parses. */
+static bool format_item(char *buf, size_t len, size_t *off, const char *fmt,
+			const char *name, unsigned long long v,
+			const char *suffix)
+{
+	int n = snprintf(buf + *off, len - *off, fmt, *off ? "," : "", name, v,
+			 suffix);
+
+	if (n < 0 || (size_t)n >= len - *off) {
+		buf[*off] = '\0';
+		return false;
+	}
+	*off += (size_t)n;
+	return true;
+}
+
 void sim_fault_plan_format(const struct sim_fault_plan *plan, char *buf,
 			   size_t len)
 {
 	size_t off = 0;
+	bool room = true;
 
 	SIM_ASSERT(len > 0);
 	buf[0] = '\0';
-	for (int f = 0; f < SIM_FAULT__COUNT; f++) {
-		if (!plan->rate[f])
-			continue;
-		int n = snprintf(buf + off, len - off, "%s%s=%u",
-				 off ? "," : "", fault_names[f], plan->rate[f]);
-		if (n < 0 || (size_t)n >= len - off) {
-			/* Never print half an item: a truncated plan must
-			 * still parse. */
-			buf[off] = '\0';
-			break;
-		}
-		off += (size_t)n;
+	for (int f = 0; room && f < SIM_FAULT__COUNT; f++)
+		if (plan->rate[f])
+			room = format_item(buf, len, &off, "%s%s=%llu%s",
+					   fault_names[f], plan->rate[f], "");
+	for (int f = 0; room && f < SIM_FAULT__COUNT; f++) {
+		uint64_t nth;
+		bool persistent;
+
+		if (sim_fault_countdown_get(plan, (enum sim_fault)f, &nth,
+					    &persistent))
+			room = format_item(buf, len, &off, "%s%s@%llu%s",
+					   fault_names[f], nth,
+					   persistent ? "+" : "");
 	}
 	if (off == 0)
 		snprintf(buf, len, "none");
 }
 
-/* Decimal digits only, at most 1000000. strtoul would also take leading
+/* Decimal digits only, at most max. strtoul would also take leading
  * space and a sign ("alloc= +5"), which the plan's other readers (configs
  * are hostile input) refuse everywhere else. */
-static int parse_rate(const char *s, uint32_t *rate)
+static int parse_decimal(const char *s, uint32_t max, uint32_t *out)
 {
-	uint32_t v = 0;
+	uint64_t v = 0;
 
 	if (!*s)
 		return -1;
 	for (; *s; s++) {
 		if (*s < '0' || *s > '9')
 			return -1;
-		v = v * 10 + (uint32_t)(*s - '0');
-		if (v > 1000000)
+		v = v * 10 + (uint64_t)(*s - '0');
+		if (v > max)
 			return -1;
 	}
-	*rate = v;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* "N" or "N+" after NAME@. */
+static int parse_countdown(struct sim_fault_plan *plan, enum sim_fault f,
+			   const char *s)
+{
+	char digits[16];
+	size_t n = strlen(s);
+	bool persistent = n > 0 && s[n - 1] == '+';
+	uint32_t nth;
+
+	n -= persistent;
+	if (n >= sizeof(digits))
+		return -1;
+	memcpy(digits, s, n);
+	digits[n] = '\0';
+	if (parse_decimal(digits, SIM_FAULT_NTH_MAX, &nth) < 0 || nth == 0)
+		return -1;
+	sim_fault_countdown(plan, f, nth, persistent);
 	return 0;
 }
 
 static int parse_item(struct sim_fault_plan *plan, const char *item,
 		      char *err, size_t errlen)
 {
-	const char *eq = strchr(item, '=');
+	const char *eq = item + strcspn(item, "=@");
 	char name[32];
 	uint32_t rate;
 
-	if (!eq || (size_t)(eq - item) >= sizeof(name)) {
-		snprintf(err, errlen, "fault item '%s': expected NAME=RATE",
+	if (!*eq || (size_t)(eq - item) >= sizeof(name)) {
+		snprintf(err, errlen,
+			 "fault item '%s': expected NAME=RATE, NAME@N or NAME@N+",
 			 item);
 		return -1;
 	}
@@ -232,7 +287,15 @@ static int parse_item(struct sim_fault_plan *plan, const char *item,
 			 item, name);
 		return -1;
 	}
-	if (parse_rate(eq + 1, &rate) < 0) {
+	if (*eq == '@') {
+		if (parse_countdown(plan, (enum sim_fault)f, eq + 1) == 0)
+			return 0;
+		snprintf(err, errlen,
+			 "fault item '%s': N must be 1..%u, with an optional '+'",
+			 item, SIM_FAULT_NTH_MAX);
+		return -1;
+	}
+	if (parse_decimal(eq + 1, 1000000, &rate) < 0) {
 		snprintf(err, errlen,
 			 "fault item '%s': rate must be 0..1000000 per million",
 			 item);
@@ -245,7 +308,7 @@ static int parse_item(struct sim_fault_plan *plan, const char *item,
 int sim_fault_plan_parse(struct sim_fault_plan *plan, const char *spec,
 			 char *err, size_t errlen)
 {
-	char buf[1024]; /* every class at the longest rate fits */
+	char buf[SIM_FAULT_PLAN_MAX + 1];
 
 	sim_fault_plan_clear(plan);
 	if (strcmp(spec, "none") == 0 || spec[0] == '\0')

@@ -73,6 +73,11 @@ uint32_t sim_fault_rate(const struct sim_fault_plan *plan, enum sim_fault f);
  * and every consultation after it. nth 0 removes the countdown. */
 void sim_fault_countdown(struct sim_fault_plan *plan, enum sim_fault f,
 			 uint64_t nth, bool persistent);
+/* The countdown of f as "fail the nth consultation from now": false when
+ * there is none (a persistent one that fired reads as nth 1). */
+bool sim_fault_countdown_get(const struct sim_fault_plan *plan,
+			     enum sim_fault f, uint64_t *nth,
+			     bool *persistent);
 
 /* The injection point: consult the plan for class f. */
 bool sim_fault_hit(struct sim_fault_plan *plan, enum sim_fault f);
@@ -82,7 +87,15 @@ uint64_t sim_fault_consulted(const struct sim_fault_plan *plan,
 uint64_t sim_fault_injected(const struct sim_fault_plan *plan,
 			    enum sim_fault f);
 
-/* "alloc=1000,xs-eagain=50000" (rates per million); "none" when all off. */
+/* Items separated by commas: NAME=RATE, a rate per million consultations
+ * (0..1000000); NAME@N, fail the Nth consultation of the class (N
+ * 1..1000000000) counted from when the plan takes effect; NAME@N+, the
+ * Nth and every one after. Both kinds may name one class. "none" (or "")
+ * when all are off.
+ *   "alloc=1000,xs-eagain=50000"   "be-bad-id@3"   "alloc=100,alloc@7+"
+ * Format prints every rate, then every countdown (from now). */
+#define SIM_FAULT_PLAN_MAX 2047 /* longest spec parse takes, in chars */
+#define SIM_FAULT_NTH_MAX 1000000000u
 void sim_fault_plan_format(const struct sim_fault_plan *plan, char *buf,
 			   size_t len);
 /* Inverse of format. Returns 0, or -1 with a message naming the bad item. */

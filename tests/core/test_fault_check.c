@@ -96,6 +96,49 @@ START_TEST(swarm_draw_is_a_function_of_the_seed)
 }
 END_TEST
 
+/* NAME@N fails exactly the Nth consultation; NAME@N+ that one and every
+ * one after; both survive format and parse. */
+START_TEST(countdown_items)
+{
+	struct sim *sim = new_sim(1);
+	struct sim_fault_plan *p = sim_faults(sim);
+	char buf[256], err[128];
+	uint64_t nth;
+	bool persistent;
+
+	ck_assert_int_eq(sim_fault_plan_parse(p, "be-bad-id@3,alloc=7,"
+					      "alloc@2+", err, sizeof(err)),
+			 0);
+	ck_assert_uint_eq(sim_fault_rate(p, SIM_FAULT_ALLOC), 7);
+	sim_fault_plan_format(p, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "alloc=7,alloc@2+,be-bad-id@3");
+	for (int i = 1; i <= 5; i++)
+		ck_assert_int_eq(sim_fault_hit(p, SIM_FAULT_BE_BAD_ID), i == 3);
+	ck_assert(!sim_fault_countdown_get(p, SIM_FAULT_BE_BAD_ID, &nth,
+					   &persistent));
+	ck_assert_int_eq(sim_fault_plan_parse(p, "alloc@2+", err, sizeof(err)),
+			 0);
+	ck_assert(!sim_fault_hit(p, SIM_FAULT_ALLOC));
+	for (int i = 2; i <= 6; i++)
+		ck_assert(sim_fault_hit(p, SIM_FAULT_ALLOC));
+	ck_assert(sim_fault_countdown_get(p, SIM_FAULT_ALLOC, &nth,
+					  &persistent));
+	ck_assert_uint_eq(nth, 1);
+	ck_assert(persistent);
+
+	const char *bad[] = { "alloc@0", "alloc@", "alloc@+", "alloc@1000000001",
+			      "alloc@-1", "alloc@ 3", "alloc@3++", "alloc@3x" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		ck_assert_int_eq(sim_fault_plan_parse(p, bad[i], err,
+						      sizeof(err)), -1);
+		ck_assert_msg(strstr(err, "1..1000000000") != NULL, "%s: %s",
+			      bad[i], err);
+	}
+	sim_destroy(sim);
+}
+END_TEST
+
 START_TEST(format_parse_round_trip)
 {
 	struct sim *sim = new_sim(1);
@@ -114,7 +157,7 @@ START_TEST(format_parse_round_trip)
 	ck_assert_ptr_nonnull(strstr(err, "unknown class 'bogus'"));
 	ck_assert_int_eq(sim_fault_plan_parse(p, "alloc", err, sizeof(err)),
 			 -1);
-	ck_assert_ptr_nonnull(strstr(err, "NAME=RATE"));
+	ck_assert_ptr_nonnull(strstr(err, "NAME=RATE, NAME@N or NAME@N+"));
 	ck_assert_int_eq(sim_fault_plan_parse(p, "alloc=2000000", err,
 					      sizeof(err)), -1);
 	ck_assert_int_eq(sim_fault_plan_parse(p, "none", err, sizeof(err)),
@@ -192,6 +235,7 @@ int main(void)
 	tcase_add_test(tc, rate_is_roughly_honoured);
 	tcase_add_test(tc, swarm_draw_is_a_function_of_the_seed);
 	tcase_add_test(tc, format_parse_round_trip);
+	tcase_add_test(tc, countdown_items);
 	tcase_add_test(tc, rate_is_digits_only);
 	tcase_add_test(tc, exactly_once_checker);
 	suite_add_tcase(s, tc);
