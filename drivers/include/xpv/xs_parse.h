@@ -1,16 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Strict parsing of values a backend wrote into xenstore. Everything there
- * is hostile input: these helpers accept exactly one canonical form and
- * range-check it, so callers never see a half-parsed number.
+ * is hostile input: these helpers accept plain decimal digits only and
+ * range-check the value, so callers never see a half-parsed number.
  */
 #ifndef XPV_XS_PARSE_H
 #define XPV_XS_PARSE_H
 
 #include "os.h"
 
-/* Decimal digits only (no sign, space or trailing text), value in
- * [min, max]. -XPV_EINVAL if malformed, -XPV_ERANGE if out of range. */
+/* 1 to 16 decimal digits (no sign, space, base prefix or trailing text),
+ * value in [min, max]. -XPV_EINVAL if malformed, -XPV_ERANGE if out of
+ * range. Leading zeros are read as decimal ("007" is 7), as Linux's
+ * xenbus_scanf("%u") and kstrtouint(s, 10) read them: a backend that pads
+ * a number means the number, and refusing it would only break a working
+ * device. Values are written without them (xpv_format_u32). */
 int xpv_parse_u32(const char *s, xpv_u32 min, xpv_u32 max, xpv_u32 *out);
 
 /* Read a key and parse it as above. -XPV_ENOENT if absent. */
