@@ -610,6 +610,20 @@ static int readable(const struct sim_xs_view *v, sim_domid caller,
 	return 0;
 }
 
+/* The node a read-only public call looks at: path valid, the view of
+ * the caller's transaction (or the live tree), readable by the caller. */
+static int read_node(struct sim_xs *xs, sim_domid caller, uint32_t txn,
+		     const char *path, struct sim_xs_node **out)
+{
+	struct sim_xs_view v;
+	int r = sim_xs_path_check(path);
+
+	if (r)
+		return r;
+	r = sim_xs_view_get(xs, caller, txn, &v);
+	return r ? r : readable(&v, caller, path, out);
+}
+
 /* ---- the public API ------------------------------------------------------ */
 
 static void store_destroy(void *part)
@@ -654,15 +668,12 @@ struct sim_xs *sim_xs(struct sim *sim)
 int sim_xs_read(struct sim_xs *xs, sim_domid caller, uint32_t txn,
 		const char *path, char **val, unsigned *len)
 {
-	struct sim_xs_view v;
 	struct sim_xs_node *n;
-	int r = sim_xs_path_check(path);
+	int r;
 
-	if (r || !val)
+	if (!val)
 		return -EINVAL;
-	r = sim_xs_view_get(xs, caller, txn, &v);
-	if (!r)
-		r = readable(&v, caller, path, &n);
+	r = read_node(xs, caller, txn, path, &n);
 	if (r)
 		return r;
 	*val = sim_xmalloc(n->len + 1);
@@ -742,15 +753,12 @@ static char **names_block(const struct sim_xs_node *n)
 int sim_xs_directory(struct sim_xs *xs, sim_domid caller, uint32_t txn,
 		     const char *path, char ***names, unsigned *num)
 {
-	struct sim_xs_view v;
 	struct sim_xs_node *n;
-	int r = sim_xs_path_check(path);
+	int r;
 
-	if (r || !names || !num)
+	if (!names || !num)
 		return -EINVAL;
-	r = sim_xs_view_get(xs, caller, txn, &v);
-	if (!r)
-		r = readable(&v, caller, path, &n);
+	r = read_node(xs, caller, txn, path, &n);
 	if (r)
 		return r;
 	*names = names_block(n);
@@ -762,15 +770,12 @@ int sim_xs_get_perms(struct sim_xs *xs, sim_domid caller, uint32_t txn,
 		     const char *path, struct xs_permissions **perms,
 		     unsigned *num)
 {
-	struct sim_xs_view v;
 	struct sim_xs_node *n;
-	int r = sim_xs_path_check(path);
+	int r;
 
-	if (r || !perms || !num)
+	if (!perms || !num)
 		return -EINVAL;
-	r = sim_xs_view_get(xs, caller, txn, &v);
-	if (!r)
-		r = readable(&v, caller, path, &n);
+	r = read_node(xs, caller, txn, path, &n);
 	if (r)
 		return r;
 	*perms = perms_dup(n->perms, n->nperms);
