@@ -214,7 +214,9 @@ static struct sim_page *page_get(void)
 	SIM_UNPOISON(data, SIM_PAGE_SIZE);
 	if (pg->dirty)
 		memset(data, 0, SIM_PAGE_SIZE);
-	memset(pg, 0, sizeof(*pg));
+	if (pg->fetched_dirty)
+		memset(pg->fetched, 0, sizeof(pg->fetched));
+	memset(pg, 0, offsetof(struct sim_page, fetched));
 	pg->data = data;
 	return pg;
 }

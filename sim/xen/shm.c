@@ -121,6 +121,7 @@ void sim_shm_fetch(struct sim *sim, const void *addr, size_t len)
 				      first, w.page->owner->id);
 		}
 		bits_assign(w.page->fetched, w.off, w.len, true);
+		w.page->fetched_dirty = true;
 		if (!after_end && page_grants_ended(w.page)) {
 			after_end = true;
 			report_after_end(sim, "fetch", w.page, w.off, len);

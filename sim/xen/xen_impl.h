@@ -41,7 +41,10 @@ struct sim_page {
 	 * the bytes are handed out (sim_page_data, a grant mapping, a grant
 	 * copy), so a pooled frame nobody touched is not zeroed again. */
 	bool dirty;
-	/* Bit set: byte fetched since its last publication (shm observer). */
+	bool fetched_dirty;        /* some bit of fetched[] was ever set */
+	/* Bit set: byte fetched since its last publication (shm observer).
+	 * Last, so a pooled frame clears only the fields above when no bit
+	 * was ever set. */
 	uint64_t fetched[SIM_PAGE_SIZE / 64];
 };
 
