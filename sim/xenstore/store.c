@@ -216,7 +216,12 @@ static struct sim_xs_node *own(struct sim_xs_node **slot)
 static int name_cmp(const struct sim_xs_node *n, const char *b, size_t blen)
 {
 	size_t alen = n->name_len;
-	int r = memcmp(n->name, b, alen < blen ? alen : blen);
+	int r;
+
+	/* Siblings mostly differ in their first byte: decide those here. */
+	if (alen && blen && n->name[0] != b[0])
+		return (unsigned char)n->name[0] - (unsigned char)b[0];
+	r = memcmp(n->name, b, alen < blen ? alen : blen);
 
 	if (r)
 		return r;
@@ -281,24 +286,56 @@ static void kid_remove(struct sim_xs_node *parent, struct sim_xs_node *kid)
 
 /* The deepest existing node on a valid path; *rest points at the first
  * missing component ("" when the whole path exists). */
-static struct sim_xs_node *walk(struct sim_xs_node *root, const char *path,
-				const char **rest)
+/* The end of the path component starting at p. */
+static const char *component_end(const char *p)
+{
+	while (*p && *p != '/')
+		p++;
+	return p;
+}
+
+/* The child positions walk_trail() went through, so that a change can
+ * make that path private without searching it again. */
+#define TRAIL_MAX 32
+
+struct trail {
+	unsigned depth;   /* components matched */
+	unsigned pos[TRAIL_MAX];
+};
+
+/* As walk(); with t, also the trail (depth beyond TRAIL_MAX counted but
+ * not recorded). */
+static struct sim_xs_node *walk_trail(struct sim_xs_node *root,
+				      const char *path, const char **rest,
+				      struct trail *t)
 {
 	struct sim_xs_node *n = root;
 	const char *p = path + 1;
 
+	if (t)
+		t->depth = 0;
 	while (*p) {
-		const char *end = strchrnul(p, '/');
+		const char *end = component_end(p);
 		bool found;
 		unsigned pos = kid_pos(n, p, (size_t)(end - p), &found);
 
 		if (!found)
 			break;
+		if (t && t->depth < TRAIL_MAX)
+			t->pos[t->depth] = pos;
+		if (t)
+			t->depth++;
 		n = n->kids[pos];
 		p = *end ? end + 1 : end;
 	}
 	*rest = p;
 	return n;
+}
+
+static struct sim_xs_node *walk(struct sim_xs_node *root, const char *path,
+				const char **rest)
+{
+	return walk_trail(root, path, rest, NULL);
 }
 
 /* The node named by the first len bytes of a valid path, or NULL. With
@@ -314,7 +351,7 @@ static struct sim_xs_node *prefix_walk(struct sim_xs_node **rootp,
 
 	SIM_ASSERT(len >= 1 && len <= strlen(path));
 	while (p < stop) {
-		const char *end = strchrnul(p, '/');
+		const char *end = component_end(p);
 		bool found;
 		unsigned pos;
 
@@ -335,6 +372,24 @@ static struct sim_xs_node *own_prefix(const struct sim_xs_view *v,
 				      const char *path, size_t len)
 {
 	return prefix_walk(v->rootp, path, len, true);
+}
+
+/* own_prefix() for the node at depth on a trail walk_trail() recorded in
+ * this view just before (nothing changed the tree since), whose path is
+ * the first len bytes of path. */
+static struct sim_xs_node *own_trail(const struct sim_xs_view *v,
+				     const struct trail *t, unsigned depth,
+				     const char *path, size_t len)
+{
+	struct sim_xs_node *n;
+
+	SIM_ASSERT(depth <= t->depth);
+	if (depth > TRAIL_MAX)
+		return own_prefix(v, path, len);
+	n = own(v->rootp);
+	for (unsigned i = 0; i < depth; i++)
+		n = own(&n->kids[t->pos[i]]);
+	return n;
 }
 
 struct sim_xs_node *sim_xs_lookup(struct sim_xs_node *root, const char *path)
@@ -425,7 +480,8 @@ static int find_or_create(const struct sim_xs_view *v, sim_domid caller,
 			  bool *created)
 {
 	const char *rest;
-	struct sim_xs_node *n = walk(*v->rootp, path, &rest);
+	struct trail t;
+	struct sim_xs_node *n = walk_trail(*v->rootp, path, &rest, &t);
 	size_t found_len = prefix_len(path, rest);
 
 	note(v, path, found_len, n);
@@ -435,7 +491,7 @@ static int find_or_create(const struct sim_xs_view *v, sim_domid caller,
 	/* Creating needs write access to the deepest existing ancestor. */
 	if (!may(n, caller, XS_PERM_WRITE))
 		return -EACCES;
-	n = own_prefix(v, path, found_len);
+	n = own_trail(v, &t, t.depth, path, found_len);
 	if (*created)
 		n = create_below(v, caller, n, path, rest);
 	*out = n;
