@@ -35,12 +35,18 @@ uint64_t sim_xs_path_hash(const char *path)
 	return h;
 }
 
+/* xenstored's valid_chars(): letters, digits, "/_-@"; no '.', no space,
+ * nothing else. A table: every xenstore call checks its path. */
+#define PATH_CHARS_RANGE(lo, hi) [lo ... hi] = true
+static const bool path_chars[256] = {
+	PATH_CHARS_RANGE('a', 'z'), PATH_CHARS_RANGE('A', 'Z'),
+	PATH_CHARS_RANGE('0', '9'), ['/'] = true, ['_'] = true,
+	['-'] = true, ['@'] = true,
+};
+
 static bool path_char_ok(char c)
 {
-	/* xenstored's valid_chars(): no '.', no space, nothing else. */
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9') || c == '/' || c == '_' || c == '-' ||
-	       c == '@';
+	return path_chars[(unsigned char)c];
 }
 
 /* Absolute, canonical (no empty component, no trailing '/'), short enough
