@@ -28,16 +28,22 @@ struct chan {
 	struct rx rx;
 };
 
+/* The guest offers an unbound port to dom0, and dom0 binds to it. */
+static void bind_pair(struct xt *t, uint32_t *gport, uint32_t *bport)
+{
+	ck_assert_int_eq(sim_evtchn_alloc_unbound(t->guest, SIM_DOMID_DOM0,
+						  gport), 0);
+	ck_assert_uint_ne(*gport, 0);
+	ck_assert_int_eq(sim_evtchn_bind_interdomain(t->dom0, GUEST_ID, *gport,
+						     bport), 0);
+}
+
 static void chan_init_cfg(struct chan *c, const struct sim_config *cfg,
 			  bool lateeoi)
 {
 	xt_init_cfg(&c->t, cfg);
 	c->rx = (struct rx){ 0 };
-	ck_assert_int_eq(sim_evtchn_alloc_unbound(c->t.guest, SIM_DOMID_DOM0,
-						  &c->gport), 0);
-	ck_assert_uint_ne(c->gport, 0);
-	ck_assert_int_eq(sim_evtchn_bind_interdomain(c->t.dom0, GUEST_ID,
-						     c->gport, &c->bport), 0);
+	bind_pair(&c->t, &c->gport, &c->bport);
 	ck_assert_int_eq(sim_evtchn_set_handler(c->t.guest, c->gport, on_event,
 						&c->rx, lateeoi), 0);
 }
@@ -59,6 +65,20 @@ static void chan_fini(struct chan *c)
 	xt_fini(&c->t);
 }
 
+/* Run the simulation dry: how often the guest's handler ran so far. */
+static unsigned run_calls(struct chan *c)
+{
+	sim_run(c->t.sim);
+	return c->rx.calls;
+}
+
+/* dom0 notifies the guest, then run_calls(). */
+static unsigned send_run(struct chan *c)
+{
+	ck_assert_int_eq(sim_evtchn_send(c->t.dom0, c->bport), 0);
+	return run_calls(c);
+}
+
 static struct sim_evtchn_stats evstats(const struct sim_domain *d)
 {
 	struct sim_evtchn_stats st;
@@ -77,8 +97,7 @@ START_TEST(test_deliver_after_latency)
 	ck_assert_int_eq(sim_evtchn_send(c.t.dom0, c.bport), 0);
 	ck_assert(sim_evtchn_is_pending(c.t.guest, c.gport));
 	ck_assert_uint_eq(c.rx.calls, 0); /* never synchronous */
-	sim_run(c.t.sim);
-	ck_assert_uint_eq(c.rx.calls, 1);
+	ck_assert_uint_eq(run_calls(&c), 1);
 	ck_assert_uint_eq(c.rx.last_ns,
 			  sim_config(c.t.sim)->evtchn_latency_ns);
 	ck_assert_uint_eq(c.rx.last_port, c.gport);
@@ -109,9 +128,7 @@ START_TEST(test_jitter_within_bounds)
 	jit = cfg.jitter_ns;
 	for (int i = 0; i < 20; i++) {
 		sent = sim_now(c.t.sim);
-		ck_assert_int_eq(sim_evtchn_send(c.t.dom0, c.bport), 0);
-		sim_run(c.t.sim);
-		ck_assert_uint_eq(c.rx.calls, (unsigned)i + 1);
+		ck_assert_uint_eq(send_run(&c), (unsigned)i + 1);
 		ck_assert_uint_ge(c.rx.last_ns - sent, lat);
 		ck_assert_uint_le(c.rx.last_ns - sent, lat + jit);
 	}
@@ -127,8 +144,7 @@ START_TEST(test_no_duplicate_deliveries)
 	for (int i = 0; i < 5; i++)
 		ck_assert_int_eq(sim_evtchn_send(c.t.dom0, c.bport), 0);
 	ck_assert_uint_eq(sim_pending(c.t.sim), 1);
-	sim_run(c.t.sim);
-	ck_assert_uint_eq(c.rx.calls, 1);
+	ck_assert_uint_eq(run_calls(&c), 1);
 	ck_assert_uint_eq(evstats(c.t.dom0).sends, 5);
 	ck_assert_uint_eq(evstats(c.t.guest).deliveries, 1);
 	chan_fini(&c);
@@ -141,22 +157,17 @@ START_TEST(test_mask_holds_unmask_delivers)
 
 	chan_init(&c, false);
 	ck_assert_int_eq(sim_evtchn_mask(c.t.guest, c.gport), 0);
-	ck_assert_int_eq(sim_evtchn_send(c.t.dom0, c.bport), 0);
-	sim_run(c.t.sim);
-	ck_assert_uint_eq(c.rx.calls, 0);
+	ck_assert_uint_eq(send_run(&c), 0);
 	ck_assert(sim_evtchn_is_pending(c.t.guest, c.gport));
 	ck_assert_int_eq(sim_evtchn_unmask(c.t.guest, c.gport), 0);
-	sim_run(c.t.sim);
-	ck_assert_uint_eq(c.rx.calls, 1);
+	ck_assert_uint_eq(run_calls(&c), 1);
 	ck_assert(!sim_evtchn_is_pending(c.t.guest, c.gport));
 	/* Masked after the delivery was scheduled: it is held, too. */
 	ck_assert_int_eq(sim_evtchn_send(c.t.dom0, c.bport), 0);
 	ck_assert_int_eq(sim_evtchn_mask(c.t.guest, c.gport), 0);
-	sim_run(c.t.sim);
-	ck_assert_uint_eq(c.rx.calls, 1);
+	ck_assert_uint_eq(run_calls(&c), 1);
 	ck_assert_int_eq(sim_evtchn_unmask(c.t.guest, c.gport), 0);
-	sim_run(c.t.sim);
-	ck_assert_uint_eq(c.rx.calls, 2);
+	ck_assert_uint_eq(run_calls(&c), 2);
 	chan_fini(&c);
 }
 END_TEST
@@ -166,25 +177,19 @@ START_TEST(test_lateeoi_holds_until_eoi)
 	struct chan c;
 
 	chan_init(&c, true);
-	ck_assert_int_eq(sim_evtchn_send(c.t.dom0, c.bport), 0);
-	sim_run(c.t.sim);
-	ck_assert_uint_eq(c.rx.calls, 1);
-	for (int i = 0; i < 3; i++) {
-		ck_assert_int_eq(sim_evtchn_send(c.t.dom0, c.bport), 0);
-		sim_run(c.t.sim);
-	}
-	ck_assert_uint_eq(c.rx.calls, 1);
+	ck_assert_uint_eq(send_run(&c), 1);
+	/* No EOI yet: further sends stay pending, undelivered. */
+	for (int i = 0; i < 3; i++)
+		ck_assert_uint_eq(send_run(&c), 1);
 	ck_assert(sim_evtchn_is_pending(c.t.guest, c.gport));
 	uint64_t eoi_ns = sim_now(c.t.sim);
 	ck_assert_int_eq(sim_evtchn_eoi(c.t.guest, c.gport), 0);
-	sim_run(c.t.sim);
-	ck_assert_uint_eq(c.rx.calls, 2);
+	ck_assert_uint_eq(run_calls(&c), 2);
 	ck_assert_uint_eq(c.rx.last_ns - eoi_ns,
 			  sim_config(c.t.sim)->evtchn_latency_ns);
 	/* EOI with nothing pending delivers nothing. */
 	ck_assert_int_eq(sim_evtchn_eoi(c.t.guest, c.gport), 0);
-	sim_run(c.t.sim);
-	ck_assert_uint_eq(c.rx.calls, 2);
+	ck_assert_uint_eq(run_calls(&c), 2);
 	chan_fini(&c);
 }
 END_TEST
@@ -197,8 +202,7 @@ START_TEST(test_close_drops_pending)
 	chan_init(&c, false);
 	ck_assert_int_eq(sim_evtchn_send(c.t.dom0, c.bport), 0);
 	ck_assert_int_eq(sim_evtchn_close(c.t.guest, c.gport), 0);
-	sim_run(c.t.sim);
-	ck_assert_uint_eq(c.rx.calls, 0);
+	ck_assert_uint_eq(run_calls(&c), 0);
 	ck_assert_uint_eq(evstats(c.t.guest).dropped, 1);
 	ck_assert_uint_eq(evstats(c.t.guest).open, 0);
 	ck_assert_int_eq(sim_evtchn_send(c.t.guest, c.gport), -EINVAL);
@@ -206,16 +210,13 @@ START_TEST(test_close_drops_pending)
 	ck_assert_int_eq(sim_evtchn_send(c.t.dom0, c.bport), 0);
 	ck_assert_uint_eq(evstats(c.t.dom0).dropped, 1);
 	ck_assert_uint_eq(evstats(c.t.dom0).open, 1);
-	sim_run(c.t.sim);
-	ck_assert_uint_eq(c.rx.calls, 0);
+	ck_assert_uint_eq(run_calls(&c), 0);
 	/* ... and the guest may bind to it again (Xen keeps it for us). */
 	ck_assert_int_eq(sim_evtchn_bind_interdomain(c.t.guest, 0, c.bport,
 						     &again), 0);
 	ck_assert_int_eq(sim_evtchn_set_handler(c.t.guest, again, on_event,
 						&c.rx, false), 0);
-	ck_assert_int_eq(sim_evtchn_send(c.t.dom0, c.bport), 0);
-	sim_run(c.t.sim);
-	ck_assert_uint_eq(c.rx.calls, 1);
+	ck_assert_uint_eq(send_run(&c), 1);
 	c.gport = again;
 	chan_fini(&c);
 }
@@ -241,9 +242,7 @@ START_TEST(test_storm_then_close_in_handler)
 	ck_assert_int_eq(sim_evtchn_set_handler(c.t.guest, c.gport,
 						close_in_handler, &c, false),
 			 0);
-	ck_assert_int_eq(sim_evtchn_send(c.t.dom0, c.bport), 0);
-	sim_run(c.t.sim);
-	ck_assert_uint_eq(c.rx.calls, 1);
+	ck_assert_uint_eq(send_run(&c), 1);
 	ck_assert_uint_eq(evstats(c.t.guest).dropped, 1);
 	ck_assert_int_eq(sim_evtchn_close(c.t.dom0, c.bport), 0);
 	xt_fini(&c.t);
@@ -258,10 +257,8 @@ START_TEST(test_storm_injects_spurious_delivery)
 	chan_init(&c, false);
 	plan = sim_faults(c.t.sim);
 	sim_fault_countdown(plan, SIM_FAULT_EVTCHN_STORM, 1, false);
-	ck_assert_int_eq(sim_evtchn_send(c.t.dom0, c.bport), 0);
-	sim_run(c.t.sim);
 	/* One send, two deliveries: the second is spurious. */
-	ck_assert_uint_eq(c.rx.calls, 2);
+	ck_assert_uint_eq(send_run(&c), 2);
 	ck_assert_uint_eq(sim_fault_injected(plan, SIM_FAULT_EVTCHN_STORM), 1);
 	ck_assert_uint_eq(c.rx.last_ns,
 			  2 * sim_config(c.t.sim)->evtchn_latency_ns);
@@ -278,14 +275,11 @@ START_TEST(test_storm_held_by_lateeoi)
 	plan = sim_faults(c.t.sim);
 	/* Every delivery storms: only late EOI bounds the handler calls. */
 	sim_fault_set_rate(plan, SIM_FAULT_EVTCHN_STORM, 1000000);
-	ck_assert_int_eq(sim_evtchn_send(c.t.dom0, c.bport), 0);
-	sim_run(c.t.sim);
-	ck_assert_uint_eq(c.rx.calls, 1);
+	ck_assert_uint_eq(send_run(&c), 1);
 	ck_assert(sim_evtchn_is_pending(c.t.guest, c.gport));
 	for (unsigned i = 2; i <= 4; i++) {
 		ck_assert_int_eq(sim_evtchn_eoi(c.t.guest, c.gport), 0);
-		sim_run(c.t.sim);
-		ck_assert_uint_eq(c.rx.calls, i);
+		ck_assert_uint_eq(run_calls(&c), i);
 	}
 	sim_fault_set_rate(plan, SIM_FAULT_EVTCHN_STORM, 0);
 	chan_fini(&c);
@@ -301,13 +295,10 @@ START_TEST(test_delay_injection)
 	lat = sim_config(c.t.sim)->evtchn_latency_ns;
 	sim_fault_countdown(sim_faults(c.t.sim), SIM_FAULT_EVTCHN_DELAY, 1,
 			    false);
-	ck_assert_int_eq(sim_evtchn_send(c.t.dom0, c.bport), 0);
-	sim_run(c.t.sim);
-	ck_assert_uint_eq(c.rx.calls, 1);
+	ck_assert_uint_eq(send_run(&c), 1);
 	ck_assert_uint_eq(c.rx.last_ns, 1000 * lat);
 	/* The countdown is spent: the next delivery is on time. */
-	ck_assert_int_eq(sim_evtchn_send(c.t.dom0, c.bport), 0);
-	sim_run(c.t.sim);
+	ck_assert_uint_eq(send_run(&c), 2);
 	ck_assert_uint_eq(c.rx.last_ns, 1001 * lat);
 	chan_fini(&c);
 }
@@ -320,10 +311,8 @@ START_TEST(test_handler_set_after_send)
 	uint32_t gport, bport;
 
 	chan_init(&c, false);
-	ck_assert_int_eq(sim_evtchn_alloc_unbound(c.t.guest, 0, &gport), 0);
+	bind_pair(&c.t, &gport, &bport);
 	ck_assert_uint_ne(gport, c.gport);
-	ck_assert_int_eq(sim_evtchn_bind_interdomain(c.t.dom0, GUEST_ID, gport,
-						     &bport), 0);
 	ck_assert_int_eq(sim_evtchn_send(c.t.dom0, bport), 0);
 	sim_run(c.t.sim);
 	ck_assert(sim_evtchn_is_pending(c.t.guest, gport));
@@ -401,8 +390,7 @@ START_TEST(test_domain_destroy_with_scheduled_delivery)
 	sim_domain_destroy(c.t.guest);
 	ck_assert_uint_eq(xt_v(&c.t, SIM_CHECK_EVTCHN_LEAK), 1);
 	ck_assert_uint_eq(sim_pending(c.t.sim), 0);
-	sim_run(c.t.sim);
-	ck_assert_uint_eq(c.rx.calls, 0);
+	ck_assert_uint_eq(run_calls(&c), 0);
 	/* Pending at dom0 but no handler; dom0's end is unbound now. */
 	ck_assert_int_eq(sim_evtchn_send(c.t.dom0, c.bport), 0);
 	ck_assert_uint_eq(evstats(c.t.dom0).dropped, 1);
@@ -435,5 +423,5 @@ static Suite *evtchn_suite(void)
 
 int main(void)
 {
-	return xt_main(evtchn_suite());
+	return xpv_check_run(evtchn_suite());
 }

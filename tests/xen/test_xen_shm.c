@@ -6,83 +6,99 @@
 
 #include "xen_test.h"
 
-START_TEST(test_double_fetch_detected)
-{
+/* One guest page for the observer to watch. */
+struct shm {
 	struct xt t;
 	struct sim_page *pg;
 	uint8_t *d;
+};
 
-	xt_init(&t);
-	pg = sim_page_alloc(t.guest);
-	d = sim_page_data(pg);
-	sim_shm_fetch(t.sim, d + 64, 8);
-	sim_shm_fetch(t.sim, d + 72, 8); /* adjacent, not overlapping */
-	ck_assert_uint_eq(xt_v(&t, SIM_CHECK_DOUBLE_FETCH), 0);
+static void shm_init(struct shm *s)
+{
+	xt_init(&s->t);
+	s->pg = sim_page_alloc(s->t.guest);
+	ck_assert_ptr_nonnull(s->pg);
+	s->d = sim_page_data(s->pg);
+}
+
+static void shm_fini(struct shm *s)
+{
+	sim_page_free(s->pg);
+	xt_fini(&s->t);
+}
+
+static uint64_t double_fetches(const struct xt *t)
+{
+	return xt_v(t, SIM_CHECK_DOUBLE_FETCH);
+}
+
+/* Fetch len bytes at off in the page: the double fetches seen so far. */
+static uint64_t fetch(struct shm *s, size_t off, size_t len)
+{
+	sim_shm_fetch(s->t.sim, s->d + off, len);
+	return double_fetches(&s->t);
+}
+
+static uint64_t after_end(const struct xt *t)
+{
+	return xt_v(t, SIM_CHECK_GRANT_AFTER_END);
+}
+
+START_TEST(test_double_fetch_detected)
+{
+	struct shm s;
+
+	shm_init(&s);
+	ck_assert_uint_eq(fetch(&s, 64, 8), 0);
+	ck_assert_uint_eq(fetch(&s, 72, 8), 0); /* adjacent, not overlapping */
 	/* One byte of overlap is enough; one verdict per call. */
-	sim_shm_fetch(t.sim, d + 79, 4);
-	ck_assert_uint_eq(xt_v(&t, SIM_CHECK_DOUBLE_FETCH), 1);
-	sim_shm_fetch(t.sim, d, 4096);
-	ck_assert_uint_eq(xt_v(&t, SIM_CHECK_DOUBLE_FETCH), 2);
-	ck_assert_uint_eq(sim_shm_double_fetches(t.sim), 2);
+	ck_assert_uint_eq(fetch(&s, 79, 4), 1);
+	ck_assert_uint_eq(fetch(&s, 0, 4096), 2);
+	ck_assert_uint_eq(sim_shm_double_fetches(s.t.sim), 2);
 	/* Stores are not fetches. */
-	sim_shm_store(t.sim, d, 64);
-	ck_assert_uint_eq(xt_v(&t, SIM_CHECK_DOUBLE_FETCH), 2);
-	sim_page_free(pg);
-	xt_fini(&t);
+	sim_shm_store(s.t.sim, s.d, 64);
+	ck_assert_uint_eq(double_fetches(&s.t), 2);
+	shm_fini(&s);
 }
 END_TEST
 
 START_TEST(test_publish_resets)
 {
-	struct xt t;
-	struct sim_page *pg;
-	uint8_t *d;
+	struct shm s;
 
-	xt_init(&t);
-	pg = sim_page_alloc(t.guest);
-	d = sim_page_data(pg);
+	shm_init(&s);
 	for (int i = 0; i < 4; i++) {
-		sim_shm_fetch(t.sim, d + 100, 36);
-		sim_shm_publish(t.sim, d + 100, 36);
+		ck_assert_uint_eq(fetch(&s, 100, 36), 0);
+		sim_shm_publish(s.t.sim, s.d + 100, 36);
 	}
-	ck_assert_uint_eq(xt_v(&t, SIM_CHECK_DOUBLE_FETCH), 0);
 	/* A partial publication leaves the rest fetched. */
-	sim_shm_fetch(t.sim, d + 100, 36);
-	sim_shm_publish(t.sim, d + 100, 35);
-	sim_shm_fetch(t.sim, d + 100, 35);
-	ck_assert_uint_eq(xt_v(&t, SIM_CHECK_DOUBLE_FETCH), 0);
-	sim_shm_publish(t.sim, d + 100, 35);
-	sim_shm_fetch(t.sim, d + 100, 36);
-	ck_assert_uint_eq(xt_v(&t, SIM_CHECK_DOUBLE_FETCH), 1);
-	sim_page_free(pg);
-	xt_fini(&t);
+	ck_assert_uint_eq(fetch(&s, 100, 36), 0);
+	sim_shm_publish(s.t.sim, s.d + 100, 35);
+	ck_assert_uint_eq(fetch(&s, 100, 35), 0);
+	sim_shm_publish(s.t.sim, s.d + 100, 35);
+	ck_assert_uint_eq(fetch(&s, 100, 36), 1);
+	shm_fini(&s);
 }
 END_TEST
 
 START_TEST(test_word_boundaries)
 {
-	struct xt t;
-	struct sim_page *pg;
-	uint8_t *d;
+	/* Bitmap words hold 64 bytes: exercise every edge around one. Each
+	 * step is a fetch and the double fetches seen after it. */
+	static const struct {
+		size_t off, len;
+		uint64_t seen;
+	} step[] = {
+		{ 63, 1, 0 },  { 64, 64, 0 },  { 128, 1, 0 }, { 4095, 1, 0 },
+		{ 127, 1, 1 }, { 4095, 1, 2 }, { 62, 1, 2 },  { 129, 3966, 2 },
+	};
+	struct shm s;
 
-	/* Bitmap words hold 64 bytes: exercise every edge around one. */
-	xt_init(&t);
-	pg = sim_page_alloc(t.guest);
-	d = sim_page_data(pg);
-	sim_shm_fetch(t.sim, d + 63, 1);
-	sim_shm_fetch(t.sim, d + 64, 64);
-	sim_shm_fetch(t.sim, d + 128, 1);
-	sim_shm_fetch(t.sim, d + 4095, 1);
-	ck_assert_uint_eq(xt_v(&t, SIM_CHECK_DOUBLE_FETCH), 0);
-	sim_shm_fetch(t.sim, d + 127, 1);
-	ck_assert_uint_eq(xt_v(&t, SIM_CHECK_DOUBLE_FETCH), 1);
-	sim_shm_fetch(t.sim, d + 4095, 1);
-	ck_assert_uint_eq(xt_v(&t, SIM_CHECK_DOUBLE_FETCH), 2);
-	sim_shm_fetch(t.sim, d + 62, 1);
-	sim_shm_fetch(t.sim, d + 129, 3966);
-	ck_assert_uint_eq(xt_v(&t, SIM_CHECK_DOUBLE_FETCH), 2);
-	sim_page_free(pg);
-	xt_fini(&t);
+	shm_init(&s);
+	for (unsigned i = 0; i < sizeof(step) / sizeof(step[0]); i++)
+		ck_assert_uint_eq(fetch(&s, step[i].off, step[i].len),
+				  step[i].seen);
+	shm_fini(&s);
 }
 END_TEST
 
@@ -108,19 +124,19 @@ START_TEST(test_cross_page)
 	 * the bytes, it only walks the addresses). */
 	span = (size_t)(hi - lo) + 4 - 4092;
 	sim_shm_fetch(t.sim, lo + 4092, span);
-	ck_assert_uint_eq(xt_v(&t, SIM_CHECK_DOUBLE_FETCH), 0);
+	ck_assert_uint_eq(double_fetches(&t), 0);
 	sim_shm_fetch(t.sim, hi + 3, 1);
-	ck_assert_uint_eq(xt_v(&t, SIM_CHECK_DOUBLE_FETCH), 1);
+	ck_assert_uint_eq(double_fetches(&t), 1);
 	sim_shm_fetch(t.sim, lo + 4092, 1);
-	ck_assert_uint_eq(xt_v(&t, SIM_CHECK_DOUBLE_FETCH), 2);
+	ck_assert_uint_eq(double_fetches(&t), 2);
 	sim_shm_fetch(t.sim, hi + 4, 4);
 	sim_shm_fetch(t.sim, lo + 4088, 4);
-	ck_assert_uint_eq(xt_v(&t, SIM_CHECK_DOUBLE_FETCH), 2);
+	ck_assert_uint_eq(double_fetches(&t), 2);
 	/* Publication across the same boundary clears both sides. */
 	sim_shm_publish(t.sim, lo + 4092, span);
 	sim_shm_fetch(t.sim, hi, 4);
 	sim_shm_fetch(t.sim, lo + 4092, 4);
-	ck_assert_uint_eq(xt_v(&t, SIM_CHECK_DOUBLE_FETCH), 2);
+	ck_assert_uint_eq(double_fetches(&t), 2);
 	sim_page_free(a);
 	sim_page_free(b);
 	xt_fini(&t);
@@ -129,41 +145,35 @@ END_TEST
 
 START_TEST(test_after_end_detected)
 {
-	struct xt t;
-	struct sim_page *pg, *never;
+	struct shm s;
+	struct sim_page *never;
 	uint32_t ref;
-	uint8_t *d;
 
-	xt_init(&t);
-	pg = sim_page_alloc(t.guest);
-	never = sim_page_alloc(t.guest);
-	d = sim_page_data(pg);
-	ck_assert_int_eq(sim_gnttab_claim(t.guest, &ref), 0);
-	ck_assert_int_eq(sim_gnttab_grant(t.guest, ref, 0, pg, false), 0);
-	sim_shm_store(t.sim, d, 16);
-	sim_shm_fetch(t.sim, d, 16);
-	ck_assert_uint_eq(xt_v(&t, SIM_CHECK_GRANT_AFTER_END), 0);
-	ck_assert_int_eq(sim_gnttab_try_end(t.guest, ref), 0);
-	sim_shm_fetch(t.sim, d + 16, 16);
-	ck_assert_uint_eq(xt_v(&t, SIM_CHECK_GRANT_AFTER_END), 1);
-	sim_shm_store(t.sim, d, 8000); /* one verdict per call */
-	ck_assert_uint_eq(xt_v(&t, SIM_CHECK_GRANT_AFTER_END), 2);
+	shm_init(&s);
+	never = sim_page_alloc(s.t.guest);
+	ref = xt_grant(s.t.guest, SIM_DOMID_DOM0, s.pg, false);
+	sim_shm_store(s.t.sim, s.d, 16);
+	sim_shm_fetch(s.t.sim, s.d, 16);
+	ck_assert_uint_eq(after_end(&s.t), 0);
+	ck_assert_int_eq(sim_gnttab_try_end(s.t.guest, ref), 0);
+	sim_shm_fetch(s.t.sim, s.d + 16, 16);
+	ck_assert_uint_eq(after_end(&s.t), 1);
+	sim_shm_store(s.t.sim, s.d, 8000); /* one verdict per call */
+	ck_assert_uint_eq(after_end(&s.t), 2);
 	/* Publishing is the backend's act, never a verdict. */
-	sim_shm_publish(t.sim, d, 4096);
-	ck_assert_uint_eq(xt_v(&t, SIM_CHECK_GRANT_AFTER_END), 2);
+	sim_shm_publish(s.t.sim, s.d, 4096);
+	ck_assert_uint_eq(after_end(&s.t), 2);
 	/* Granted again: shared again. */
-	ck_assert_int_eq(sim_gnttab_claim(t.guest, &ref), 0);
-	ck_assert_int_eq(sim_gnttab_grant(t.guest, ref, 0, pg, true), 0);
-	sim_shm_fetch(t.sim, d, 16);
-	ck_assert_uint_eq(xt_v(&t, SIM_CHECK_GRANT_AFTER_END), 2);
+	ref = xt_grant(s.t.guest, SIM_DOMID_DOM0, s.pg, true);
+	sim_shm_fetch(s.t.sim, s.d, 16);
+	ck_assert_uint_eq(after_end(&s.t), 2);
 	/* A frame never granted is not "after end". */
-	sim_shm_store(t.sim, sim_page_data(never), 16);
-	ck_assert_uint_eq(xt_v(&t, SIM_CHECK_GRANT_AFTER_END), 2);
-	ck_assert_int_eq(sim_gnttab_try_end(t.guest, ref), 0);
-	sim_page_free(pg);
+	sim_shm_store(s.t.sim, sim_page_data(never), 16);
+	ck_assert_uint_eq(after_end(&s.t), 2);
+	ck_assert_int_eq(sim_gnttab_try_end(s.t.guest, ref), 0);
 	sim_page_free(never);
-	ck_assert_uint_eq(xt_v(&t, SIM_CHECK_DOUBLE_FETCH), 0);
-	xt_fini(&t);
+	ck_assert_uint_eq(double_fetches(&s.t), 0);
+	shm_fini(&s);
 }
 END_TEST
 
@@ -212,5 +222,5 @@ static Suite *shm_suite(void)
 
 int main(void)
 {
-	return xt_main(shm_suite());
+	return xpv_check_run(shm_suite());
 }

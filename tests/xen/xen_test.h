@@ -1,6 +1,8 @@
 /*
  * Shared fixture for the sim/xen unit tests: a simulation with a guest
- * (dom1, the granter / frontend side) and dom0 (the backend side).
+ * (dom1, the granter / frontend side) and dom0 (the backend side), and
+ * the steps more than one test file takes to get a test going. A step
+ * that only one file needs stays in that file.
  */
 #ifndef TESTS_XEN_XEN_TEST_H
 #define TESTS_XEN_XEN_TEST_H
@@ -9,6 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "check_main.h"
 #include "sim/check/check.h"
 #include "sim/core/fault.h"
 #include "sim/core/sim.h"
@@ -45,21 +48,27 @@ static inline void xt_fini(struct xt *t)
 	sim_destroy(t->sim);
 }
 
+/* Tear down a run that must not have found anything wrong. */
+static inline void xt_fini_clean(struct xt *t)
+{
+	ck_assert_uint_eq(sim_violations_total(t->sim), 0);
+	xt_fini(t);
+}
+
 static inline uint64_t xt_v(const struct xt *t, enum sim_check c)
 {
 	return sim_violations(t->sim, c);
 }
 
-/* Runs every suite in one runner; the exit status is the failure count. */
-static inline int xt_main(Suite *s)
+/* Claim a ref in granter's table and grant pg to peer: both must work. */
+static inline uint32_t xt_grant(struct sim_domain *granter, sim_domid peer,
+				struct sim_page *pg, bool readonly)
 {
-	SRunner *sr = srunner_create(s);
-	int failed;
+	uint32_t ref;
 
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	ck_assert_int_eq(sim_gnttab_claim(granter, &ref), 0);
+	ck_assert_int_eq(sim_gnttab_grant(granter, ref, peer, pg, readonly), 0);
+	return ref;
 }
 
 #endif /* TESTS_XEN_XEN_TEST_H */

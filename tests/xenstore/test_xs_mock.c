@@ -30,16 +30,57 @@ static int pipe_bytes(struct xs_handle *h)
 	return n;
 }
 
+/*
+ * The libxenstore convention for a failure: false, NULL or XBT_NULL, with
+ * errno set. errno is cleared first, so a stale value cannot pass.
+ */
+#define assert_fails(call, err)						\
+	do {								\
+		errno = 0;						\
+		ck_assert_msg(!(call), "%s succeeded", #call);		\
+		ck_assert_int_eq(errno, (err));				\
+	} while (0)
+
+/* path reads as want through h. */
+static void mock_reads_as(struct xs_handle *h, xs_transaction_t t,
+			  const char *path, const char *want)
+{
+	char *v = xs_read(h, t, path, NULL);
+
+	ck_assert_str_eq(v, want);
+	free(v);
+}
+
+/* The next event by xs_check_watch(); a NULL path or token is not checked. */
+static void expect_event(struct xs_handle *h, const char *path,
+			 const char *token)
+{
+	char **vec = xs_check_watch(h);
+
+	ck_assert_ptr_nonnull(vec);
+	if (path)
+		ck_assert_str_eq(vec[XS_WATCH_PATH], path);
+	if (token)
+		ck_assert_str_eq(vec[XS_WATCH_TOKEN], token);
+	free(vec); /* one block */
+}
+
+/* Through h0, /local/domain/5 owned by 5, as a toolstack makes it. */
+static void mock_dom5(struct xs_handle *h0)
+{
+	struct xs_permissions own = { .id = 5, .perms = XS_PERM_NONE };
+
+	ck_assert(xs_mkdir(h0, XBT_NULL, "/local/domain/5"));
+	ck_assert(xs_set_permissions(h0, XBT_NULL, "/local/domain/5", &own, 1));
+}
+
 START_TEST(open_default)
 {
 	struct xs_env e = env_new();
 	struct xs_handle *h;
-	char *v;
 
 	sim_xs_mock_set_default(NULL, 0);
-	errno = 0;
-	ck_assert_ptr_null(xs_open(0));
-	ck_assert_int_eq(errno, EINVAL);
+	assert_fails(xs_open(0), EINVAL);
 	sim_xs_mock_set_default(e.xs, 0);
 	h = xs_open(0);
 	ck_assert_ptr_nonnull(h);
@@ -48,17 +89,13 @@ START_TEST(open_default)
 	/* The deprecated names are the same connection. */
 	h = xs_daemon_open();
 	ck_assert_ptr_nonnull(h);
-	v = xs_read(h, XBT_NULL, "/d", NULL);
-	ck_assert_str_eq(v, "v");
-	free(v);
+	mock_reads_as(h, XBT_NULL, "/d", "v");
 	xs_daemon_close(h);
 	h = xs_domain_open();
 	ck_assert_ptr_nonnull(h);
 	xs_close(h);
 	xs_close(NULL);
-	errno = 0;
-	ck_assert_ptr_null(sim_xs_mock_open(NULL, 0));
-	ck_assert_int_eq(errno, EINVAL);
+	assert_fails(sim_xs_mock_open(NULL, 0), EINVAL);
 	sim_destroy(e.sim);
 	/* The default went with the store. */
 	ck_assert_ptr_null(xs_open(0));
@@ -78,30 +115,16 @@ START_TEST(read_write_errno)
 	ck_assert_uint_eq(len, 4);
 	ck_assert_mem_eq(v, "ab\0c", 5);
 	free(v);
-	errno = 0;
-	ck_assert_ptr_null(xs_read(h0, XBT_NULL, "/m/none", &len));
-	ck_assert_int_eq(errno, ENOENT);
-	errno = 0;
-	ck_assert_ptr_null(xs_read(h7, XBT_NULL, "/m/k", &len));
-	ck_assert_int_eq(errno, EACCES);
-	errno = 0;
-	ck_assert(!xs_write(h7, XBT_NULL, "/m/k", "x", 1));
-	ck_assert_int_eq(errno, EACCES);
-	errno = 0;
-	ck_assert(!xs_write(h0, XBT_NULL, "/bad//path", "x", 1));
-	ck_assert_int_eq(errno, EINVAL);
-	errno = 0;
-	ck_assert(!xs_write(h0, 12345, "/m/k", "x", 1));
-	ck_assert_int_eq(errno, ENOENT);
-	errno = 0;
-	ck_assert_ptr_null(xs_read(NULL, XBT_NULL, "/m/k", &len));
-	ck_assert_int_eq(errno, EINVAL);
+	assert_fails(xs_read(h0, XBT_NULL, "/m/none", &len), ENOENT);
+	assert_fails(xs_read(h7, XBT_NULL, "/m/k", &len), EACCES);
+	assert_fails(xs_write(h7, XBT_NULL, "/m/k", "x", 1), EACCES);
+	assert_fails(xs_write(h0, XBT_NULL, "/bad//path", "x", 1), EINVAL);
+	assert_fails(xs_write(h0, 12345, "/m/k", "x", 1), ENOENT);
+	assert_fails(xs_read(NULL, XBT_NULL, "/m/k", &len), EINVAL);
 	ck_assert(xs_mkdir(h0, XBT_NULL, "/m/dir"));
 	ck_assert(xs_mkdir(h0, XBT_NULL, "/m/dir")); /* exists: fine */
 	ck_assert(xs_rm(h0, XBT_NULL, "/m/dir"));
-	errno = 0;
-	ck_assert(!xs_rm(h0, XBT_NULL, "/m/dir"));
-	ck_assert_int_eq(errno, ENOENT);
+	assert_fails(xs_rm(h0, XBT_NULL, "/m/dir"), ENOENT);
 	xs_close(h0);
 	xs_close(h7);
 	sim_destroy(e.sim);
@@ -128,9 +151,7 @@ START_TEST(directory_and_perms)
 	ck_assert_str_eq(names[0], "a");
 	ck_assert_str_eq(names[1], "b");
 	free(names); /* one block */
-	errno = 0;
-	ck_assert_ptr_null(xs_directory(h, XBT_NULL, "/nope", &num));
-	ck_assert_int_eq(errno, ENOENT);
+	assert_fails(xs_directory(h, XBT_NULL, "/nope", &num), ENOENT);
 
 	ck_assert(xs_set_permissions(h, XBT_NULL, "/l/a", set, 2));
 	p = xs_get_permissions(h, XBT_NULL, "/l/a", &num);
@@ -140,9 +161,7 @@ START_TEST(directory_and_perms)
 	ck_assert_uint_eq(p[1].id, 6);
 	ck_assert_uint_eq(p[1].perms, XS_PERM_READ);
 	free(p);
-	errno = 0;
-	ck_assert(!xs_set_permissions(h, XBT_NULL, "/l/a", set, 0));
-	ck_assert_int_eq(errno, EINVAL);
+	assert_fails(xs_set_permissions(h, XBT_NULL, "/l/a", set, 0), EINVAL);
 
 	p = xs_get_permissions(h, XBT_NULL, "/nope", &num);
 	ck_assert_ptr_null(p);
@@ -156,22 +175,16 @@ START_TEST(relative_paths)
 	struct xs_env e = env_new();
 	struct xs_handle *h0 = sim_xs_mock_open(e.xs, 0);
 	struct xs_handle *h5 = sim_xs_mock_open(e.xs, 5);
-	struct xs_permissions own = { .id = 5, .perms = XS_PERM_NONE };
-	char *v, *home;
+	char *home;
 
-	ck_assert(xs_mkdir(h0, XBT_NULL, "/local/domain/5"));
-	ck_assert(xs_set_permissions(h0, XBT_NULL, "/local/domain/5", &own, 1));
+	mock_dom5(h0);
 	ck_assert(xs_write(h5, XBT_NULL, "device/vusb/0/state", "1", 1));
 	ck_assert(reads_as(e.xs, "/local/domain/5/device/vusb/0/state", "1"));
-	v = xs_read(h5, XBT_NULL, "device/vusb/0/state", NULL);
-	ck_assert_str_eq(v, "1");
-	free(v);
+	mock_reads_as(h5, XBT_NULL, "device/vusb/0/state", "1");
 	home = xs_get_domain_path(h0, 5);
 	ck_assert_str_eq(home, "/local/domain/5");
 	free(home);
-	errno = 0;
-	ck_assert(!xs_write(h5, XBT_NULL, "", "1", 1));
-	ck_assert_int_eq(errno, EINVAL);
+	assert_fails(xs_write(h5, XBT_NULL, "", "1", 1), EINVAL);
 	xs_close(h0);
 	xs_close(h5);
 	sim_destroy(e.sim);
@@ -184,34 +197,24 @@ START_TEST(transactions)
 	struct xs_handle *a = sim_xs_mock_open(e.xs, 0);
 	struct xs_handle *b = sim_xs_mock_open(e.xs, 0);
 	xs_transaction_t t;
-	char *v;
 
 	ck_assert(xs_write(a, XBT_NULL, "/t/k", "0", 1));
 	t = xs_transaction_start(a);
 	ck_assert_uint_ne(t, XBT_NULL);
 	ck_assert(xs_write(a, t, "/t/k", "1", 1));
 	/* Another connection cannot use it (ids are per connection). */
-	errno = 0;
-	ck_assert_ptr_null(xs_read(b, t, "/t/k", NULL));
-	ck_assert_int_eq(errno, ENOENT);
-	v = xs_read(b, XBT_NULL, "/t/k", NULL);
-	ck_assert_str_eq(v, "0");
-	free(v);
+	assert_fails(xs_read(b, t, "/t/k", NULL), ENOENT);
+	mock_reads_as(b, XBT_NULL, "/t/k", "0");
 	ck_assert(xs_transaction_end(a, t, false));
 	ck_assert(reads_as(e.xs, "/t/k", "1"));
-	errno = 0;
-	ck_assert(!xs_transaction_end(a, t, false));
-	ck_assert_int_eq(errno, ENOENT);
+	assert_fails(xs_transaction_end(a, t, false), ENOENT);
 
 	/* Conflict: EAGAIN, restart. */
 	t = xs_transaction_start(a);
-	v = xs_read(a, t, "/t/k", NULL);
-	free(v);
+	mock_reads_as(a, t, "/t/k", "1");
 	ck_assert(xs_write(b, XBT_NULL, "/t/k", "b", 1));
 	ck_assert(xs_write(a, t, "/t/k", "a", 1));
-	errno = 0;
-	ck_assert(!xs_transaction_end(a, t, false));
-	ck_assert_int_eq(errno, EAGAIN);
+	assert_fails(xs_transaction_end(a, t, false), EAGAIN);
 	ck_assert(reads_as(e.xs, "/t/k", "b"));
 
 	/* Abort. */
@@ -229,9 +232,7 @@ START_TEST(transactions)
 	struct xs_handle *g = sim_xs_mock_open(e.xs, 9);
 	for (int i = 0; i < 10; i++)
 		ck_assert_uint_ne(xs_transaction_start(g), XBT_NULL);
-	errno = 0;
-	ck_assert_uint_eq(xs_transaction_start(g), XBT_NULL);
-	ck_assert_int_eq(errno, ENOSPC);
+	assert_fails(xs_transaction_start(g), ENOSPC);
 	xs_close(g);
 	xs_close(a);
 	sim_destroy(e.sim);
@@ -265,29 +266,16 @@ START_TEST(watch_fileno_and_read)
 	ck_assert(xs_write(h, XBT_NULL, "/x", "1", 1));
 	sim_run(e.sim);
 	ck_assert_int_eq(pipe_bytes(h), 2);
-	vec = xs_check_watch(h);
-	ck_assert_str_eq(vec[XS_WATCH_PATH], "/w/a");
-	free(vec);
+	expect_event(h, "/w/a", NULL);
 	ck_assert(readable_now(h));
-	vec = xs_check_watch(h);
-	ck_assert_str_eq(vec[XS_WATCH_PATH], "/w/b");
-	ck_assert_str_eq(vec[XS_WATCH_TOKEN], "tok");
-	free(vec);
-	errno = 0;
-	ck_assert_ptr_null(xs_check_watch(h));
-	ck_assert_int_eq(errno, EAGAIN);
+	expect_event(h, "/w/b", "tok");
+	assert_fails(xs_check_watch(h), EAGAIN);
 	/* No blocking in a simulation: EAGAIN as well. */
-	errno = 0;
-	ck_assert_ptr_null(xs_read_watch(h, &num));
-	ck_assert_int_eq(errno, EAGAIN);
+	assert_fails(xs_read_watch(h, &num), EAGAIN);
 	ck_assert(!readable_now(h));
 
-	errno = 0;
-	ck_assert(!xs_watch(h, "/w", "tok"));
-	ck_assert_int_eq(errno, EEXIST);
-	errno = 0;
-	ck_assert(!xs_watch(h, "/w/", "tok"));
-	ck_assert_int_eq(errno, EINVAL);
+	assert_fails(xs_watch(h, "/w", "tok"), EEXIST);
+	assert_fails(xs_watch(h, "/w/", "tok"), EINVAL);
 	xs_close(h);
 	sim_destroy(e.sim);
 }
@@ -297,7 +285,6 @@ START_TEST(fileno_created_late)
 {
 	struct xs_env e = env_new();
 	struct xs_handle *h = sim_xs_mock_open(e.xs, 0);
-	char **vec;
 
 	ck_assert(xs_watch(h, "/late", "t"));
 	ck_assert(xs_write(h, XBT_NULL, "/late", "1", 1));
@@ -306,11 +293,9 @@ START_TEST(fileno_created_late)
 	ck_assert_int_eq(pipe_bytes(h), 2);
 	ck_assert_int_ne(fcntl(xs_fileno(h), F_GETFL) & O_NONBLOCK, 0);
 	ck_assert_int_ne(fcntl(xs_fileno(h), F_GETFD) & FD_CLOEXEC, 0);
-	free(xs_check_watch(h));
+	expect_event(h, NULL, NULL);
 	ck_assert_int_eq(pipe_bytes(h), 1);
-	vec = xs_check_watch(h);
-	ck_assert_str_eq(vec[XS_WATCH_PATH], "/late");
-	free(vec);
+	expect_event(h, "/late", NULL);
 	ck_assert_int_eq(pipe_bytes(h), 0);
 	xs_close(h);
 	sim_destroy(e.sim);
@@ -322,20 +307,14 @@ START_TEST(unwatch_and_relative_watch)
 	struct xs_env e = env_new();
 	struct xs_handle *h0 = sim_xs_mock_open(e.xs, 0);
 	struct xs_handle *h5 = sim_xs_mock_open(e.xs, 5);
-	struct xs_permissions own = { .id = 5, .perms = XS_PERM_NONE };
 	char **vec;
 
-	ck_assert(xs_mkdir(h0, XBT_NULL, "/local/domain/5"));
-	ck_assert(xs_set_permissions(h0, XBT_NULL, "/local/domain/5", &own, 1));
+	mock_dom5(h0);
 	ck_assert(xs_watch(h5, "device", "rel"));
 	ck_assert(xs_watch(h5, "/local/domain/5/data", "abs"));
 	sim_run(e.sim);
-	vec = xs_check_watch(h5);
-	ck_assert_str_eq(vec[XS_WATCH_PATH], "device"); /* relative */
-	free(vec);
-	vec = xs_check_watch(h5);
-	ck_assert_str_eq(vec[XS_WATCH_PATH], "/local/domain/5/data");
-	free(vec);
+	expect_event(h5, "device", NULL); /* relative */
+	expect_event(h5, "/local/domain/5/data", NULL);
 	ck_assert(xs_write(h0, XBT_NULL, "/local/domain/5/device/x", "1", 1));
 	ck_assert(xs_write(h0, XBT_NULL, "/local/domain/5/data", "1", 1));
 	sim_run(e.sim);
@@ -349,13 +328,9 @@ START_TEST(unwatch_and_relative_watch)
 	ck_assert_int_eq(pipe_bytes(h5), 2);
 	ck_assert(xs_unwatch(h5, "device", "rel"));
 	ck_assert_int_eq(pipe_bytes(h5), 1);
-	vec = xs_check_watch(h5);
-	ck_assert_str_eq(vec[XS_WATCH_TOKEN], "abs");
-	free(vec);
+	expect_event(h5, NULL, "abs");
 	ck_assert_ptr_null(xs_check_watch(h5));
-	errno = 0;
-	ck_assert(!xs_unwatch(h5, "device", "rel"));
-	ck_assert_int_eq(errno, ENOENT);
+	assert_fails(xs_unwatch(h5, "device", "rel"), ENOENT);
 	/* Queued in the store, not yet delivered: dropped as well. */
 	ck_assert(xs_write(h0, XBT_NULL, "/local/domain/5/data", "2", 1));
 	ck_assert(xs_unwatch(h5, "/local/domain/5/data", "abs"));
@@ -386,10 +361,8 @@ START_TEST(close_with_watches_and_store_gone)
 	/* b outlives the store: calls fail, close is safe. */
 	ck_assert_uint_ne(xs_transaction_start(b), XBT_NULL);
 	sim_destroy(e.sim);
-	errno = 0;
-	ck_assert(!xs_write(b, XBT_NULL, "/c", "3", 1));
-	ck_assert_int_eq(errno, ENOTCONN);
-	free(xs_check_watch(b)); /* what was queued stays readable */
+	assert_fails(xs_write(b, XBT_NULL, "/c", "3", 1), ENOTCONN);
+	expect_event(b, NULL, NULL); /* what was queued stays readable */
 	xs_close(b);
 }
 END_TEST

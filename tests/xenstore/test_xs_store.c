@@ -9,8 +9,10 @@
 
 START_TEST(initial_tree)
 {
+	static const struct xs_permissions dom0_only = {
+		.id = 0, .perms = XS_PERM_NONE,
+	};
 	struct xs_env e = env_new();
-	struct xs_permissions *p;
 	struct sim_xs_stats st;
 	char **names;
 	unsigned num;
@@ -24,14 +26,9 @@ START_TEST(initial_tree)
 	ck_assert_uint_eq(num, 1);
 	ck_assert_str_eq(names[0], "domain");
 	free(names);
-	ck_assert_int_eq(sim_xs_get_perms(e.xs, 0, 0, "/local/domain", &p,
-					  &num), 0);
-	ck_assert_uint_eq(num, 1);
-	ck_assert_uint_eq(p[0].id, 0);
-	ck_assert_uint_eq(p[0].perms, XS_PERM_NONE);
-	free(p);
 	/* Owned by dom0 with no access for others. */
-	ck_assert_ptr_null(get(e.xs, 3, 0, "/local/domain", &(int){ 0 }));
+	expect_perms(e.xs, 0, "/local/domain", &dom0_only, 1);
+	ck_assert_int_eq(read_err(e.xs, 3, 0, "/local/domain"), -EACCES);
 	sim_xs_stats(e.xs, &st);
 	ck_assert_uint_eq(st.nodes, 3);
 	/* Same store on every call. */
@@ -71,7 +68,6 @@ START_TEST(mkdir_rm)
 {
 	struct xs_env e = env_new();
 	struct sim_xs_stats st;
-	int err;
 
 	ck_assert_int_eq(sim_xs_mkdir(e.xs, 0, 0, "/a/b/c"), 0);
 	ck_assert(reads_as(e.xs, "/a/b/c", ""));
@@ -84,10 +80,8 @@ START_TEST(mkdir_rm)
 	ck_assert_uint_eq(st.nodes, 3 + 4);
 
 	ck_assert_int_eq(sim_xs_rm(e.xs, 0, 0, "/a/b"), 0);
-	ck_assert_ptr_null(get(e.xs, 0, 0, "/a/b/c", &err));
-	ck_assert_int_eq(err, -ENOENT);
-	ck_assert_ptr_null(get(e.xs, 0, 0, "/a/b", &err));
-	ck_assert_int_eq(err, -ENOENT);
+	ck_assert_int_eq(read_err(e.xs, 0, 0, "/a/b/c"), -ENOENT);
+	ck_assert_int_eq(read_err(e.xs, 0, 0, "/a/b"), -ENOENT);
 	ck_assert(reads_as(e.xs, "/a", ""));
 	sim_xs_stats(e.xs, &st);
 	ck_assert_uint_eq(st.nodes, 3 + 1);
@@ -180,35 +174,21 @@ START_TEST(path_and_value_limits)
 }
 END_TEST
 
-/* /local/domain/5 owned by 5, nothing for others, as a toolstack does. */
-static struct xs_env env_dom5(void)
-{
-	struct xs_env e = env_new();
-
-	ck_assert_int_eq(sim_xs_mkdir(e.xs, 0, 0, "/local/domain/5"), 0);
-	ck_assert_int_eq(perms1(e.xs, "/local/domain/5", 5, XS_PERM_NONE), 0);
-	return e;
-}
-
 START_TEST(perm_owner_and_other)
 {
 	struct xs_env e = env_dom5();
 	struct xs_permissions p = { .id = 5, .perms = XS_PERM_NONE };
 	char **names;
 	unsigned num;
-	int err;
 
 	/* Owner reads and writes; dom0 does anything. */
 	ck_assert_int_eq(put(e.xs, 5, "/local/domain/5/k", "v"), 0);
-	free(get(e.xs, 5, 0, "/local/domain/5/k", &err));
-	ck_assert_int_eq(err, 0);
+	ck_assert_int_eq(read_err(e.xs, 5, 0, "/local/domain/5/k"), 0);
 	ck_assert_int_eq(put(e.xs, 0, "/local/domain/5/k", "w"), 0);
-	free(get(e.xs, 0, 0, "/local/domain/5/k", &err));
-	ck_assert_int_eq(err, 0);
+	ck_assert_int_eq(read_err(e.xs, 0, 0, "/local/domain/5/k"), 0);
 
 	/* Another domain: nothing. */
-	ck_assert_ptr_null(get(e.xs, 7, 0, "/local/domain/5/k", &err));
-	ck_assert_int_eq(err, -EACCES);
+	ck_assert_int_eq(read_err(e.xs, 7, 0, "/local/domain/5/k"), -EACCES);
 	ck_assert_int_eq(put(e.xs, 7, "/local/domain/5/k", "x"), -EACCES);
 	ck_assert_int_eq(put(e.xs, 7, "/local/domain/5/new", "x"), -EACCES);
 	ck_assert_int_eq(sim_xs_mkdir(e.xs, 7, 0, "/local/domain/5/k"),
@@ -222,8 +202,7 @@ START_TEST(perm_owner_and_other)
 
 	/* Others may read, not write. */
 	ck_assert_int_eq(perms1(e.xs, "/local/domain/5/k", 5, XS_PERM_READ), 0);
-	free(get(e.xs, 7, 0, "/local/domain/5/k", &err));
-	ck_assert_int_eq(err, 0);
+	ck_assert_int_eq(read_err(e.xs, 7, 0, "/local/domain/5/k"), 0);
 	ck_assert_int_eq(put(e.xs, 7, "/local/domain/5/k", "x"), -EACCES);
 	sim_destroy(e.sim);
 }
@@ -237,43 +216,41 @@ START_TEST(perm_domain_entries)
 		{ .id = 7, .perms = XS_PERM_NONE },
 		{ .id = 8, .perms = XS_PERM_WRITE },
 	};
-	int err;
 
 	ck_assert_int_eq(put(e.xs, 0, "/local/domain/5/k", "v"), 0);
 	ck_assert_int_eq(sim_xs_set_perms(e.xs, 0, 0, "/local/domain/5/k", p,
 					  3), 0);
 	/* 7's own entry beats the everyone-else entry. */
-	ck_assert_ptr_null(get(e.xs, 7, 0, "/local/domain/5/k", &err));
-	ck_assert_int_eq(err, -EACCES);
+	ck_assert_int_eq(read_err(e.xs, 7, 0, "/local/domain/5/k"), -EACCES);
 	/* 9 has no entry: everyone-else applies. */
-	free(get(e.xs, 9, 0, "/local/domain/5/k", &err));
-	ck_assert_int_eq(err, 0);
+	ck_assert_int_eq(read_err(e.xs, 9, 0, "/local/domain/5/k"), 0);
 	ck_assert_int_eq(put(e.xs, 9, "/local/domain/5/k", "x"), -EACCES);
 	/* 8 may write but not read. */
 	ck_assert_int_eq(put(e.xs, 8, "/local/domain/5/k", "by8"), 0);
-	ck_assert_ptr_null(get(e.xs, 8, 0, "/local/domain/5/k", &err));
-	ck_assert_int_eq(err, -EACCES);
+	ck_assert_int_eq(read_err(e.xs, 8, 0, "/local/domain/5/k"), -EACCES);
 	ck_assert(reads_as(e.xs, "/local/domain/5/k", "by8"));
 	/* The first matching entry wins. */
 	p[2].id = 7;
 	p[2].perms = XS_PERM_READ;
 	ck_assert_int_eq(sim_xs_set_perms(e.xs, 0, 0, "/local/domain/5/k", p,
 					  3), 0);
-	ck_assert_ptr_null(get(e.xs, 7, 0, "/local/domain/5/k", &err));
-	ck_assert_int_eq(err, -EACCES);
+	ck_assert_int_eq(read_err(e.xs, 7, 0, "/local/domain/5/k"), -EACCES);
 	sim_destroy(e.sim);
 }
 END_TEST
 
 START_TEST(perm_inherited_on_create)
 {
+	/* What 8 creates: its own, with the rest of the parent's list. */
+	static const struct xs_permissions by8[2] = {
+		{ .id = 8, .perms = XS_PERM_NONE },
+		{ .id = 8, .perms = XS_PERM_WRITE },
+	};
 	struct xs_env e = env_dom5();
 	struct xs_permissions p[2] = {
 		{ .id = 5, .perms = XS_PERM_NONE },
 		{ .id = 7, .perms = XS_PERM_READ },
 	};
-	struct xs_permissions *got;
-	unsigned num;
 
 	ck_assert_int_eq(sim_xs_set_perms(e.xs, 0, 0, "/local/domain/5", p, 2),
 			 0);
@@ -283,27 +260,13 @@ START_TEST(perm_inherited_on_create)
 	ck_assert_int_eq(sim_xs_set_perms(e.xs, 0, 0, "/local/domain/5", p, 2),
 			 0);
 	ck_assert_int_eq(put(e.xs, 8, "/local/domain/5/x/y", "v"), 0);
-	for (int i = 0; i < 2; i++) {
-		const char *path = i ? "/local/domain/5/x/y"
-				     : "/local/domain/5/x";
-
-		ck_assert_int_eq(sim_xs_get_perms(e.xs, 0, 0, path, &got, &num),
-				 0);
-		ck_assert_uint_eq(num, 2);
-		ck_assert_uint_eq(got[0].id, 8);
-		ck_assert_uint_eq(got[0].perms, XS_PERM_NONE);
-		ck_assert_uint_eq(got[1].id, 8);
-		ck_assert_uint_eq(got[1].perms, XS_PERM_WRITE);
-		free(got);
-	}
+	expect_perms(e.xs, 0, "/local/domain/5/x", by8, 2);
+	expect_perms(e.xs, 0, "/local/domain/5/x/y", by8, 2);
 	/* dom0 creating keeps the parent's owner. */
 	ck_assert_int_eq(put(e.xs, 0, "/local/domain/5/z", "v"), 0);
-	ck_assert_int_eq(sim_xs_get_perms(e.xs, 0, 0, "/local/domain/5/z", &got,
-					  &num), 0);
-	ck_assert_uint_eq(got[0].id, 5);
-	free(got);
+	ck_assert_uint_eq(owner_of(e.xs, 0, "/local/domain/5/z"), 5);
 	/* 8 owns x/y now: it may read it though the entry says write-only. */
-	free(get(e.xs, 8, 0, "/local/domain/5/x/y", &(int){ 0 }));
+	ck_assert_int_eq(read_err(e.xs, 8, 0, "/local/domain/5/x/y"), 0);
 	ck_assert(reads_as(e.xs, "/local/domain/5/x/y", "v"));
 	sim_destroy(e.sim);
 }
@@ -334,10 +297,7 @@ START_TEST(perm_set_perms_rules)
 	p[0].id = 7;
 	ck_assert_int_eq(sim_xs_set_perms(e.xs, 0, 0, "/local/domain/5/k", p,
 					  2), 0);
-	ck_assert_int_eq(sim_xs_get_perms(e.xs, 5, 0, "/local/domain/5/k", &got,
-					  &num), 0);
-	ck_assert_uint_eq(got[0].id, 7);
-	free(got);
+	ck_assert_uint_eq(owner_of(e.xs, 5, "/local/domain/5/k"), 7);
 	/* Malformed lists. */
 	ck_assert_int_eq(sim_xs_set_perms(e.xs, 0, 0, "/local/domain/5/k", p,
 					  0), -EINVAL);
@@ -361,13 +321,12 @@ END_TEST
 START_TEST(perm_absent_node_hidden)
 {
 	struct xs_env e = env_dom5();
-	int err;
 
 	/* Under a directory 7 cannot read, absence is not revealed. */
-	ck_assert_ptr_null(get(e.xs, 7, 0, "/local/domain/5/none/x", &err));
-	ck_assert_int_eq(err, -EACCES);
-	ck_assert_ptr_null(get(e.xs, 5, 0, "/local/domain/5/none/x", &err));
-	ck_assert_int_eq(err, -ENOENT);
+	ck_assert_int_eq(read_err(e.xs, 7, 0, "/local/domain/5/none/x"),
+			 -EACCES);
+	ck_assert_int_eq(read_err(e.xs, 5, 0, "/local/domain/5/none/x"),
+			 -ENOENT);
 	ck_assert_int_eq(sim_xs_rm(e.xs, 7, 0, "/local/domain/5/none"),
 			 -EACCES);
 	ck_assert_int_eq(sim_xs_rm(e.xs, 5, 0, "/local/domain/5/none"),
@@ -410,12 +369,11 @@ START_TEST(xenbus_state_helpers)
 {
 	struct xs_env e = env_dom5();
 	const char *dir = "/local/domain/5/device/vusb/0";
-	int state = -1, err;
+	int state = -1;
 
 	/* The device directory is gone: nothing is (re)created. */
 	ck_assert_int_eq(sim_xenbus_switch_state(e.xs, 5, dir, 4), -ENOENT);
-	ck_assert_ptr_null(get(e.xs, 0, 0, dir, &err));
-	ck_assert_int_eq(err, -ENOENT);
+	ck_assert_int_eq(read_err(e.xs, 0, 0, dir), -ENOENT);
 	ck_assert_int_eq(sim_xenbus_read_state(e.xs, 5, dir, &state), -ENOENT);
 	ck_assert_int_eq(state, 0); /* XenbusStateUnknown */
 
@@ -470,7 +428,6 @@ START_TEST(write_fault_enomem)
 	struct xs_env e = env_new();
 	struct sim_fault_plan *plan = sim_faults(e.sim);
 	struct xs_permissions open[1] = { { .id = 0, .perms = XS_PERM_WRITE } };
-	int err;
 
 	/* A directory domain 5 may write in. */
 	ck_assert_int_eq(sim_xs_mkdir(e.xs, 0, 0, "/d"), 0);
@@ -478,8 +435,7 @@ START_TEST(write_fault_enomem)
 	sim_fault_countdown(plan, SIM_FAULT_XS_ENOMEM, 2, false);
 	ck_assert_int_eq(put(e.xs, 5, "/d/a", "1"), 0);
 	ck_assert_int_eq(put(e.xs, 5, "/d/b", "2"), -ENOMEM);
-	ck_assert_ptr_null(get(e.xs, 0, 0, "/d/b", &err));
-	ck_assert_int_eq(err, -ENOENT);
+	ck_assert_int_eq(read_err(e.xs, 0, 0, "/d/b"), -ENOENT);
 	ck_assert_int_eq(put(e.xs, 5, "/d/b", "2"), 0);
 	ck_assert_uint_eq(sim_fault_injected(plan, SIM_FAULT_XS_ENOMEM), 1);
 	/* Dom0 is exempt from quotas, as in xenstored: never refused. */

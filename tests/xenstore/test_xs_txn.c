@@ -22,6 +22,12 @@ static int tput(struct sim_xs *xs, uint32_t t, const char *path,
 	return sim_xs_write(xs, 0, t, path, val, (unsigned)strlen(val));
 }
 
+/* dom0 commits t: 0, or -EAGAIN on a conflict. */
+static int commit(struct sim_xs *xs, uint32_t t)
+{
+	return sim_xs_txn_end(xs, 0, t, false);
+}
+
 START_TEST(ids_nonzero_distinct)
 {
 	struct xs_env e = env_new();
@@ -52,23 +58,18 @@ START_TEST(isolation_and_commit)
 	uint32_t t, t2;
 	char **names;
 	unsigned num;
-	int err;
 
 	ck_assert_int_eq(put(e.xs, 0, "/i/old", "o"), 0);
-	ck_assert_int_eq(sim_xs_watch(e.xs, 0, "/i", "w", rec_fn, &r), 0);
-	rec_settle(e.sim, &r);
+	watch_settled(&e, 0, "/i", "w", &r);
 	t = start(e.xs, 0);
 	ck_assert_int_eq(tput(e.xs, t, "/i/new/deep", "n"), 0);
 	ck_assert_int_eq(sim_xs_rm(e.xs, 0, t, "/i/old"), 0);
 	/* Outside: nothing yet, and no watch event. */
-	ck_assert_ptr_null(get(e.xs, 0, 0, "/i/new/deep", &err));
-	ck_assert_int_eq(err, -ENOENT);
+	ck_assert_int_eq(read_err(e.xs, 0, 0, "/i/new/deep"), -ENOENT);
 	ck_assert(reads_as(e.xs, "/i/old", "o"));
 	/* Inside: own changes. */
-	free(get(e.xs, 0, t, "/i/new/deep", &err));
-	ck_assert_int_eq(err, 0);
-	ck_assert_ptr_null(get(e.xs, 0, t, "/i/old", &err));
-	ck_assert_int_eq(err, -ENOENT);
+	ck_assert_int_eq(read_err(e.xs, 0, t, "/i/new/deep"), 0);
+	ck_assert_int_eq(read_err(e.xs, 0, t, "/i/old"), -ENOENT);
 	ck_assert_int_eq(sim_xs_directory(e.xs, 0, t, "/i", &names, &num), 0);
 	ck_assert_uint_eq(num, 1);
 	ck_assert_str_eq(names[0], "new");
@@ -78,22 +79,18 @@ START_TEST(isolation_and_commit)
 	 * depend on /j). */
 	t2 = start(e.xs, 0);
 	ck_assert_int_eq(put(e.xs, 0, "/j", "outside"), 0);
-	ck_assert_ptr_null(get(e.xs, 0, t2, "/j", &err));
-	ck_assert_int_eq(err, -ENOENT);
-	ck_assert_int_eq(sim_xs_txn_end(e.xs, 0, t2, false), -EAGAIN);
+	ck_assert_int_eq(read_err(e.xs, 0, t2, "/j"), -ENOENT);
+	ck_assert_int_eq(commit(e.xs, t2), -EAGAIN);
 	sim_run(e.sim);
 	ck_assert_uint_eq(r.n, 0);
 
-	ck_assert_int_eq(sim_xs_txn_end(e.xs, 0, t, false), 0);
+	ck_assert_int_eq(commit(e.xs, t), 0);
 	ck_assert(reads_as(e.xs, "/i/new/deep", "n"));
-	ck_assert_ptr_null(get(e.xs, 0, 0, "/i/old", &err));
+	ck_assert_int_eq(read_err(e.xs, 0, 0, "/i/old"), -ENOENT);
 	ck_assert(reads_as(e.xs, "/j", "outside")); /* unrelated: kept */
 	ck_assert_uint_eq(r.n, 0); /* still not synchronous */
 	sim_run(e.sim);
-	ck_assert_uint_eq(r.n, 2);
-	ck_assert_str_eq(r.path[0], "/i/new/deep");
-	ck_assert_str_eq(r.path[1], "/i/old");
-	rec_clear(&r);
+	rec_expect(&r, "/i/new/deep", "/i/old");
 	sim_xs_stats(e.xs, &st);
 	ck_assert_uint_eq(st.txn_commits, 1);
 	ck_assert_uint_eq(st.txn_conflicts, 1); /* t2 */
@@ -108,7 +105,6 @@ START_TEST(write_conflict_applies_nothing)
 	struct sim_xs_stats st;
 	struct rec r = { 0 };
 	uint32_t t;
-	int err;
 
 	ck_assert_int_eq(put(e.xs, 0, "/c/k", "0"), 0);
 	ck_assert_int_eq(sim_xs_watch(e.xs, 0, "/c", "w", rec_fn, &r), 0);
@@ -117,10 +113,9 @@ START_TEST(write_conflict_applies_nothing)
 	ck_assert_int_eq(tput(e.xs, t, "/c/other", "txn"), 0);
 	ck_assert_int_eq(put(e.xs, 0, "/c/k", "live"), 0);
 	rec_settle(e.sim, &r);
-	ck_assert_int_eq(sim_xs_txn_end(e.xs, 0, t, false), -EAGAIN);
+	ck_assert_int_eq(commit(e.xs, t), -EAGAIN);
 	ck_assert(reads_as(e.xs, "/c/k", "live"));
-	ck_assert_ptr_null(get(e.xs, 0, 0, "/c/other", &err));
-	ck_assert_int_eq(err, -ENOENT);
+	ck_assert_int_eq(read_err(e.xs, 0, 0, "/c/other"), -ENOENT);
 	sim_run(e.sim);
 	ck_assert_uint_eq(r.n, 0);
 	/* The failed transaction is gone. */
@@ -139,15 +134,15 @@ START_TEST(read_only_conflict)
 
 	ck_assert_int_eq(put(e.xs, 0, "/r", "0"), 0);
 	t = start(e.xs, 0);
-	free(get(e.xs, 0, t, "/r", NULL));
+	ck_assert_int_eq(read_err(e.xs, 0, t, "/r"), 0);
 	ck_assert_int_eq(put(e.xs, 0, "/r", "1"), 0);
-	ck_assert_int_eq(sim_xs_txn_end(e.xs, 0, t, false), -EAGAIN);
+	ck_assert_int_eq(commit(e.xs, t), -EAGAIN);
 	/* Untouched reads do not conflict. */
 	t = start(e.xs, 0);
-	free(get(e.xs, 0, t, "/r", NULL));
+	ck_assert_int_eq(read_err(e.xs, 0, t, "/r"), 0);
 	ck_assert_int_eq(put(e.xs, 0, "/unrelated", "1"), 0);
 	ck_assert_int_eq(put(e.xs, 0, "/r2", "1"), 0);
-	ck_assert_int_eq(sim_xs_txn_end(e.xs, 0, t, false), 0);
+	ck_assert_int_eq(commit(e.xs, t), 0);
 	sim_destroy(e.sim);
 }
 END_TEST
@@ -158,7 +153,6 @@ START_TEST(directory_and_absence_conflict)
 	char **names;
 	unsigned num;
 	uint32_t t;
-	int err;
 
 	ck_assert_int_eq(sim_xs_mkdir(e.xs, 0, 0, "/dir"), 0);
 	/* Listed, then a child appears. */
@@ -167,20 +161,19 @@ START_TEST(directory_and_absence_conflict)
 			 0);
 	free(names);
 	ck_assert_int_eq(put(e.xs, 0, "/dir/kid", "1"), 0);
-	ck_assert_int_eq(sim_xs_txn_end(e.xs, 0, t, false), -EAGAIN);
+	ck_assert_int_eq(commit(e.xs, t), -EAGAIN);
 	/* Found absent, then created. */
 	t = start(e.xs, 0);
-	ck_assert_ptr_null(get(e.xs, 0, t, "/absent", &err));
-	ck_assert_int_eq(err, -ENOENT);
+	ck_assert_int_eq(read_err(e.xs, 0, t, "/absent"), -ENOENT);
 	ck_assert_int_eq(tput(e.xs, t, "/result", "1"), 0);
 	ck_assert_int_eq(put(e.xs, 0, "/absent", "now"), 0);
-	ck_assert_int_eq(sim_xs_txn_end(e.xs, 0, t, false), -EAGAIN);
-	ck_assert_ptr_null(get(e.xs, 0, 0, "/result", &err));
+	ck_assert_int_eq(commit(e.xs, t), -EAGAIN);
+	ck_assert_int_eq(read_err(e.xs, 0, 0, "/result"), -ENOENT);
 	/* Present, then removed. */
 	t = start(e.xs, 0);
-	free(get(e.xs, 0, t, "/absent", NULL));
+	ck_assert_int_eq(read_err(e.xs, 0, t, "/absent"), 0);
 	ck_assert_int_eq(sim_xs_rm(e.xs, 0, 0, "/absent"), 0);
-	ck_assert_int_eq(sim_xs_txn_end(e.xs, 0, t, false), -EAGAIN);
+	ck_assert_int_eq(commit(e.xs, t), -EAGAIN);
 	sim_destroy(e.sim);
 }
 END_TEST
@@ -195,7 +188,7 @@ START_TEST(rm_conflict_below)
 	ck_assert_int_eq(sim_xs_rm(e.xs, 0, t, "/tree"), 0);
 	/* Someone adds below the removed subtree meanwhile. */
 	ck_assert_int_eq(put(e.xs, 0, "/tree/a/c", "1"), 0);
-	ck_assert_int_eq(sim_xs_txn_end(e.xs, 0, t, false), -EAGAIN);
+	ck_assert_int_eq(commit(e.xs, t), -EAGAIN);
 	ck_assert(reads_as(e.xs, "/tree/a/c", "1"));
 	ck_assert(reads_as(e.xs, "/tree/a/b", "1"));
 	sim_destroy(e.sim);
@@ -211,7 +204,7 @@ START_TEST(create_race_conflict)
 	t = start(e.xs, 0);
 	ck_assert_int_eq(tput(e.xs, t, "/n/x", "txn"), 0);
 	ck_assert_int_eq(put(e.xs, 0, "/n/y", "live"), 0);
-	ck_assert_int_eq(sim_xs_txn_end(e.xs, 0, t, false), -EAGAIN);
+	ck_assert_int_eq(commit(e.xs, t), -EAGAIN);
 	ck_assert_int_eq(sim_xs_rm(e.xs, 0, 0, "/n"), 0);
 	sim_destroy(e.sim);
 }
@@ -224,20 +217,15 @@ START_TEST(create_siblings_under_new_parent)
 {
 	struct xs_env e = env_new();
 	uint32_t t;
-	char *v;
 
 	ck_assert_int_eq(put(e.xs, 0, "/be/state", "4"), 0);
 	t = start(e.xs, 0);
 	ck_assert_int_eq(tput(e.xs, t, "/be/devs/dev-1/p-dev", "1:0:0:0"), 0);
 	ck_assert_int_eq(tput(e.xs, t, "/be/devs/dev-1/state", "1"), 0);
 	ck_assert_int_eq(tput(e.xs, t, "/be/state", "7"), 0);
-	ck_assert_int_eq(sim_xs_txn_end(e.xs, 0, t, false), 0);
-	v = get(e.xs, 0, 0, "/be/devs/dev-1/state", NULL);
-	ck_assert_str_eq(v, "1");
-	free(v);
-	v = get(e.xs, 0, 0, "/be/state", NULL);
-	ck_assert_str_eq(v, "7");
-	free(v);
+	ck_assert_int_eq(commit(e.xs, t), 0);
+	ck_assert(reads_as(e.xs, "/be/devs/dev-1/state", "1"));
+	ck_assert(reads_as(e.xs, "/be/state", "7"));
 	sim_destroy(e.sim);
 }
 END_TEST
@@ -247,48 +235,35 @@ START_TEST(abort_discards)
 	struct xs_env e = env_new();
 	struct rec r = { 0 };
 	uint32_t t;
-	int err;
 
-	ck_assert_int_eq(sim_xs_watch(e.xs, 0, "/", "w", rec_fn, &r), 0);
-	rec_settle(e.sim, &r);
+	watch_settled(&e, 0, "/", "w", &r);
 	t = start(e.xs, 0);
 	ck_assert_int_eq(tput(e.xs, t, "/ab", "1"), 0);
 	ck_assert_int_eq(perms1(e.xs, "/local", 0, XS_PERM_READ), 0);
 	ck_assert_int_eq(sim_xs_txn_end(e.xs, 0, t, true), 0);
-	ck_assert_ptr_null(get(e.xs, 0, 0, "/ab", &err));
-	ck_assert_int_eq(err, -ENOENT);
-	sim_run(e.sim);
-	ck_assert_uint_eq(r.n, 1); /* only the perms change outside */
-	rec_clear(&r);
+	ck_assert_int_eq(read_err(e.xs, 0, 0, "/ab"), -ENOENT);
+	/* Only the perms change, made outside, is heard. */
+	ck_assert_uint_eq(rec_heard(e.sim, &r), 1);
 	sim_destroy(e.sim);
 }
 END_TEST
 
 START_TEST(perms_in_txn_replayed)
 {
-	struct xs_env e = env_new();
+	struct xs_env e = env_dom5();
 	struct xs_permissions p[2] = {
 		{ .id = 5, .perms = XS_PERM_NONE },
 		{ .id = 6, .perms = XS_PERM_READ },
 	};
-	struct xs_permissions *got;
-	unsigned num;
 	uint32_t t;
 
-	ck_assert_int_eq(sim_xs_mkdir(e.xs, 0, 0, "/local/domain/5"), 0);
-	ck_assert_int_eq(perms1(e.xs, "/local/domain/5", 5, XS_PERM_NONE), 0);
 	/* A toolstack-like transaction: dom0 makes and hands out a dir. */
 	t = start(e.xs, 0);
 	ck_assert_int_eq(sim_xs_mkdir(e.xs, 0, t, "/local/domain/5/dev"), 0);
 	ck_assert_int_eq(sim_xs_set_perms(e.xs, 0, t, "/local/domain/5/dev", p,
 					  2), 0);
-	ck_assert_int_eq(sim_xs_txn_end(e.xs, 0, t, false), 0);
-	ck_assert_int_eq(sim_xs_get_perms(e.xs, 6, 0, "/local/domain/5/dev",
-					  &got, &num), 0);
-	ck_assert_uint_eq(num, 2);
-	ck_assert_uint_eq(got[0].id, 5);
-	ck_assert_uint_eq(got[1].id, 6);
-	free(got);
+	ck_assert_int_eq(commit(e.xs, t), 0);
+	expect_perms(e.xs, 6, "/local/domain/5/dev", p, 2);
 	/* The guest creates in its own transaction: owner is the guest. */
 	t = start(e.xs, 5);
 	ck_assert_int_eq(sim_xs_write(e.xs, 5, t, "/local/domain/5/dev/s", "1",
@@ -296,10 +271,7 @@ START_TEST(perms_in_txn_replayed)
 	ck_assert_int_eq(sim_xs_write(e.xs, 7, t, "/local/domain/5/dev/s", "1",
 				      1), -ENOENT);
 	ck_assert_int_eq(sim_xs_txn_end(e.xs, 5, t, false), 0);
-	ck_assert_int_eq(sim_xs_get_perms(e.xs, 0, 0, "/local/domain/5/dev/s",
-					  &got, &num), 0);
-	ck_assert_uint_eq(got[0].id, 5);
-	free(got);
+	ck_assert_uint_eq(owner_of(e.xs, 0, "/local/domain/5/dev/s"), 5);
 	/* Permission errors inside a transaction are immediate. */
 	t = start(e.xs, 7);
 	ck_assert_int_eq(sim_xs_write(e.xs, 7, t, "/local/domain/5/dev/s", "2",
@@ -333,13 +305,12 @@ START_TEST(injected_eagain)
 	struct xs_env e = env_new();
 	struct sim_fault_plan *plan = sim_faults(e.sim);
 	uint32_t t;
-	int err;
 
 	sim_fault_countdown(plan, SIM_FAULT_XS_EAGAIN, 1, false);
 	t = start(e.xs, 0);
 	ck_assert_int_eq(tput(e.xs, t, "/f", "1"), 0);
-	ck_assert_int_eq(sim_xs_txn_end(e.xs, 0, t, false), -EAGAIN);
-	ck_assert_ptr_null(get(e.xs, 0, 0, "/f", &err));
+	ck_assert_int_eq(commit(e.xs, t), -EAGAIN);
+	ck_assert_int_eq(read_err(e.xs, 0, 0, "/f"), -ENOENT);
 	/* Abort never consults the plan. */
 	t = start(e.xs, 0);
 	ck_assert_int_eq(sim_xs_txn_end(e.xs, 0, t, true), 0);
@@ -347,7 +318,7 @@ START_TEST(injected_eagain)
 	/* The retry commits. */
 	t = start(e.xs, 0);
 	ck_assert_int_eq(tput(e.xs, t, "/f", "1"), 0);
-	ck_assert_int_eq(sim_xs_txn_end(e.xs, 0, t, false), 0);
+	ck_assert_int_eq(commit(e.xs, t), 0);
 	ck_assert(reads_as(e.xs, "/f", "1"));
 	sim_destroy(e.sim);
 }
