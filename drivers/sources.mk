@@ -4,3 +4,4 @@
 # One `:=` line, then one `+=` line per frontend (CMake reads these forms).
 XPV_CORE_SRCS := core/ring.c core/xs_parse.c
 XPV_CORE_SRCS += scsifront/scsifront.c scsifront/scsifront_io.c
+XPV_CORE_SRCS += usbfront/usbfront.c usbfront/usbfront_io.c
