@@ -1,0 +1,378 @@
+/*
+ * PVUSB end to end, the first slice: the reference frontend core
+ * (drivers/usbfront) against the qusb model (sim/backends/usbback) and a
+ * simulated HID keyboard (sim/devices/usb_hid), with the test playing the
+ * guest's USB core: hub polling, port reset, enumeration (GET_DESCRIPTOR
+ * at address 0, SET_ADDRESS, descriptors, SET_CONFIGURATION) and an
+ * interrupt-IN reader. The toolstack plugs and unplugs by writing the
+ * backend's port/1 node, as `xl usbdev-attach` does. Every checker audits
+ * the guest at the end.
+ */
+#include <string.h>
+
+#include "check_main.h"
+#include "sim/backends/usbback.h"
+#include "sim/check/check.h"
+#include "sim/devices/usb_hid.h"
+#include "sim/xenstore/xenstore.h"
+#include "usbfront/usbfront.h"
+#include "xpv_sim.h"
+
+#define GUEST 1
+#define FE "/local/domain/1/device/vusb/0"
+#define BE "/local/domain/0/backend/qusb/1/0"
+#define BUSID "3-1.5"
+#define MS 1000000ull
+#define ADDR 5
+
+struct pv {
+	struct sim *sim;
+	struct usbback *ub;
+	struct sim_usb_device *kbd;
+	struct xpv_dev *dev;
+	struct usbfront *uf;
+	unsigned done, port_changes, connected;
+};
+
+/* ---- the guest's side ------------------------------------------------------- */
+
+static void up_giveback(void *arg, struct usbfront_urb *urb)
+{
+	struct pv *p = arg;
+
+	(void)urb;
+	p->done++;
+}
+
+static void up_port_changed(void *arg, xpv_u8 port)
+{
+	(void)port;
+	((struct pv *)arg)->port_changes++;
+}
+
+static void up_event(void *arg, enum usbfront_event ev)
+{
+	if (ev == USBFRONT_EV_CONNECTED)
+		((struct pv *)arg)->connected++;
+}
+
+static int drv_probe(struct xpv_dev *dev, void **priv)
+{
+	struct pv *p = xpv_sim_dev_host(dev);
+	const struct usbfront_upper up = { up_giveback, up_port_changed,
+					   up_event, p };
+
+	*priv = p;
+	return usbfront_probe(dev, &up, &p->uf);
+}
+
+static void drv_changed(void *priv, enum xpv_xenbus_state st)
+{
+	usbfront_otherend_changed(((struct pv *)priv)->uf, st);
+}
+
+static void drv_remove(void *priv)
+{
+	struct pv *p = priv;
+
+	usbfront_remove(p->uf);
+	p->uf = NULL;
+}
+
+static const struct xpv_driver drv = { "vusb", drv_probe, drv_changed,
+				       NULL, NULL, drv_remove };
+
+/* Runs until the URB comes back (bounded: 10 simulated seconds). */
+static int wait_urb(struct pv *p, unsigned before)
+{
+	uint64_t end = sim_now(p->sim) + 10000 * MS;
+
+	while (p->done == before && sim_now(p->sim) < end)
+		sim_run_until(p->sim, sim_now(p->sim) + MS);
+	ck_assert_uint_eq(p->done, before + 1);
+	return 0;
+}
+
+static int ctrl(struct pv *p, uint8_t addr, uint8_t type, uint8_t req,
+		uint16_t value, uint16_t index, void *buf, uint16_t len,
+		uint32_t *actual)
+{
+	struct usbfront_urb u;
+	unsigned before = p->done;
+
+	memset(&u, 0, sizeof(u));
+	u.port = 1;
+	u.devaddr = addr;
+	u.type = USBFRONT_CTRL;
+	u.in = (type & 0x80) != 0;
+	u.setup[0] = type;
+	u.setup[1] = req;
+	u.setup[2] = (uint8_t)value;
+	u.setup[3] = (uint8_t)(value >> 8);
+	u.setup[4] = (uint8_t)index;
+	u.setup[5] = (uint8_t)(index >> 8);
+	u.setup[6] = (uint8_t)len;
+	u.setup[7] = (uint8_t)(len >> 8);
+	u.buf = buf;
+	u.len = len;
+	ck_assert_int_eq(usbfront_submit(p->uf, &u), 0);
+	wait_urb(p, before);
+	if (actual)
+		*actual = u.actual;
+	return u.status;
+}
+
+/* The hub driver's part: see the connection, reset the port. */
+static void port_reset(struct pv *p)
+{
+	xpv_u16 st, ch;
+
+	ck_assert_int_eq(usbfront_port_status(p->uf, 1, &st, &ch), 0);
+	ck_assert(st & USBFRONT_PORT_CONNECTION);
+	ck_assert(ch & USBFRONT_PORT_C_CONNECTION);
+	usbfront_port_feature(p->uf, 1, USBFRONT_FEAT_C_CONNECTION, false);
+	usbfront_port_feature(p->uf, 1, USBFRONT_FEAT_RESET, true);
+	sim_run_until(p->sim, sim_now(p->sim) + 20 * MS);
+	usbfront_port_status(p->uf, 1, &st, &ch);
+	ck_assert(st & USBFRONT_PORT_ENABLE);
+	ck_assert(ch & USBFRONT_PORT_C_RESET);
+	usbfront_port_feature(p->uf, 1, USBFRONT_FEAT_C_RESET, false);
+}
+
+/* usb_new_device's sequence, as Linux's hub driver runs it. */
+static void enumerate(struct pv *p)
+{
+	uint8_t dev[18], cfg[64];
+	uint32_t n;
+
+	ck_assert_int_eq(ctrl(p, 0, 0x80, 6, 0x0100, 0, dev, 8, &n), 0);
+	ck_assert_uint_eq(n, 8);
+	ck_assert_uint_eq(dev[1], 1); /* DEVICE */
+	ck_assert_int_eq(ctrl(p, 0, 0x00, 5, ADDR, 0, NULL, 0, NULL), 0);
+	ck_assert_int_eq(ctrl(p, ADDR, 0x80, 6, 0x0100, 0, dev, 18, &n), 0);
+	ck_assert_uint_eq(n, 18);
+	ck_assert_uint_eq(dev[0], 18);
+	ck_assert_int_eq(ctrl(p, ADDR, 0x80, 6, 0x0200, 0, cfg, 9, &n), 0);
+	ck_assert_uint_eq(cfg[1], 2); /* CONFIGURATION */
+	uint16_t total = (uint16_t)(cfg[2] | cfg[3] << 8);
+	ck_assert_uint_le(total, sizeof(cfg));
+	ck_assert_int_eq(ctrl(p, ADDR, 0x80, 6, 0x0200, 0, cfg, total, &n),
+			 0);
+	ck_assert_uint_eq(n, total);
+	ck_assert_uint_eq(cfg[9 + 5], 3); /* interface class HID */
+	ck_assert_int_eq(ctrl(p, ADDR, 0x00, 9, cfg[5], 0, NULL, 0, NULL), 0);
+}
+
+/* One 8-byte report from the keyboard's interrupt IN endpoint 1. */
+static int read_report(struct pv *p, uint8_t report[8], uint64_t *at)
+{
+	struct usbfront_urb u;
+	unsigned before = p->done;
+
+	memset(&u, 0, sizeof(u));
+	u.port = 1;
+	u.devaddr = ADDR;
+	u.ep = 1;
+	u.in = XPV_TRUE;
+	u.type = USBFRONT_INT;
+	u.interval = 10;
+	u.buf = report;
+	u.len = 8;
+	ck_assert_int_eq(usbfront_submit(p->uf, &u), 0);
+	wait_urb(p, before);
+	*at = sim_now(p->sim);
+	return u.status;
+}
+
+/* ---- the toolstack -------------------------------------------------------- */
+
+static void xs_put(struct pv *p, const char *dir, const char *key,
+		   const char *val)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, key);
+	ck_assert_int_eq(sim_xs_write(sim_xs(p->sim), 0, 0, path, val,
+				      (unsigned)strlen(val)), 0);
+}
+
+/* libxl__device_usbctrl_add_xenstore, version 2, 2 ports. */
+static void toolstack_add(struct pv *p)
+{
+	struct sim_xs *xs = sim_xs(p->sim);
+	struct xs_permissions fe_perms[2] = { { GUEST, XS_PERM_NONE },
+					      { 0, XS_PERM_READ } };
+	struct xs_permissions be_perms[2] = { { 0, XS_PERM_NONE },
+					      { GUEST, XS_PERM_READ } };
+
+	ck_assert_int_eq(sim_xs_mkdir(xs, 0, 0, FE), 0);
+	ck_assert_int_eq(sim_xs_set_perms(xs, 0, 0, FE, fe_perms, 2), 0);
+	xs_put(p, FE, "backend", BE);
+	xs_put(p, FE, "backend-id", "0");
+	xs_put(p, FE, "state", "1");
+	ck_assert_int_eq(sim_xs_mkdir(xs, 0, 0, BE), 0);
+	ck_assert_int_eq(sim_xs_set_perms(xs, 0, 0, BE, be_perms, 2), 0);
+	xs_put(p, BE, "frontend", FE);
+	xs_put(p, BE, "frontend-id", "1");
+	xs_put(p, BE, "online", "1");
+	xs_put(p, BE, "state", "1");
+	xs_put(p, BE, "type", "qusb");
+	xs_put(p, BE, "usb-ver", "2");
+	xs_put(p, BE, "num-ports", "2");
+	xs_put(p, BE, "port/1", "");
+	xs_put(p, BE, "port/2", "");
+}
+
+static struct sim_usb_device *lookup(void *arg, const char *busid)
+{
+	struct pv *p = arg;
+
+	return strcmp(busid, BUSID) == 0 ? p->kbd : NULL;
+}
+
+/* 'a', 'b', 'c' typed 100 ms apart, from 200 ms on. */
+static const struct sim_usb_hid_key_event keys[] = {
+	{ 200 * MS, 0, 0x04 }, { 300 * MS, 0, 0x05 }, { 400 * MS, 0, 0x06 },
+};
+
+static void pv_start(struct pv *p, enum sim_usb_speed speed)
+{
+	struct sim_config sc;
+	struct sim_domain *d;
+	struct usbback_config bc;
+	char err[256];
+
+	memset(p, 0, sizeof(*p));
+	sim_config_default(&sc, 11);
+	p->sim = sim_create(&sc);
+	ck_assert_int_eq(sim_domain_create(p->sim, 0, "dom0", &d), 0);
+	ck_assert_int_eq(sim_domain_create(p->sim, GUEST, "guest", &d), 0);
+	ck_assert_int_eq(sim_usb_hid_keyboard_new(speed, keys, 3, &p->kbd,
+						  err, sizeof(err)), 0);
+	toolstack_add(p);
+	usbback_config_default(&bc);
+	bc.sim = p->sim;
+	bc.self = 0;
+	bc.frontend = GUEST;
+	bc.path = BE;
+	bc.frontend_path = FE;
+	bc.lookup = lookup;
+	bc.lookup_arg = p;
+	ck_assert_int_eq(usbback_create(&bc, &p->ub), 0);
+	struct xpv_sim_dev_config dc = { .sim = p->sim, .guest = GUEST,
+					 .backend = 0, .frontend_path = FE,
+					 .backend_path = BE };
+	p->dev = xpv_sim_dev_create(&dc);
+	xpv_sim_dev_set_host(p->dev, p);
+	ck_assert_int_eq(xpv_sim_dev_attach(p->dev, &drv), 0);
+	sim_run_until(p->sim, 10 * MS);
+	ck_assert_uint_eq(p->connected, 1);
+}
+
+static void pv_finish(struct pv *p)
+{
+	struct usbback_stats st;
+
+	usbfront_close(p->uf);
+	sim_run_until(p->sim, sim_now(p->sim) + 1000 * MS);
+	usbback_stats(p->ub, &st);
+	ck_assert_int_eq(st.state, 6);
+	ck_assert_uint_eq(st.in_flight, 0);
+	usbback_destroy(p->ub);
+	xpv_sim_dev_destroy(p->dev);
+	sim_usb_device_free(p->kbd);
+	sim_domain_audit(sim_domain_get(p->sim, GUEST), "teardown");
+	sim_check_report(p->sim, stderr);
+	ck_assert_uint_eq(sim_violations_total(p->sim), 0);
+	sim_destroy(p->sim);
+}
+
+/* ---- scenarios -------------------------------------------------------------- */
+
+/* A keyboard at each speed HID allows: plugged, enumerated, its three
+ * keys read in order, each press no earlier than it was typed. */
+START_TEST(keyboard_enumerates_and_types)
+{
+	static const enum sim_usb_speed speeds[] = {
+		SIM_USB_SPEED_LOW, SIM_USB_SPEED_FULL, SIM_USB_SPEED_HIGH
+	};
+	struct pv p;
+	uint8_t r[8];
+	uint64_t at;
+
+	pv_start(&p, speeds[_i]);
+	xs_put(&p, BE, "port/1", BUSID);
+	sim_run_until(p.sim, sim_now(p.sim) + 10 * MS);
+	ck_assert_uint_ge(p.port_changes, 1);
+	port_reset(&p);
+	enumerate(&p);
+	for (int k = 0; k < 3; k++) {
+		ck_assert_int_eq(read_report(&p, r, &at), 0);
+		ck_assert_uint_eq(r[2], keys[k].keycode); /* press */
+		ck_assert_uint_ge(at, keys[k].at_ns);
+		ck_assert_int_eq(read_report(&p, r, &at), 0);
+		ck_assert_uint_eq(r[2], 0); /* release */
+	}
+	pv_finish(&p);
+}
+END_TEST
+
+/* Unplug with an interrupt URB waiting: it comes back once (-EPROTO,
+ * qusb's cancellation), the port reports the disconnect, and a re-plug
+ * enumerates again. */
+START_TEST(unplug_and_replug)
+{
+	struct pv p;
+	struct usbfront_urb u;
+	uint8_t r[8];
+	unsigned before;
+	xpv_u16 st, ch;
+	uint64_t at;
+
+	pv_start(&p, SIM_USB_SPEED_FULL);
+	xs_put(&p, BE, "port/1", BUSID);
+	sim_run_until(p.sim, sim_now(p.sim) + 10 * MS);
+	port_reset(&p);
+	enumerate(&p);
+	memset(&u, 0, sizeof(u));
+	u.port = 1;
+	u.devaddr = ADDR;
+	u.ep = 1;
+	u.in = XPV_TRUE;
+	u.type = USBFRONT_INT;
+	u.interval = 10;
+	u.buf = r;
+	u.len = 8;
+	before = p.done;
+	ck_assert_int_eq(usbfront_submit(p.uf, &u), 0);
+	sim_run_until(p.sim, sim_now(p.sim) + 20 * MS); /* NAKed: waits */
+	ck_assert_uint_eq(p.done, before);
+	xs_put(&p, BE, "port/1", "");
+	sim_run_until(p.sim, sim_now(p.sim) + 20 * MS);
+	ck_assert_uint_eq(p.done, before + 1);
+	ck_assert_int_eq(u.status, -71);
+	usbfront_port_status(p.uf, 1, &st, &ch);
+	ck_assert(!(st & USBFRONT_PORT_CONNECTION));
+	ck_assert(ch & USBFRONT_PORT_C_CONNECTION);
+	usbfront_port_feature(p.uf, 1, USBFRONT_FEAT_C_CONNECTION, false);
+	xs_put(&p, BE, "port/1", BUSID);
+	sim_run_until(p.sim, sim_now(p.sim) + 10 * MS);
+	port_reset(&p);
+	enumerate(&p);
+	ck_assert_int_eq(read_report(&p, r, &at), 0);
+	ck_assert(!usbfront_in_error(p.uf));
+	pv_finish(&p);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("pvusb");
+	TCase *tc = tcase_create("scenario");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_loop_test(tc, keyboard_enumerates_and_types, 0, 3);
+	tcase_add_test(tc, unplug_and_replug);
+	suite_add_tcase(s, tc);
+	return xpv_check_run(s);
+}
