@@ -1,10 +1,11 @@
 /*
  * PVUSB end to end, the first slice: the reference frontend core
- * (drivers/usbfront) against the qusb model (sim/backends/usbback) and a
- * simulated HID keyboard (sim/devices/usb_hid), with the test playing the
- * guest's USB core: hub polling, port reset, enumeration (GET_DESCRIPTOR
- * at address 0, SET_ADDRESS, descriptors, SET_CONFIGURATION) and an
- * interrupt-IN reader. The toolstack plugs and unplugs by writing the
+ * (drivers/usbfront) against the qusb model (sim/backends/usbback) and
+ * simulated devices (sim/devices: a HID keyboard, a mass-storage stick on
+ * an image file), with the test playing the guest's USB core and class
+ * drivers: hub polling, port reset, enumeration (GET_DESCRIPTOR at address
+ * 0, SET_ADDRESS, descriptors, SET_CONFIGURATION), an interrupt-IN reader
+ * and a Bulk-Only Transport initiator. The toolstack plugs and unplugs by writing the
  * backend's port/1 node, as `xl usbdev-attach` does. Every checker audits
  * the guest at the end.
  */
@@ -13,7 +14,10 @@
 #include "check_main.h"
 #include "sim/backends/usbback.h"
 #include "sim/check/check.h"
+#include "sim/devices/scsi_target.h"
 #include "sim/devices/usb_hid.h"
+#include "sim/devices/usb_msc.h"
+#include "tmpdir.h"
 #include "sim/xenstore/xenstore.h"
 #include "usbfront/usbfront.h"
 #include "xpv_sim.h"
@@ -28,7 +32,7 @@
 struct pv {
 	struct sim *sim;
 	struct usbback *ub;
-	struct sim_usb_device *kbd;
+	struct sim_usb_device *usbdev; /* what BUSID names */
 	struct xpv_dev *dev;
 	struct usbfront *uf;
 	unsigned done, port_changes, connected;
@@ -139,8 +143,9 @@ static void port_reset(struct pv *p)
 	usbfront_port_feature(p->uf, 1, USBFRONT_FEAT_C_RESET, false);
 }
 
-/* usb_new_device's sequence, as Linux's hub driver runs it. */
-static void enumerate(struct pv *p)
+/* usb_new_device's sequence, as Linux's hub driver runs it; the first
+ * interface must be of class iclass. */
+static void enumerate(struct pv *p, uint8_t iclass)
 {
 	uint8_t dev[18], cfg[64];
 	uint32_t n;
@@ -159,7 +164,7 @@ static void enumerate(struct pv *p)
 	ck_assert_int_eq(ctrl(p, ADDR, 0x80, 6, 0x0200, 0, cfg, total, &n),
 			 0);
 	ck_assert_uint_eq(n, total);
-	ck_assert_uint_eq(cfg[9 + 5], 3); /* interface class HID */
+	ck_assert_uint_eq(cfg[9 + 5], iclass);
 	ck_assert_int_eq(ctrl(p, ADDR, 0x00, 9, cfg[5], 0, NULL, 0, NULL), 0);
 }
 
@@ -227,7 +232,7 @@ static struct sim_usb_device *lookup(void *arg, const char *busid)
 {
 	struct pv *p = arg;
 
-	return strcmp(busid, BUSID) == 0 ? p->kbd : NULL;
+	return strcmp(busid, BUSID) == 0 ? p->usbdev : NULL;
 }
 
 /* 'a', 'b', 'c' typed 100 ms apart, from 200 ms on. */
@@ -235,20 +240,19 @@ static const struct sim_usb_hid_key_event keys[] = {
 	{ 200 * MS, 0, 0x04 }, { 300 * MS, 0, 0x05 }, { 400 * MS, 0, 0x06 },
 };
 
-static void pv_start(struct pv *p, enum sim_usb_speed speed)
+/* A connected guest with `dev` behind bus id BUSID, not plugged yet. */
+static void pv_start(struct pv *p, struct sim_usb_device *dev)
 {
 	struct sim_config sc;
 	struct sim_domain *d;
 	struct usbback_config bc;
-	char err[256];
 
 	memset(p, 0, sizeof(*p));
 	sim_config_default(&sc, 11);
 	p->sim = sim_create(&sc);
 	ck_assert_int_eq(sim_domain_create(p->sim, 0, "dom0", &d), 0);
 	ck_assert_int_eq(sim_domain_create(p->sim, GUEST, "guest", &d), 0);
-	ck_assert_int_eq(sim_usb_hid_keyboard_new(speed, keys, 3, &p->kbd,
-						  err, sizeof(err)), 0);
+	p->usbdev = dev;
 	toolstack_add(p);
 	usbback_config_default(&bc);
 	bc.sim = p->sim;
@@ -280,11 +284,119 @@ static void pv_finish(struct pv *p)
 	ck_assert_uint_eq(st.in_flight, 0);
 	usbback_destroy(p->ub);
 	xpv_sim_dev_destroy(p->dev);
-	sim_usb_device_free(p->kbd);
+	sim_usb_device_free(p->usbdev);
 	sim_domain_audit(sim_domain_get(p->sim, GUEST), "teardown");
 	sim_check_report(p->sim, stderr);
 	ck_assert_uint_eq(sim_violations_total(p->sim), 0);
 	sim_destroy(p->sim);
+}
+
+static struct sim_usb_device *keyboard(enum sim_usb_speed speed)
+{
+	struct sim_usb_device *d;
+	char err[256];
+
+	ck_assert_int_eq(sim_usb_hid_keyboard_new(speed, keys, 3, &d, err,
+						  sizeof(err)), 0);
+	return d;
+}
+
+/* ---- a Bulk-Only Transport initiator (usb-storage's part) ------------------ */
+
+static int bulk(struct pv *p, bool in, void *buf, uint32_t len,
+		uint32_t *actual)
+{
+	struct usbfront_urb u;
+	unsigned before = p->done;
+
+	memset(&u, 0, sizeof(u));
+	u.port = 1;
+	u.devaddr = ADDR;
+	u.ep = in ? SIM_USB_MSC_EP_IN : SIM_USB_MSC_EP_OUT;
+	u.in = in;
+	u.type = USBFRONT_BULK;
+	u.buf = buf;
+	u.len = len;
+	ck_assert_int_eq(usbfront_submit(p->uf, &u), 0);
+	wait_urb(p, before);
+	*actual = u.actual;
+	return u.status;
+}
+
+static void put_le32(uint8_t *b, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		b[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t get_le32(const uint8_t *b)
+{
+	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
+	       (uint32_t)b[3] << 24;
+}
+
+/* CLEAR_FEATURE(ENDPOINT_HALT) on bulk IN: usb-storage's recovery from a
+ * stalled data or status stage. */
+static void clear_halt_in(struct pv *p)
+{
+	ck_assert_int_eq(ctrl(p, ADDR, 0x02, 1, 0, 0x80 | SIM_USB_MSC_EP_IN,
+			      NULL, 0, NULL), 0);
+}
+
+/* One command through CBW, data and CSW. Data moves in URBs of up to
+ * 64 KiB; a stalled bulk IN is cleared and the CSW read again. Returns
+ * the CSW status; *residue its dCSWDataResidue. */
+static int bot(struct pv *p, const uint8_t *cdb, uint8_t cdb_len, bool in,
+	       uint8_t *data, uint32_t len, uint32_t *residue)
+{
+	static uint32_t tag = 1;
+	uint8_t cbw[SIM_USB_MSC_CBW_LEN] = { 0 }, csw[SIM_USB_MSC_CSW_LEN];
+	uint32_t n, done = 0;
+	int st;
+
+	put_le32(cbw, SIM_USB_MSC_CBW_SIGNATURE);
+	put_le32(cbw + 4, ++tag);
+	put_le32(cbw + 8, len);
+	cbw[12] = in ? SIM_USB_MSC_CBW_DIR_IN : 0;
+	cbw[14] = cdb_len;
+	memcpy(cbw + 15, cdb, cdb_len);
+	ck_assert_int_eq(bulk(p, false, cbw, sizeof(cbw), &n), 0);
+	while (done < len) {
+		uint32_t chunk = len - done < 65536 ? len - done : 65536;
+
+		st = bulk(p, in, data + done, chunk, &n);
+		if (st == -32) { /* the device had less: stalled */
+			clear_halt_in(p);
+			break;
+		}
+		ck_assert_int_eq(st, 0);
+		done += n;
+		if (n < chunk)
+			break; /* short: the data stage ended */
+	}
+	st = bulk(p, true, csw, sizeof(csw), &n);
+	if (st == -32) {
+		clear_halt_in(p);
+		st = bulk(p, true, csw, sizeof(csw), &n);
+	}
+	ck_assert_int_eq(st, 0);
+	ck_assert_uint_eq(n, SIM_USB_MSC_CSW_LEN);
+	ck_assert_uint_eq(get_le32(csw), SIM_USB_MSC_CSW_SIGNATURE);
+	ck_assert_uint_eq(get_le32(csw + 4), tag);
+	*residue = get_le32(csw + 8);
+	return csw[12];
+}
+
+static void rw10(uint8_t *cdb, uint8_t op, uint32_t lba, uint16_t blocks)
+{
+	memset(cdb, 0, 10);
+	cdb[0] = op;
+	cdb[2] = (uint8_t)(lba >> 24);
+	cdb[3] = (uint8_t)(lba >> 16);
+	cdb[4] = (uint8_t)(lba >> 8);
+	cdb[5] = (uint8_t)lba;
+	cdb[7] = (uint8_t)(blocks >> 8);
+	cdb[8] = (uint8_t)blocks;
 }
 
 /* ---- scenarios -------------------------------------------------------------- */
@@ -300,12 +412,12 @@ START_TEST(keyboard_enumerates_and_types)
 	uint8_t r[8];
 	uint64_t at;
 
-	pv_start(&p, speeds[_i]);
+	pv_start(&p, keyboard(speeds[_i]));
 	xs_put(&p, BE, "port/1", BUSID);
 	sim_run_until(p.sim, sim_now(p.sim) + 10 * MS);
 	ck_assert_uint_ge(p.port_changes, 1);
 	port_reset(&p);
-	enumerate(&p);
+	enumerate(&p, 3);
 	for (int k = 0; k < 3; k++) {
 		ck_assert_int_eq(read_report(&p, r, &at), 0);
 		ck_assert_uint_eq(r[2], keys[k].keycode); /* press */
@@ -329,11 +441,11 @@ START_TEST(unplug_and_replug)
 	xpv_u16 st, ch;
 	uint64_t at;
 
-	pv_start(&p, SIM_USB_SPEED_FULL);
+	pv_start(&p, keyboard(SIM_USB_SPEED_FULL));
 	xs_put(&p, BE, "port/1", BUSID);
 	sim_run_until(p.sim, sim_now(p.sim) + 10 * MS);
 	port_reset(&p);
-	enumerate(&p);
+	enumerate(&p, 3);
 	memset(&u, 0, sizeof(u));
 	u.port = 1;
 	u.devaddr = ADDR;
@@ -358,10 +470,81 @@ START_TEST(unplug_and_replug)
 	xs_put(&p, BE, "port/1", BUSID);
 	sim_run_until(p.sim, sim_now(p.sim) + 10 * MS);
 	port_reset(&p);
-	enumerate(&p);
+	enumerate(&p, 3);
 	ck_assert_int_eq(read_report(&p, r, &at), 0);
 	ck_assert(!usbfront_in_error(p.uf));
 	pv_finish(&p);
+}
+END_TEST
+
+/* A storage stick at full and high speed: Get Max LUN, the power-on unit
+ * attention cleared by REQUEST SENSE, 256 KiB written and read back
+ * verified, and a short INQUIRY whose stalled data stage is recovered
+ * with CLEAR_FEATURE(HALT) (BOT case 4). */
+START_TEST(mass_storage_verified_io)
+{
+	static const enum sim_usb_speed speeds[] = { SIM_USB_SPEED_FULL,
+						     SIM_USB_SPEED_HIGH };
+	static uint8_t wbuf[256 * 1024], rbuf[256 * 1024];
+	struct sim_scsi_target_config tc = { .kind = SIM_SCSI_DISK,
+					     .create_size = 8u << 20,
+					     .block_size = 512 };
+	struct sim_scsi_target *disk;
+	struct sim_usb_device *stick;
+	struct sim_usb_msc_stats ms;
+	struct usbback_stats bs;
+	uint8_t cdb[16], lun = 0xff, sense[18], inq[64];
+	char dir[64], path[128], err[256];
+	uint32_t n, residue;
+	struct pv p;
+
+	xpv_tmpdir_make(dir, sizeof(dir), "pvusb");
+	snprintf(path, sizeof(path), "%s/stick.img", dir);
+	tc.image = path;
+	ck_assert_int_eq(sim_scsi_target_open(&tc, &disk, err, sizeof(err)),
+			 0);
+	ck_assert_int_eq(sim_usb_msc_new(speeds[_i], disk, &stick, err,
+					 sizeof(err)), 0);
+	pv_start(&p, stick);
+	xs_put(&p, BE, "port/1", BUSID);
+	sim_run_until(p.sim, sim_now(p.sim) + 10 * MS);
+	port_reset(&p);
+	enumerate(&p, 8);
+	ck_assert_int_eq(ctrl(&p, ADDR, 0xa1, SIM_USB_MSC_REQ_GET_MAX_LUN, 0,
+			      0, &lun, 1, &n), 0);
+	ck_assert_uint_eq(lun, 0);
+	memset(cdb, 0, sizeof(cdb)); /* TEST UNIT READY */
+	ck_assert_int_eq(bot(&p, cdb, 6, false, NULL, 0, &residue), 1);
+	cdb[0] = 0x03; /* REQUEST SENSE */
+	cdb[4] = sizeof(sense);
+	ck_assert_int_eq(bot(&p, cdb, 6, true, sense, sizeof(sense),
+			     &residue), 0);
+	ck_assert_uint_eq(sense[2] & 0xf, 0x6); /* UNIT ATTENTION */
+	for (size_t i = 0; i < sizeof(wbuf); i++)
+		wbuf[i] = (uint8_t)(i * 31 + i / 512);
+	rw10(cdb, 0x2a, 100, sizeof(wbuf) / 512);
+	ck_assert_int_eq(bot(&p, cdb, 10, false, wbuf, sizeof(wbuf),
+			     &residue), 0);
+	ck_assert_uint_eq(residue, 0);
+	rw10(cdb, 0x28, 100, sizeof(rbuf) / 512);
+	ck_assert_int_eq(bot(&p, cdb, 10, true, rbuf, sizeof(rbuf),
+			     &residue), 0);
+	ck_assert_uint_eq(residue, 0);
+	ck_assert_int_eq(memcmp(wbuf, rbuf, sizeof(wbuf)), 0);
+	memset(cdb, 0, sizeof(cdb)); /* INQUIRY for 36, host expects 64 */
+	cdb[0] = 0x12;
+	cdb[4] = 36;
+	ck_assert_int_eq(bot(&p, cdb, 6, true, inq, sizeof(inq), &residue),
+			 0);
+	ck_assert_uint_eq(residue, sizeof(inq) - 36);
+	sim_usb_msc_stats(stick, &ms);
+	ck_assert_uint_eq(ms.phase_errors, 0);
+	usbback_stats(p.ub, &bs);
+	ck_assert_uint_eq(bs.status[USBBACK_ST_STALL], 1); /* the INQUIRY's */
+	ck_assert_uint_eq(ms.bytes_out, sizeof(wbuf));
+	pv_finish(&p);
+	sim_scsi_target_close(disk);
+	xpv_tmpdir_remove(dir);
 }
 END_TEST
 
@@ -373,6 +556,7 @@ int main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_loop_test(tc, keyboard_enumerates_and_types, 0, 3);
 	tcase_add_test(tc, unplug_and_replug);
+	tcase_add_loop_test(tc, mass_storage_verified_io, 0, 2);
 	suite_add_tcase(s, tc);
 	return xpv_check_run(s);
 }
