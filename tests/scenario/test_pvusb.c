@@ -9,12 +9,14 @@
  * backend's port/1 node, as `xl usbdev-attach` does. Every checker audits
  * the guest at the end.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "check_main.h"
 #include "sim/backends/usbback.h"
 #include "sim/check/check.h"
 #include "sim/devices/scsi_target.h"
+#include "sim/devices/usb_acm.h"
 #include "sim/devices/usb_hid.h"
 #include "sim/devices/usb_msc.h"
 #include "tmpdir.h"
@@ -32,6 +34,7 @@
 struct pv {
 	struct sim *sim;
 	struct usbback *ub;
+	struct usbback_config bc;
 	struct sim_usb_device *usbdev; /* what BUSID names */
 	struct xpv_dev *dev;
 	struct usbfront *uf;
@@ -75,6 +78,16 @@ static void drv_changed(void *priv, enum xpv_xenbus_state st)
 	usbfront_otherend_changed(((struct pv *)priv)->uf, st);
 }
 
+static int drv_suspend(void *priv)
+{
+	return usbfront_suspend(((struct pv *)priv)->uf);
+}
+
+static int drv_resume(void *priv)
+{
+	return usbfront_resume(((struct pv *)priv)->uf);
+}
+
 static void drv_remove(void *priv)
 {
 	struct pv *p = priv;
@@ -84,7 +97,7 @@ static void drv_remove(void *priv)
 }
 
 static const struct xpv_driver drv = { "vusb", drv_probe, drv_changed,
-				       NULL, NULL, drv_remove };
+				       drv_suspend, drv_resume, drv_remove };
 
 /* Runs until the URB comes back (bounded: 10 simulated seconds). */
 static int wait_urb(struct pv *p, unsigned before)
@@ -147,7 +160,7 @@ static void port_reset(struct pv *p)
  * interface must be of class iclass. */
 static void enumerate(struct pv *p, uint8_t iclass)
 {
-	uint8_t dev[18], cfg[64];
+	uint8_t dev[18], cfg[256];
 	uint32_t n;
 
 	ck_assert_int_eq(ctrl(p, 0, 0x80, 6, 0x0100, 0, dev, 8, &n), 0);
@@ -245,7 +258,7 @@ static void pv_start(struct pv *p, struct sim_usb_device *dev)
 {
 	struct sim_config sc;
 	struct sim_domain *d;
-	struct usbback_config bc;
+	struct usbback_config *bc = &p->bc;
 
 	memset(p, 0, sizeof(*p));
 	sim_config_default(&sc, 11);
@@ -254,18 +267,20 @@ static void pv_start(struct pv *p, struct sim_usb_device *dev)
 	ck_assert_int_eq(sim_domain_create(p->sim, GUEST, "guest", &d), 0);
 	p->usbdev = dev;
 	toolstack_add(p);
-	usbback_config_default(&bc);
-	bc.sim = p->sim;
-	bc.self = 0;
-	bc.frontend = GUEST;
-	bc.path = BE;
-	bc.frontend_path = FE;
-	bc.lookup = lookup;
-	bc.lookup_arg = p;
-	ck_assert_int_eq(usbback_create(&bc, &p->ub), 0);
+	usbback_config_default(bc);
+	bc->sim = p->sim;
+	bc->self = 0;
+	bc->frontend = GUEST;
+	bc->path = BE;
+	bc->frontend_path = FE;
+	bc->lookup = lookup;
+	bc->lookup_arg = p;
+	ck_assert_int_eq(usbback_create(bc, &p->ub), 0);
 	struct xpv_sim_dev_config dc = { .sim = p->sim, .guest = GUEST,
 					 .backend = 0, .frontend_path = FE,
 					 .backend_path = BE };
+	dc.log = getenv("PVUSB_LOG") ? stderr : NULL;
+	dc.log_level = XPV_LOG_DEBUG;
 	p->dev = xpv_sim_dev_create(&dc);
 	xpv_sim_dev_set_host(p->dev, p);
 	ck_assert_int_eq(xpv_sim_dev_attach(p->dev, &drv), 0);
@@ -303,20 +318,28 @@ static struct sim_usb_device *keyboard(enum sim_usb_speed speed)
 
 /* ---- a Bulk-Only Transport initiator (usb-storage's part) ------------------ */
 
+static void bulk_urb(struct usbfront_urb *u, uint8_t ep, bool in, void *buf,
+		     uint32_t len)
+{
+	memset(u, 0, sizeof(*u));
+	u->port = 1;
+	u->devaddr = ADDR;
+	u->ep = ep;
+	u->in = in;
+	u->type = USBFRONT_BULK;
+	u->buf = buf;
+	u->len = len;
+}
+
+/* A bulk transfer on the storage class's endpoints, waited for. */
 static int bulk(struct pv *p, bool in, void *buf, uint32_t len,
 		uint32_t *actual)
 {
 	struct usbfront_urb u;
 	unsigned before = p->done;
 
-	memset(&u, 0, sizeof(u));
-	u.port = 1;
-	u.devaddr = ADDR;
-	u.ep = in ? SIM_USB_MSC_EP_IN : SIM_USB_MSC_EP_OUT;
-	u.in = in;
-	u.type = USBFRONT_BULK;
-	u.buf = buf;
-	u.len = len;
+	bulk_urb(&u, in ? SIM_USB_MSC_EP_IN : SIM_USB_MSC_EP_OUT, in, buf,
+		 len);
 	ck_assert_int_eq(usbfront_submit(p->uf, &u), 0);
 	wait_urb(p, before);
 	*actual = u.actual;
@@ -548,6 +571,277 @@ START_TEST(mass_storage_verified_io)
 }
 END_TEST
 
+/* TEST UNIT READY meets the power-on UNIT ATTENTION; REQUEST SENSE
+ * clears it, as a host's scan does. */
+static void clear_unit_attention(struct pv *p)
+{
+	uint8_t cdb[6] = { 0 }, sense[18];
+	uint32_t residue;
+
+	ck_assert_int_eq(bot(p, cdb, 6, false, NULL, 0, &residue), 1);
+	cdb[0] = 0x03;
+	cdb[4] = sizeof(sense);
+	ck_assert_int_eq(bot(p, cdb, 6, true, sense, sizeof(sense), &residue),
+			 0);
+	ck_assert_uint_eq(sense[2] & 0xf, 0x6);
+}
+
+static struct pv *plugged_stick(struct pv *p, enum sim_usb_speed speed,
+				char *dir, size_t dirlen,
+				struct sim_scsi_target **disk)
+{
+	struct sim_scsi_target_config tc = { .kind = SIM_SCSI_DISK,
+					     .create_size = 8u << 20,
+					     .block_size = 512 };
+	struct sim_usb_device *stick;
+	char path[128], err[256];
+
+	xpv_tmpdir_make(dir, dirlen, "pvusb");
+	snprintf(path, sizeof(path), "%s/stick.img", dir);
+	tc.image = path;
+	ck_assert_int_eq(sim_scsi_target_open(&tc, disk, err, sizeof(err)),
+			 0);
+	ck_assert_int_eq(sim_usb_msc_new(speed, *disk, &stick, err,
+					 sizeof(err)), 0);
+	pv_start(p, stick);
+	xs_put(p, BE, "port/1", BUSID);
+	sim_run_until(p->sim, sim_now(p->sim) + 10 * MS);
+	port_reset(p);
+	enumerate(p, 8);
+	clear_unit_attention(p);
+	return p;
+}
+
+/* Hot unplug in the middle of a 64 KiB read: the URB on the ring comes
+ * back once (-EPROTO), the one queued behind it too, the port reports the
+ * disconnect, nothing leaks. */
+START_TEST(unplug_during_storage_io)
+{
+	static uint8_t buf[2][65536];
+	uint8_t cbw[SIM_USB_MSC_CBW_LEN] = { 0 }, cdb[10];
+	struct sim_scsi_target *disk;
+	struct usbfront_urb u[2];
+	char dir[64];
+	uint32_t n;
+	unsigned before;
+	struct pv p;
+
+	plugged_stick(&p, SIM_USB_SPEED_HIGH, dir, sizeof(dir), &disk);
+	rw10(cdb, 0x28, 0, 256); /* READ(10) of 128 KiB */
+	put_le32(cbw, SIM_USB_MSC_CBW_SIGNATURE);
+	put_le32(cbw + 4, 77);
+	put_le32(cbw + 8, sizeof(buf));
+	cbw[12] = SIM_USB_MSC_CBW_DIR_IN;
+	cbw[14] = 10;
+	memcpy(cbw + 15, cdb, 10);
+	ck_assert_int_eq(bulk(&p, false, cbw, sizeof(cbw), &n), 0);
+	before = p.done;
+	for (int i = 0; i < 2; i++) {
+		bulk_urb(&u[i], SIM_USB_MSC_EP_IN, true, buf[i],
+			 sizeof(buf[i]));
+		ck_assert_int_eq(usbfront_submit(p.uf, &u[i]), 0);
+	}
+	sim_run_until(p.sim, sim_now(p.sim) + 200000); /* 200 us */
+	ck_assert_msg(p.done == before, "%d %u / %d %u", u[0].status,
+		      u[0].actual, u[1].status, u[1].actual);
+	xs_put(&p, BE, "port/1", "");
+	sim_run_until(p.sim, sim_now(p.sim) + 20 * MS);
+	ck_assert_uint_eq(p.done, before + 2);
+	ck_assert_int_eq(u[0].status, -71);
+	ck_assert_int_eq(u[1].status, -71);
+	ck_assert(!usbfront_in_error(p.uf));
+	ck_assert_uint_eq(usbfront_in_flight(p.uf), 0);
+	pv_finish(&p);
+	sim_scsi_target_close(disk);
+	xpv_tmpdir_remove(dir);
+}
+END_TEST
+
+/* Unlink of an interrupt URB the keyboard keeps NAKing: it comes back
+ * once with -ECONNRESET, and the endpoint serves the next URB. */
+START_TEST(unlink_waiting_urb)
+{
+	struct pv p;
+	struct usbfront_urb u;
+	uint8_t r[8];
+	uint64_t at;
+	unsigned before;
+
+	pv_start(&p, keyboard(SIM_USB_SPEED_FULL));
+	xs_put(&p, BE, "port/1", BUSID);
+	sim_run_until(p.sim, sim_now(p.sim) + 10 * MS);
+	port_reset(&p);
+	enumerate(&p, 3);
+	memset(&u, 0, sizeof(u));
+	u.port = 1;
+	u.devaddr = ADDR;
+	u.ep = 1;
+	u.in = XPV_TRUE;
+	u.type = USBFRONT_INT;
+	u.interval = 10;
+	u.buf = r;
+	u.len = 8;
+	before = p.done;
+	ck_assert_int_eq(usbfront_submit(p.uf, &u), 0);
+	sim_run_until(p.sim, sim_now(p.sim) + 30 * MS);
+	ck_assert_uint_eq(p.done, before); /* nothing typed yet */
+	ck_assert_int_eq(usbfront_unlink(p.uf, &u), 0);
+	sim_run_until(p.sim, sim_now(p.sim) + 10 * MS);
+	ck_assert_uint_eq(p.done, before + 1);
+	ck_assert_int_eq(u.status, -USBFRONT_ECONNRESET);
+	ck_assert_int_eq(read_report(&p, r, &at), 0);
+	ck_assert_uint_eq(r[2], keys[0].keycode);
+	ck_assert(!usbfront_in_error(p.uf));
+	pv_finish(&p);
+}
+END_TEST
+
+/* Save/restore with an URB in flight: it fails once (-ESHUTDOWN), the
+ * rings are rebuilt, the backend reports the still attached keyboard
+ * again, and it enumerates and types as before. */
+START_TEST(resume_with_urb_in_flight)
+{
+	struct pv p;
+	struct usbfront_urb u;
+	uint8_t r[8];
+	uint64_t at;
+	unsigned before;
+
+	pv_start(&p, keyboard(SIM_USB_SPEED_HIGH));
+	xs_put(&p, BE, "port/1", BUSID);
+	sim_run_until(p.sim, sim_now(p.sim) + 10 * MS);
+	port_reset(&p);
+	enumerate(&p, 3);
+	memset(&u, 0, sizeof(u));
+	u.port = 1;
+	u.devaddr = ADDR;
+	u.ep = 1;
+	u.in = XPV_TRUE;
+	u.type = USBFRONT_INT;
+	u.interval = 7;
+	u.buf = r;
+	u.len = 8;
+	before = p.done;
+	ck_assert_int_eq(usbfront_submit(p.uf, &u), 0);
+	sim_run_until(p.sim, sim_now(p.sim) + 20 * MS);
+	/* A restore: the old backend went with the old domain, the
+	 * toolstack starts a new one with the same nodes. */
+	ck_assert_int_eq(xpv_sim_dev_suspend(p.dev), 0);
+	usbback_destroy(p.ub);
+	xs_put(&p, BE, "state", "1");
+	ck_assert_int_eq(usbback_create(&p.bc, &p.ub), 0);
+	ck_assert_int_eq(xpv_sim_dev_resume(p.dev), 0);
+	ck_assert_uint_eq(p.done, before + 1);
+	ck_assert_int_eq(u.status, -XPV_ESHUTDOWN);
+	sim_run_until(p.sim, sim_now(p.sim) + 20 * MS);
+	port_reset(&p);
+	enumerate(&p, 3);
+	ck_assert_int_eq(read_report(&p, r, &at), 0);
+	ck_assert_uint_eq(r[2], keys[0].keycode);
+	ck_assert(!usbfront_in_error(p.uf));
+	pv_finish(&p);
+}
+END_TEST
+
+/* Misbehaviour 12 at a resume: the old backend still maps both rings.
+ * The frontend quarantines the pages and enters its error state; the
+ * checkers stay clean (quarantine is the right answer). */
+START_TEST(resume_with_rings_still_mapped)
+{
+	struct pv p;
+	struct sim_gnttab_stats gs;
+
+	pv_start(&p, keyboard(SIM_USB_SPEED_FULL));
+	ck_assert_int_eq(xpv_sim_dev_suspend(p.dev), 0);
+	ck_assert_int_eq(xpv_sim_dev_resume(p.dev), 0); /* backend stays */
+	ck_assert(usbfront_in_error(p.uf));
+	sim_gnttab_stats(sim_domain_get(p.sim, GUEST), &gs);
+	ck_assert_uint_eq(gs.quarantined, 2);
+	usbback_destroy(p.ub);
+	p.ub = NULL;
+	xpv_sim_dev_destroy(p.dev);
+	sim_usb_device_free(p.usbdev);
+	sim_domain_audit(sim_domain_get(p.sim, GUEST), "teardown");
+	sim_check_report(p.sim, stderr);
+	ck_assert_uint_eq(sim_violations_total(p.sim), 0);
+	sim_destroy(p.sim);
+}
+END_TEST
+
+/* A CDC-ACM serial adapter at full and high speed: line coding, DTR and
+ * its SERIAL_STATE notification, then several writes looped back in
+ * order. */
+START_TEST(acm_loopback)
+{
+	static const enum sim_usb_speed speeds[] = { SIM_USB_SPEED_FULL,
+						     SIM_USB_SPEED_HIGH };
+	static const uint8_t coding[7] = { 0x00, 0xc2, 0x01, 0x00, 0, 0, 8 };
+	struct sim_usb_device *acm;
+	struct sim_usb_acm_stats as;
+	struct usbfront_urb u;
+	uint8_t note[16], out[3][300], in[900];
+	char err[256];
+	uint32_t n, got = 0;
+	unsigned before;
+	struct pv p;
+
+	ck_assert_int_eq(sim_usb_acm_new(speeds[_i], &acm, err, sizeof(err)),
+			 0);
+	pv_start(&p, acm);
+	xs_put(&p, BE, "port/1", BUSID);
+	sim_run_until(p.sim, sim_now(p.sim) + 10 * MS);
+	port_reset(&p);
+	enumerate(&p, 2);
+	ck_assert_int_eq(ctrl(&p, ADDR, 0x21, SIM_USB_ACM_SET_LINE_CODING, 0,
+			      0, (void *)coding, 7, NULL), 0);
+	ck_assert_int_eq(ctrl(&p, ADDR, 0x21,
+			      SIM_USB_ACM_SET_CONTROL_LINE_STATE,
+			      SIM_USB_ACM_CTRL_DTR | SIM_USB_ACM_CTRL_RTS, 0,
+			      NULL, 0, NULL), 0);
+	memset(&u, 0, sizeof(u));
+	u.port = 1;
+	u.devaddr = ADDR;
+	u.ep = SIM_USB_ACM_EP_NOTIFY;
+	u.in = XPV_TRUE;
+	u.type = USBFRONT_INT;
+	u.interval = 8;
+	u.buf = note;
+	u.len = sizeof(note);
+	before = p.done;
+	ck_assert_int_eq(usbfront_submit(p.uf, &u), 0);
+	wait_urb(&p, before);
+	ck_assert_int_eq(u.status, 0);
+	ck_assert_uint_eq(u.actual, SIM_USB_ACM_NOTIFY_LEN);
+	ck_assert_uint_eq(note[1], SIM_USB_ACM_SERIAL_STATE);
+	for (int w = 0; w < 3; w++) {
+		for (int i = 0; i < 300; i++)
+			out[w][i] = (uint8_t)(w * 300 + i);
+		bulk_urb(&u, SIM_USB_ACM_EP_OUT, false, out[w], 300);
+		before = p.done;
+		ck_assert_int_eq(usbfront_submit(p.uf, &u), 0);
+		wait_urb(&p, before);
+		ck_assert_int_eq(u.status, 0);
+	}
+	while (got < sizeof(in)) {
+		bulk_urb(&u, SIM_USB_ACM_EP_IN, true, in + got,
+			 (uint32_t)sizeof(in) - got);
+		before = p.done;
+		ck_assert_int_eq(usbfront_submit(p.uf, &u), 0);
+		wait_urb(&p, before);
+		ck_assert_int_eq(u.status, 0);
+		ck_assert_uint_gt(u.actual, 0);
+		got += u.actual;
+	}
+	for (uint32_t i = 0; i < sizeof(in); i++)
+		ck_assert_uint_eq(in[i], (uint8_t)i);
+	sim_usb_acm_stats(acm, &as);
+	ck_assert_uint_eq(as.line.rate, 115200);
+	ck_assert_uint_eq(as.bytes_in, sizeof(in));
+	(void)n;
+	pv_finish(&p);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("pvusb");
@@ -557,6 +851,11 @@ int main(void)
 	tcase_add_loop_test(tc, keyboard_enumerates_and_types, 0, 3);
 	tcase_add_test(tc, unplug_and_replug);
 	tcase_add_loop_test(tc, mass_storage_verified_io, 0, 2);
+	tcase_add_test(tc, unplug_during_storage_io);
+	tcase_add_test(tc, unlink_waiting_urb);
+	tcase_add_test(tc, resume_with_urb_in_flight);
+	tcase_add_test(tc, resume_with_rings_still_mapped);
+	tcase_add_loop_test(tc, acm_loopback, 0, 2);
 	suite_add_tcase(s, tc);
 	return xpv_check_run(s);
 }
