@@ -29,8 +29,7 @@ static void ub_halt(struct usbback *ub, bool conn_ring, RING_IDX prod)
 	sim_trace(ub->sim, "usbback-halt", prod, conn_ring);
 }
 
-/* ---- URB responses --------------------------------------------------------
- */
+/* ---- URB responses ------------------------------------------------------ */
 
 static enum usbback_status ub_status_class(int32_t status)
 {
@@ -90,8 +89,7 @@ void ub_respond(struct usbback *ub, uint16_t id, int32_t status,
 	ub_urb_put(ub, &rsp);
 }
 
-/* ---- conn ring ------------------------------------------------------------
- */
+/* ---- conn ring ---------------------------------------------------------- */
 
 void ub_conn_queue(struct usbback *ub, unsigned port, uint8_t speed)
 {

@@ -961,8 +961,7 @@ START_TEST(high_speed_refused_on_usb11)
 }
 END_TEST
 
-/* ---- enumeration (protocol.md 2.5) -----------------------------------------
- */
+/* ---- enumeration (protocol.md 2.5) -------------------------------------- */
 
 START_TEST(enumeration_at_address_0)
 {
