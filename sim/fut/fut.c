@@ -7,9 +7,11 @@
 #include "fut.h"
 
 extern const struct fut_ops fut_xpv_scsifront_ops;
+extern const struct fut_ops fut_xpv_usbfront_ops;
 
 const struct fut_ops *const fut_registry[] = {
 	&fut_xpv_scsifront_ops,
+	&fut_xpv_usbfront_ops,
 	NULL,
 };
 

@@ -21,6 +21,13 @@
  *    MET) delivers no data: `delivered` is 0 and the buffer is untouched;
  *  - delivered + residual <= data_len.
  * Callbacks may call back into the frontend (submit from scsi_done).
+ *
+ * USB frontends (type "vusb") offer a host controller instead: a root hub
+ * whose ports the harness polls and drives (fut_usb_port_status /
+ * fut_usb_port_feature, `usb_port_changed` when a change bit goes up),
+ * and URBs that come back exactly once each through `usb_giveback`, never
+ * from inside fut_usb_submit. A frontend implements the operations of its
+ * type; the others are NULL.
  */
 #ifndef SIM_FUT_FUT_H
 #define SIM_FUT_FUT_H
@@ -66,6 +73,69 @@ struct fut_scsi_result {
 	uint32_t delivered; /* data-in bytes placed in the buffer */
 };
 
+/* ---- USB (type "vusb") ---- */
+
+enum fut_usb_xfer { /* usbif's pipe types */
+	FUT_USB_ISO = 0,
+	FUT_USB_INT = 1,
+	FUT_USB_CTRL = 2,
+	FUT_USB_BULK = 3,
+};
+
+#define FUT_USB_SHORT_NOT_OK 0x0001
+
+struct fut_usb_iso_packet {
+	uint32_t offset, length; /* within the URB's data */
+	uint32_t actual;	 /* set at giveback */
+	int status;		 /* set at giveback */
+};
+
+struct fut_usb_urb {
+	uint64_t tag;	  /* the harness' name for it, unique in the run */
+	uint8_t port;	  /* root-hub port, from 1 */
+	uint8_t devaddr;  /* 0..127 */
+	uint8_t ep;	  /* 0..15 */
+	bool in;
+	enum fut_usb_xfer type;
+	uint16_t flags;	  /* FUT_USB_SHORT_NOT_OK */
+	uint8_t setup[8]; /* control */
+	uint16_t interval; /* interrupt and iso */
+	uint8_t *data;	  /* len bytes, owned by the harness */
+	uint32_t len;
+	struct fut_usb_iso_packet *packets; /* iso: filled at giveback */
+	uint32_t npackets;
+};
+
+struct fut_usb_result {
+	int status;	 /* 0 or a negative Linux errno (-104 unlinked) */
+	uint32_t actual; /* <= len */
+	uint32_t error_count;
+	uint16_t start_frame;
+};
+
+/* wPortStatus / wPortChange bits and port features (USB 2.0 11.24). */
+#define FUT_USB_PORT_CONNECTION 0x0001u
+#define FUT_USB_PORT_ENABLE 0x0002u
+#define FUT_USB_PORT_SUSPEND 0x0004u
+#define FUT_USB_PORT_RESET 0x0010u
+#define FUT_USB_PORT_POWER 0x0100u
+#define FUT_USB_PORT_LOW_SPEED 0x0200u
+#define FUT_USB_PORT_HIGH_SPEED 0x0400u
+#define FUT_USB_C_CONNECTION 0x0001u
+#define FUT_USB_C_ENABLE 0x0002u
+#define FUT_USB_C_SUSPEND 0x0004u
+#define FUT_USB_C_RESET 0x0010u
+enum fut_usb_port_feature {
+	FUT_USB_FEAT_ENABLE = 1,
+	FUT_USB_FEAT_SUSPEND = 2,
+	FUT_USB_FEAT_RESET = 4,
+	FUT_USB_FEAT_POWER = 8,
+	FUT_USB_FEAT_C_CONNECTION = 16,
+	FUT_USB_FEAT_C_ENABLE = 17,
+	FUT_USB_FEAT_C_SUSPEND = 18,
+	FUT_USB_FEAT_C_RESET = 20,
+};
+
 /* How a frontend reports to the harness. */
 struct fut_callbacks {
 	void (*connected)(void *arg);
@@ -82,6 +152,10 @@ struct fut_callbacks {
 	/* An abort or reset finished: 0 success, negative errno otherwise
 	 * (-ETIMEDOUT: no answer in time). */
 	void (*tmr_done)(void *arg, uint64_t tmr_tag, int result);
+	/* USB: an URB is back; a root-hub port has news. */
+	void (*usb_giveback)(void *arg, uint64_t tag,
+			     const struct fut_usb_result *res);
+	void (*usb_port_changed)(void *arg, uint8_t port);
 	void *arg;
 };
 
@@ -133,6 +207,18 @@ struct fut_ops {
 	void (*close)(struct fut *f);
 	void (*destroy)(struct fut *f);
 	void (*stats)(struct fut *f, struct fut_stats *st);
+	/* USB. submit: 0 accepted (on the ring or queued); -EINVAL
+	 * malformed; -E2BIG too many segments; -ENODEV nothing enabled on
+	 * the port; -ESHUTDOWN error state, closing or not connected. */
+	int (*usb_submit)(struct fut *f, const struct fut_usb_urb *urb);
+	/* The URB comes back through usb_giveback (-104); -ENOENT: not in
+	 * flight, or already completing. */
+	int (*usb_unlink)(struct fut *f, uint64_t tag);
+	uint8_t (*usb_num_ports)(struct fut *f); /* 0 before probe */
+	int (*usb_port_status)(struct fut *f, uint8_t port, uint16_t *status,
+			       uint16_t *change);
+	int (*usb_port_feature)(struct fut *f, uint8_t port,
+				enum fut_usb_port_feature feature, bool set);
 };
 
 /* Every implementation starts its instance with this. */
@@ -202,6 +288,34 @@ static inline void fut_destroy(struct fut *f)
 static inline void fut_stats(struct fut *f, struct fut_stats *st)
 {
 	f->ops->stats(f, st);
+}
+
+static inline int fut_usb_submit(struct fut *f, const struct fut_usb_urb *u)
+{
+	return f->ops->usb_submit(f, u);
+}
+
+static inline int fut_usb_unlink(struct fut *f, uint64_t tag)
+{
+	return f->ops->usb_unlink(f, tag);
+}
+
+static inline uint8_t fut_usb_num_ports(struct fut *f)
+{
+	return f->ops->usb_num_ports(f);
+}
+
+static inline int fut_usb_port_status(struct fut *f, uint8_t port,
+				      uint16_t *status, uint16_t *change)
+{
+	return f->ops->usb_port_status(f, port, status, change);
+}
+
+static inline int fut_usb_port_feature(struct fut *f, uint8_t port,
+				       enum fut_usb_port_feature feature,
+				       bool set)
+{
+	return f->ops->usb_port_feature(f, port, feature, set);
 }
 
 #endif /* SIM_FUT_FUT_H */

@@ -899,6 +899,12 @@ int pvscsi_run(const struct simcfg *cfg, const struct pvscsi_run_options *opt,
 		snprintf(err, errlen, "unknown frontend '%s'", opt->frontend);
 		return -1;
 	}
+	if (strcmp(r.ops->type, "vscsi") != 0) {
+		snprintf(err, errlen,
+			 "frontend '%s' is a %s frontend; a PVSCSI run needs "
+			 "a vscsi one", r.ops->name, r.ops->type);
+		return -1;
+	}
 	snprintf(res->frontend, sizeof(res->frontend), "%s", r.ops->name);
 	if (targets_open(&r, err, errlen))
 		goto out_targets;

@@ -2,13 +2,15 @@
  * PVUSB end to end, the first slice: the reference frontend core
  * (drivers/usbfront) against the qusb model (sim/backends/usbback) and
  * simulated devices (sim/devices: a HID keyboard, a mass-storage stick on
- * an image file), with the test playing the guest's USB core and class
- * drivers: hub polling, port reset, enumeration (GET_DESCRIPTOR at address
+ * an image file, a CDC-ACM adapter), reached through the
+ * frontend-under-test interface (sim/fut), with the test playing the
+ * guest's USB core and class drivers: hub polling, port reset, enumeration (GET_DESCRIPTOR at address
  * 0, SET_ADDRESS, descriptors, SET_CONFIGURATION), an interrupt-IN reader
  * and a Bulk-Only Transport initiator. The toolstack plugs and unplugs by writing the
  * backend's port/1 node, as `xl usbdev-attach` does. Every checker audits
  * the guest at the end.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,8 +23,7 @@
 #include "sim/devices/usb_msc.h"
 #include "tmpdir.h"
 #include "sim/xenstore/xenstore.h"
-#include "usbfront/usbfront.h"
-#include "xpv_sim.h"
+#include "sim/fut/fut.h"
 
 #define GUEST 1
 #define FE "/local/domain/1/device/vusb/0"
@@ -31,73 +32,102 @@
 #define MS 1000000ull
 #define ADDR 5
 
+/* An URB as the test builds it, with its result. */
+struct turb {
+	uint8_t port, devaddr, ep;
+	bool in;
+	enum fut_usb_xfer type;
+	uint16_t flags;
+	uint8_t setup[8];
+	uint16_t interval;
+	void *buf;
+	uint32_t len;
+	/* set at giveback */
+	int status;
+	uint32_t actual;
+	/* the harness' bookkeeping */
+	uint64_t tag;
+	bool back;
+	struct turb *next;
+};
+
 struct pv {
 	struct sim *sim;
 	struct usbback *ub;
 	struct usbback_config bc;
 	struct sim_usb_device *usbdev; /* what BUSID names */
-	struct xpv_dev *dev;
-	struct usbfront *uf;
+	struct fut *fut;
+	struct turb *out; /* submitted, not back */
+	uint64_t next_tag;
 	unsigned done, port_changes, connected;
 };
 
-/* ---- the guest's side ------------------------------------------------------- */
+/* ---- the guest's side, through the frontend-under-test interface ----------- */
 
-static void up_giveback(void *arg, struct usbfront_urb *urb)
+static void cb_giveback(void *arg, uint64_t tag,
+			const struct fut_usb_result *res)
 {
 	struct pv *p = arg;
+	struct turb **pp = &p->out;
 
-	(void)urb;
+	while (*pp && (*pp)->tag != tag)
+		pp = &(*pp)->next;
+	ck_assert_msg(*pp != NULL, "giveback of unknown tag %llu",
+		      (unsigned long long)tag);
+	(*pp)->status = res->status;
+	(*pp)->actual = res->actual;
+	(*pp)->back = true;
+	*pp = (*pp)->next;
 	p->done++;
 }
 
-static void up_port_changed(void *arg, xpv_u8 port)
+static void cb_port_changed(void *arg, uint8_t port)
 {
 	(void)port;
 	((struct pv *)arg)->port_changes++;
 }
 
-static void up_event(void *arg, enum usbfront_event ev)
+static void cb_connected(void *arg)
 {
-	if (ev == USBFRONT_EV_CONNECTED)
-		((struct pv *)arg)->connected++;
+	((struct pv *)arg)->connected++;
 }
 
-static int drv_probe(struct xpv_dev *dev, void **priv)
+static int submit(struct pv *p, struct turb *t)
 {
-	struct pv *p = xpv_sim_dev_host(dev);
-	const struct usbfront_upper up = { up_giveback, up_port_changed,
-					   up_event, p };
+	struct fut_usb_urb u = {
+		.tag = ++p->next_tag, .port = t->port, .devaddr = t->devaddr,
+		.ep = t->ep, .in = t->in, .type = t->type, .flags = t->flags,
+		.interval = t->interval, .data = t->buf, .len = t->len,
+	};
+	int err;
 
-	*priv = p;
-	return usbfront_probe(dev, &up, &p->uf);
+	memcpy(u.setup, t->setup, sizeof(u.setup));
+	t->tag = u.tag;
+	t->back = false;
+	t->next = p->out;
+	p->out = t;
+	err = fut_usb_submit(p->fut, &u);
+	if (err)
+		p->out = t->next;
+	return err;
 }
 
-static void drv_changed(void *priv, enum xpv_xenbus_state st)
+static bool in_error(struct pv *p)
 {
-	usbfront_otherend_changed(((struct pv *)priv)->uf, st);
+	struct fut_stats st;
+
+	fut_stats(p->fut, &st);
+	return st.error;
 }
 
-static int drv_suspend(void *priv)
+static unsigned in_flight(struct pv *p)
 {
-	return usbfront_suspend(((struct pv *)priv)->uf);
+	unsigned n = 0;
+
+	for (struct turb *t = p->out; t; t = t->next)
+		n++;
+	return n;
 }
-
-static int drv_resume(void *priv)
-{
-	return usbfront_resume(((struct pv *)priv)->uf);
-}
-
-static void drv_remove(void *priv)
-{
-	struct pv *p = priv;
-
-	usbfront_remove(p->uf);
-	p->uf = NULL;
-}
-
-static const struct xpv_driver drv = { "vusb", drv_probe, drv_changed,
-				       drv_suspend, drv_resume, drv_remove };
 
 /* Runs until the URB comes back (bounded: 10 simulated seconds). */
 static int wait_urb(struct pv *p, unsigned before)
@@ -114,13 +144,13 @@ static int ctrl(struct pv *p, uint8_t addr, uint8_t type, uint8_t req,
 		uint16_t value, uint16_t index, void *buf, uint16_t len,
 		uint32_t *actual)
 {
-	struct usbfront_urb u;
+	struct turb u;
 	unsigned before = p->done;
 
 	memset(&u, 0, sizeof(u));
 	u.port = 1;
 	u.devaddr = addr;
-	u.type = USBFRONT_CTRL;
+	u.type = FUT_USB_CTRL;
 	u.in = (type & 0x80) != 0;
 	u.setup[0] = type;
 	u.setup[1] = req;
@@ -132,7 +162,7 @@ static int ctrl(struct pv *p, uint8_t addr, uint8_t type, uint8_t req,
 	u.setup[7] = (uint8_t)(len >> 8);
 	u.buf = buf;
 	u.len = len;
-	ck_assert_int_eq(usbfront_submit(p->uf, &u), 0);
+	ck_assert_int_eq(submit(p, &u), 0);
 	wait_urb(p, before);
 	if (actual)
 		*actual = u.actual;
@@ -142,18 +172,18 @@ static int ctrl(struct pv *p, uint8_t addr, uint8_t type, uint8_t req,
 /* The hub driver's part: see the connection, reset the port. */
 static void port_reset(struct pv *p)
 {
-	xpv_u16 st, ch;
+	uint16_t st, ch;
 
-	ck_assert_int_eq(usbfront_port_status(p->uf, 1, &st, &ch), 0);
-	ck_assert(st & USBFRONT_PORT_CONNECTION);
-	ck_assert(ch & USBFRONT_PORT_C_CONNECTION);
-	usbfront_port_feature(p->uf, 1, USBFRONT_FEAT_C_CONNECTION, false);
-	usbfront_port_feature(p->uf, 1, USBFRONT_FEAT_RESET, true);
+	ck_assert_int_eq(fut_usb_port_status(p->fut, 1, &st, &ch), 0);
+	ck_assert(st & FUT_USB_PORT_CONNECTION);
+	ck_assert(ch & FUT_USB_C_CONNECTION);
+	fut_usb_port_feature(p->fut, 1, FUT_USB_FEAT_C_CONNECTION, false);
+	fut_usb_port_feature(p->fut, 1, FUT_USB_FEAT_RESET, true);
 	sim_run_until(p->sim, sim_now(p->sim) + 20 * MS);
-	usbfront_port_status(p->uf, 1, &st, &ch);
-	ck_assert(st & USBFRONT_PORT_ENABLE);
-	ck_assert(ch & USBFRONT_PORT_C_RESET);
-	usbfront_port_feature(p->uf, 1, USBFRONT_FEAT_C_RESET, false);
+	fut_usb_port_status(p->fut, 1, &st, &ch);
+	ck_assert(st & FUT_USB_PORT_ENABLE);
+	ck_assert(ch & FUT_USB_C_RESET);
+	fut_usb_port_feature(p->fut, 1, FUT_USB_FEAT_C_RESET, false);
 }
 
 /* usb_new_device's sequence, as Linux's hub driver runs it; the first
@@ -184,19 +214,19 @@ static void enumerate(struct pv *p, uint8_t iclass)
 /* One 8-byte report from the keyboard's interrupt IN endpoint 1. */
 static int read_report(struct pv *p, uint8_t report[8], uint64_t *at)
 {
-	struct usbfront_urb u;
+	struct turb u;
 	unsigned before = p->done;
 
 	memset(&u, 0, sizeof(u));
 	u.port = 1;
 	u.devaddr = ADDR;
 	u.ep = 1;
-	u.in = XPV_TRUE;
-	u.type = USBFRONT_INT;
+	u.in = true;
+	u.type = FUT_USB_INT;
 	u.interval = 10;
 	u.buf = report;
 	u.len = 8;
-	ck_assert_int_eq(usbfront_submit(p->uf, &u), 0);
+	ck_assert_int_eq(submit(p, &u), 0);
 	wait_urb(p, before);
 	*at = sim_now(p->sim);
 	return u.status;
@@ -276,14 +306,18 @@ static void pv_start(struct pv *p, struct sim_usb_device *dev)
 	bc->lookup = lookup;
 	bc->lookup_arg = p;
 	ck_assert_int_eq(usbback_create(bc, &p->ub), 0);
-	struct xpv_sim_dev_config dc = { .sim = p->sim, .guest = GUEST,
-					 .backend = 0, .frontend_path = FE,
-					 .backend_path = BE };
-	dc.log = getenv("PVUSB_LOG") ? stderr : NULL;
-	dc.log_level = XPV_LOG_DEBUG;
-	p->dev = xpv_sim_dev_create(&dc);
-	xpv_sim_dev_set_host(p->dev, p);
-	ck_assert_int_eq(xpv_sim_dev_attach(p->dev, &drv), 0);
+	const struct fut_env env = { .sim = p->sim, .guest = GUEST,
+				     .backend = 0, .frontend_path = FE,
+				     .backend_path = BE,
+				     .log = getenv("PVUSB_LOG") ? stderr : NULL,
+				     .log_level = 3 };
+	const struct fut_callbacks cb = { .connected = cb_connected,
+					  .usb_giveback = cb_giveback,
+					  .usb_port_changed = cb_port_changed,
+					  .arg = p };
+
+	ck_assert_int_eq(fut_create(fut_find("xpv-usbfront"), &env, &cb,
+				    &p->fut), 0);
 	sim_run_until(p->sim, 10 * MS);
 	ck_assert_uint_eq(p->connected, 1);
 }
@@ -292,13 +326,13 @@ static void pv_finish(struct pv *p)
 {
 	struct usbback_stats st;
 
-	usbfront_close(p->uf);
+	fut_close(p->fut);
 	sim_run_until(p->sim, sim_now(p->sim) + 1000 * MS);
 	usbback_stats(p->ub, &st);
 	ck_assert_int_eq(st.state, 6);
 	ck_assert_uint_eq(st.in_flight, 0);
 	usbback_destroy(p->ub);
-	xpv_sim_dev_destroy(p->dev);
+	fut_destroy(p->fut);
 	sim_usb_device_free(p->usbdev);
 	sim_domain_audit(sim_domain_get(p->sim, GUEST), "teardown");
 	sim_check_report(p->sim, stderr);
@@ -318,7 +352,7 @@ static struct sim_usb_device *keyboard(enum sim_usb_speed speed)
 
 /* ---- a Bulk-Only Transport initiator (usb-storage's part) ------------------ */
 
-static void bulk_urb(struct usbfront_urb *u, uint8_t ep, bool in, void *buf,
+static void bulk_urb(struct turb *u, uint8_t ep, bool in, void *buf,
 		     uint32_t len)
 {
 	memset(u, 0, sizeof(*u));
@@ -326,7 +360,7 @@ static void bulk_urb(struct usbfront_urb *u, uint8_t ep, bool in, void *buf,
 	u->devaddr = ADDR;
 	u->ep = ep;
 	u->in = in;
-	u->type = USBFRONT_BULK;
+	u->type = FUT_USB_BULK;
 	u->buf = buf;
 	u->len = len;
 }
@@ -335,12 +369,12 @@ static void bulk_urb(struct usbfront_urb *u, uint8_t ep, bool in, void *buf,
 static int bulk(struct pv *p, bool in, void *buf, uint32_t len,
 		uint32_t *actual)
 {
-	struct usbfront_urb u;
+	struct turb u;
 	unsigned before = p->done;
 
 	bulk_urb(&u, in ? SIM_USB_MSC_EP_IN : SIM_USB_MSC_EP_OUT, in, buf,
 		 len);
-	ck_assert_int_eq(usbfront_submit(p->uf, &u), 0);
+	ck_assert_int_eq(submit(p, &u), 0);
 	wait_urb(p, before);
 	*actual = u.actual;
 	return u.status;
@@ -458,10 +492,10 @@ END_TEST
 START_TEST(unplug_and_replug)
 {
 	struct pv p;
-	struct usbfront_urb u;
+	struct turb u;
 	uint8_t r[8];
 	unsigned before;
-	xpv_u16 st, ch;
+	uint16_t st, ch;
 	uint64_t at;
 
 	pv_start(&p, keyboard(SIM_USB_SPEED_FULL));
@@ -473,29 +507,29 @@ START_TEST(unplug_and_replug)
 	u.port = 1;
 	u.devaddr = ADDR;
 	u.ep = 1;
-	u.in = XPV_TRUE;
-	u.type = USBFRONT_INT;
+	u.in = true;
+	u.type = FUT_USB_INT;
 	u.interval = 10;
 	u.buf = r;
 	u.len = 8;
 	before = p.done;
-	ck_assert_int_eq(usbfront_submit(p.uf, &u), 0);
+	ck_assert_int_eq(submit(&p, &u), 0);
 	sim_run_until(p.sim, sim_now(p.sim) + 20 * MS); /* NAKed: waits */
 	ck_assert_uint_eq(p.done, before);
 	xs_put(&p, BE, "port/1", "");
 	sim_run_until(p.sim, sim_now(p.sim) + 20 * MS);
 	ck_assert_uint_eq(p.done, before + 1);
 	ck_assert_int_eq(u.status, -71);
-	usbfront_port_status(p.uf, 1, &st, &ch);
-	ck_assert(!(st & USBFRONT_PORT_CONNECTION));
-	ck_assert(ch & USBFRONT_PORT_C_CONNECTION);
-	usbfront_port_feature(p.uf, 1, USBFRONT_FEAT_C_CONNECTION, false);
+	fut_usb_port_status(p.fut, 1, &st, &ch);
+	ck_assert(!(st & FUT_USB_PORT_CONNECTION));
+	ck_assert(ch & FUT_USB_C_CONNECTION);
+	fut_usb_port_feature(p.fut, 1, FUT_USB_FEAT_C_CONNECTION, false);
 	xs_put(&p, BE, "port/1", BUSID);
 	sim_run_until(p.sim, sim_now(p.sim) + 10 * MS);
 	port_reset(&p);
 	enumerate(&p, 3);
 	ck_assert_int_eq(read_report(&p, r, &at), 0);
-	ck_assert(!usbfront_in_error(p.uf));
+	ck_assert(!in_error(&p));
 	pv_finish(&p);
 }
 END_TEST
@@ -620,7 +654,7 @@ START_TEST(unplug_during_storage_io)
 	static uint8_t buf[2][65536];
 	uint8_t cbw[SIM_USB_MSC_CBW_LEN] = { 0 }, cdb[10];
 	struct sim_scsi_target *disk;
-	struct usbfront_urb u[2];
+	struct turb u[2];
 	char dir[64];
 	uint32_t n;
 	unsigned before;
@@ -639,7 +673,7 @@ START_TEST(unplug_during_storage_io)
 	for (int i = 0; i < 2; i++) {
 		bulk_urb(&u[i], SIM_USB_MSC_EP_IN, true, buf[i],
 			 sizeof(buf[i]));
-		ck_assert_int_eq(usbfront_submit(p.uf, &u[i]), 0);
+		ck_assert_int_eq(submit(&p, &u[i]), 0);
 	}
 	sim_run_until(p.sim, sim_now(p.sim) + 200000); /* 200 us */
 	ck_assert_msg(p.done == before, "%d %u / %d %u", u[0].status,
@@ -649,8 +683,8 @@ START_TEST(unplug_during_storage_io)
 	ck_assert_uint_eq(p.done, before + 2);
 	ck_assert_int_eq(u[0].status, -71);
 	ck_assert_int_eq(u[1].status, -71);
-	ck_assert(!usbfront_in_error(p.uf));
-	ck_assert_uint_eq(usbfront_in_flight(p.uf), 0);
+	ck_assert(!in_error(&p));
+	ck_assert_uint_eq(in_flight(&p), 0);
 	pv_finish(&p);
 	sim_scsi_target_close(disk);
 	xpv_tmpdir_remove(dir);
@@ -662,7 +696,7 @@ END_TEST
 START_TEST(unlink_waiting_urb)
 {
 	struct pv p;
-	struct usbfront_urb u;
+	struct turb u;
 	uint8_t r[8];
 	uint64_t at;
 	unsigned before;
@@ -676,22 +710,22 @@ START_TEST(unlink_waiting_urb)
 	u.port = 1;
 	u.devaddr = ADDR;
 	u.ep = 1;
-	u.in = XPV_TRUE;
-	u.type = USBFRONT_INT;
+	u.in = true;
+	u.type = FUT_USB_INT;
 	u.interval = 10;
 	u.buf = r;
 	u.len = 8;
 	before = p.done;
-	ck_assert_int_eq(usbfront_submit(p.uf, &u), 0);
+	ck_assert_int_eq(submit(&p, &u), 0);
 	sim_run_until(p.sim, sim_now(p.sim) + 30 * MS);
 	ck_assert_uint_eq(p.done, before); /* nothing typed yet */
-	ck_assert_int_eq(usbfront_unlink(p.uf, &u), 0);
+	ck_assert_int_eq(fut_usb_unlink(p.fut, u.tag), 0);
 	sim_run_until(p.sim, sim_now(p.sim) + 10 * MS);
 	ck_assert_uint_eq(p.done, before + 1);
-	ck_assert_int_eq(u.status, -USBFRONT_ECONNRESET);
+	ck_assert_int_eq(u.status, -ECONNRESET);
 	ck_assert_int_eq(read_report(&p, r, &at), 0);
 	ck_assert_uint_eq(r[2], keys[0].keycode);
-	ck_assert(!usbfront_in_error(p.uf));
+	ck_assert(!in_error(&p));
 	pv_finish(&p);
 }
 END_TEST
@@ -702,7 +736,7 @@ END_TEST
 START_TEST(resume_with_urb_in_flight)
 {
 	struct pv p;
-	struct usbfront_urb u;
+	struct turb u;
 	uint8_t r[8];
 	uint64_t at;
 	unsigned before;
@@ -716,29 +750,29 @@ START_TEST(resume_with_urb_in_flight)
 	u.port = 1;
 	u.devaddr = ADDR;
 	u.ep = 1;
-	u.in = XPV_TRUE;
-	u.type = USBFRONT_INT;
+	u.in = true;
+	u.type = FUT_USB_INT;
 	u.interval = 7;
 	u.buf = r;
 	u.len = 8;
 	before = p.done;
-	ck_assert_int_eq(usbfront_submit(p.uf, &u), 0);
+	ck_assert_int_eq(submit(&p, &u), 0);
 	sim_run_until(p.sim, sim_now(p.sim) + 20 * MS);
 	/* A restore: the old backend went with the old domain, the
 	 * toolstack starts a new one with the same nodes. */
-	ck_assert_int_eq(xpv_sim_dev_suspend(p.dev), 0);
+	ck_assert_int_eq(fut_suspend(p.fut), 0);
 	usbback_destroy(p.ub);
 	xs_put(&p, BE, "state", "1");
 	ck_assert_int_eq(usbback_create(&p.bc, &p.ub), 0);
-	ck_assert_int_eq(xpv_sim_dev_resume(p.dev), 0);
-	ck_assert_uint_eq(p.done, before + 1);
-	ck_assert_int_eq(u.status, -XPV_ESHUTDOWN);
+	ck_assert_int_eq(fut_resume(p.fut), 0);
 	sim_run_until(p.sim, sim_now(p.sim) + 20 * MS);
+	ck_assert_uint_eq(p.done, before + 1);
+	ck_assert_int_eq(u.status, -ESHUTDOWN);
 	port_reset(&p);
 	enumerate(&p, 3);
 	ck_assert_int_eq(read_report(&p, r, &at), 0);
 	ck_assert_uint_eq(r[2], keys[0].keycode);
-	ck_assert(!usbfront_in_error(p.uf));
+	ck_assert(!in_error(&p));
 	pv_finish(&p);
 }
 END_TEST
@@ -752,14 +786,14 @@ START_TEST(resume_with_rings_still_mapped)
 	struct sim_gnttab_stats gs;
 
 	pv_start(&p, keyboard(SIM_USB_SPEED_FULL));
-	ck_assert_int_eq(xpv_sim_dev_suspend(p.dev), 0);
-	ck_assert_int_eq(xpv_sim_dev_resume(p.dev), 0); /* backend stays */
-	ck_assert(usbfront_in_error(p.uf));
+	ck_assert_int_eq(fut_suspend(p.fut), 0);
+	ck_assert_int_eq(fut_resume(p.fut), 0); /* backend stays */
+	ck_assert(in_error(&p));
 	sim_gnttab_stats(sim_domain_get(p.sim, GUEST), &gs);
 	ck_assert_uint_eq(gs.quarantined, 2);
 	usbback_destroy(p.ub);
 	p.ub = NULL;
-	xpv_sim_dev_destroy(p.dev);
+	fut_destroy(p.fut);
 	sim_usb_device_free(p.usbdev);
 	sim_domain_audit(sim_domain_get(p.sim, GUEST), "teardown");
 	sim_check_report(p.sim, stderr);
@@ -778,7 +812,7 @@ START_TEST(acm_loopback)
 	static const uint8_t coding[7] = { 0x00, 0xc2, 0x01, 0x00, 0, 0, 8 };
 	struct sim_usb_device *acm;
 	struct sim_usb_acm_stats as;
-	struct usbfront_urb u;
+	struct turb u;
 	uint8_t note[16], out[3][300], in[900];
 	char err[256];
 	uint32_t n, got = 0;
@@ -802,13 +836,13 @@ START_TEST(acm_loopback)
 	u.port = 1;
 	u.devaddr = ADDR;
 	u.ep = SIM_USB_ACM_EP_NOTIFY;
-	u.in = XPV_TRUE;
-	u.type = USBFRONT_INT;
+	u.in = true;
+	u.type = FUT_USB_INT;
 	u.interval = 8;
 	u.buf = note;
 	u.len = sizeof(note);
 	before = p.done;
-	ck_assert_int_eq(usbfront_submit(p.uf, &u), 0);
+	ck_assert_int_eq(submit(&p, &u), 0);
 	wait_urb(&p, before);
 	ck_assert_int_eq(u.status, 0);
 	ck_assert_uint_eq(u.actual, SIM_USB_ACM_NOTIFY_LEN);
@@ -818,7 +852,7 @@ START_TEST(acm_loopback)
 			out[w][i] = (uint8_t)(w * 300 + i);
 		bulk_urb(&u, SIM_USB_ACM_EP_OUT, false, out[w], 300);
 		before = p.done;
-		ck_assert_int_eq(usbfront_submit(p.uf, &u), 0);
+		ck_assert_int_eq(submit(&p, &u), 0);
 		wait_urb(&p, before);
 		ck_assert_int_eq(u.status, 0);
 	}
@@ -826,7 +860,7 @@ START_TEST(acm_loopback)
 		bulk_urb(&u, SIM_USB_ACM_EP_IN, true, in + got,
 			 (uint32_t)sizeof(in) - got);
 		before = p.done;
-		ck_assert_int_eq(usbfront_submit(p.uf, &u), 0);
+		ck_assert_int_eq(submit(&p, &u), 0);
 		wait_urb(&p, before);
 		ck_assert_int_eq(u.status, 0);
 		ck_assert_uint_gt(u.actual, 0);
