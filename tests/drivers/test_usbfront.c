@@ -8,8 +8,7 @@
  */
 #include <string.h>
 
-#include "sim/backends/xen_ring.h"
-#include <xen/io/usbif.h>
+#include "sim/backends/usbscript.h"
 
 #include "check_main.h"
 #include "sim/check/check.h"
@@ -28,12 +27,7 @@ struct fx {
 	struct xpv_dev *dev;
 	struct usbfront *uf;
 	int probe_err;
-	/* the backend side */
-	struct sim_grant_map *urb_map, *conn_map;
-	usbif_urb_back_ring_t urb;
-	usbif_conn_back_ring_t conn;
-	uint32_t port;
-	bool bound;
+	struct usbscript *be; /* the backend side */
 	/* what the upper layer saw */
 	struct usbfront_urb *done[64];
 	unsigned ndone;
@@ -171,84 +165,41 @@ static void fx_init(struct fx *f, const char *ports, const char *ver)
 	sim_run(f->sim);
 }
 
-/* ---- the backend's rings --------------------------------------------------- */
-
-static void on_event(struct sim *sim, void *arg, uint32_t port)
-{
-	struct fx *f = arg;
-
-	(void)sim;
-	sim_evtchn_eoi(f->dom0, port);
-}
+/* ---- the backend: scripted (sim/backends/usbscript.h) -------------------- */
 
 /* InitWait, then map what the frontend published and go Connected. */
 static void be_connect(struct fx *f)
 {
+	const struct usbscript_config sc = { .sim = f->sim, .self = 0,
+					     .frontend = GUEST,
+					     .frontend_path = FE };
+
 	be_state(f, 2);
 	ck_assert_uint_eq(fe_uint(f, "state"), 4);
-	ck_assert_int_eq(sim_gnttab_map(f->dom0, GUEST,
-					(uint32_t)fe_uint(f, "urb-ring-ref"),
-					true, &f->urb_map), 0);
-	ck_assert_int_eq(sim_gnttab_map(f->dom0, GUEST,
-					(uint32_t)fe_uint(f, "conn-ring-ref"),
-					true, &f->conn_map), 0);
-	BACK_RING_INIT(&f->urb,
-		       (usbif_urb_sring_t *)sim_grant_map_addr(f->urb_map),
-		       XPV_PAGE_SIZE);
-	BACK_RING_INIT(&f->conn,
-		       (usbif_conn_sring_t *)sim_grant_map_addr(f->conn_map),
-		       XPV_PAGE_SIZE);
-	ck_assert_int_eq(sim_evtchn_bind_interdomain(
-				 f->dom0, GUEST,
-				 (uint32_t)fe_uint(f, "event-channel"),
-				 &f->port), 0);
-	f->bound = true;
-	ck_assert_int_eq(sim_evtchn_set_handler(f->dom0, f->port, on_event, f,
-						true), 0);
+	if (!f->be)
+		f->be = usbscript_create(&sc);
+	ck_assert_int_eq(usbscript_connect(f->be), 0);
 	be_state(f, 4);
 }
 
 static void be_unmap(struct fx *f)
 {
-	if (f->bound)
-		sim_evtchn_close(f->dom0, f->port);
-	f->bound = false;
-	if (f->urb_map)
-		sim_gnttab_unmap(f->urb_map);
-	if (f->conn_map)
-		sim_gnttab_unmap(f->conn_map);
-	f->urb_map = f->conn_map = NULL;
-}
-
-static void be_notify(struct fx *f)
-{
-	sim_evtchn_send(f->dom0, f->port);
-	sim_run(f->sim);
+	usbscript_destroy(f->be);
+	f->be = NULL;
 }
 
 /* The next URB-ring request, or false. */
 static bool be_req(struct fx *f, usbif_urb_request_t *req)
 {
-	if (!RING_HAS_UNCONSUMED_REQUESTS(&f->urb))
-		return false;
-	RING_COPY_REQUEST(&f->urb, f->urb.req_cons, req);
-	f->urb.req_cons++;
-	return true;
+	return usbscript_request(f->be, req);
 }
 
 static void be_rsp_raw(struct fx *f, const usbif_urb_response_t *r,
 		       bool notify)
 {
-	usbif_urb_response_t *slot =
-		RING_GET_RESPONSE(&f->urb, f->urb.rsp_prod_pvt);
-
-	memset(slot, 0, sizeof(union usbif_urb_sring_entry));
-	*slot = *r;
-	sim_shm_publish(f->sim, slot, sizeof(*slot));
-	f->urb.rsp_prod_pvt++;
-	RING_PUSH_RESPONSES(&f->urb);
+	usbscript_respond(f->be, r, notify);
 	if (notify)
-		be_notify(f);
+		sim_run(f->sim);
 }
 
 static void be_rsp(struct fx *f, uint16_t id, int32_t status,
@@ -263,51 +214,20 @@ static void be_rsp(struct fx *f, uint16_t id, int32_t status,
 /* Posted conn requests not yet used. */
 static unsigned be_conn_posted(struct fx *f)
 {
-	return f->conn.sring->req_prod - f->conn.req_cons;
-}
-
-static void be_conn_raw(struct fx *f, uint16_t id, uint8_t port,
-			uint8_t speed)
-{
-	usbif_conn_response_t *slot =
-		RING_GET_RESPONSE(&f->conn, f->conn.rsp_prod_pvt);
-
-	slot->id = id;
-	slot->portnum = port;
-	slot->speed = speed;
-	sim_shm_publish(f->sim, slot, sizeof(*slot));
-	f->conn.rsp_prod_pvt++;
-	RING_PUSH_RESPONSES(&f->conn);
-	be_notify(f);
+	return usbscript_conn_posted(f->be);
 }
 
 static void be_conn(struct fx *f, uint8_t port, uint8_t speed)
 {
-	usbif_conn_request_t req;
-
-	ck_assert(RING_HAS_UNCONSUMED_REQUESTS(&f->conn));
-	RING_COPY_REQUEST(&f->conn, f->conn.req_cons, &req);
-	f->conn.req_cons++;
-	be_conn_raw(f, req.id, port, speed);
+	ck_assert_int_eq(usbscript_conn_event(f->be, port, speed, -1), 0);
+	sim_run(f->sim);
 }
 
 /* Bytes of segment i of req: written (IN) or compared (OUT). */
 static void be_seg_io(struct fx *f, const usbif_urb_request_t *req,
 		      unsigned i, uint8_t *buf, bool write)
 {
-	struct sim_grant_map *m;
-	uint8_t *page;
-
-	ck_assert_int_eq(sim_gnttab_map(f->dom0, GUEST, req->seg[i].gref,
-					write, &m), 0);
-	page = (uint8_t *)sim_grant_map_addr(m) + req->seg[i].offset;
-	if (write) {
-		memcpy(page, buf, req->seg[i].length);
-		sim_shm_publish(f->sim, page, req->seg[i].length);
-	} else {
-		memcpy(buf, page, req->seg[i].length);
-	}
-	sim_gnttab_unmap(m);
+	ck_assert_int_eq(usbscript_seg(f->be, req, i, buf, write), 0);
 }
 
 /* ---- fixtures ----------------------------------------------------------------- */
@@ -622,8 +542,8 @@ START_TEST(ring_and_conn_violations)
 		fx_ready(&f);
 		switch (i) {
 		case 0:
-			f.urb.sring->rsp_prod = 5; /* nothing outstanding */
-			be_notify(&f);
+			usbscript_rsp_jump(f.be, 5); /* nothing outstanding */
+			sim_run(f.sim);
 			break;
 		case 1:
 			be_conn(&f, 0, USBIF_SPEED_FULL);
@@ -635,8 +555,8 @@ START_TEST(ring_and_conn_violations)
 			be_conn(&f, 2, 4);
 			break;
 		case 4: /* more events than requests posted */
-			f.conn.sring->rsp_prod += USBFRONT_CONN_SLOTS + 1;
-			be_notify(&f);
+			usbscript_conn_jump(f.be, USBFRONT_CONN_SLOTS + 1);
+			sim_run(f.sim);
 			break;
 		}
 		ck_assert_msg(usbfront_in_error(f.uf), "case %d", i);
