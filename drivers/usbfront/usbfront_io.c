@@ -376,11 +376,12 @@ static void gather(struct usbfront *uf, struct uf_slot *s,
 	}
 }
 
-/* Frame descriptors into the pages after the buffer's. The backend writes
- * actual_length and status back, so these pages are shared read-write and
- * written through the shared-memory API before they are granted. */
-static void put_descs(struct usbfront *uf, struct uf_slot *s,
-		      const struct usbfront_urb *urb)
+/* Frame descriptors into the pages after the buffer's. They are written
+ * while the pages are still private (before the grant), so plain stores
+ * do; the backend writes actual_length and status back, which are read
+ * once the grant has ended (iso_done). Not outbound data: the backend
+ * must be able to write them. */
+static void put_descs(struct uf_slot *s, const struct usbfront_urb *urb)
 {
 	for (xpv_u32 i = 0; i < urb->npackets; i++) {
 		xpv_u32 d[4] = { urb->packets[i].offset,
@@ -388,10 +389,9 @@ static void put_descs(struct usbfront *uf, struct uf_slot *s,
 		xpv_u32 at = i * USBFRONT_ISO_DESC_SIZE;
 		struct xpv_page *pg = s->page[s->nr_buf_pages +
 					      at / XPV_PAGE_SIZE];
-		volatile xpv_u8 *base = xpv_page_addr(pg);
+		xpv_u8 *base = xpv_page_addr(pg);
 
-		xpv_shm_store(uf->dev, base + at % XPV_PAGE_SIZE, d,
-			      sizeof(d));
+		xpv_memcpy(base + at % XPV_PAGE_SIZE, d, sizeof(d));
 	}
 }
 
@@ -420,7 +420,7 @@ static int map_urb(struct usbfront *uf, struct uf_slot *s,
 	req->nr_buffer_segs = (xpv_u16)s->nr_buf_pages;
 	if (s->nr_desc_pages == 0)
 		return 0;
-	put_descs(uf, s, urb);
+	put_descs(s, urb);
 	for (xpv_u32 p = 0; p < s->nr_desc_pages; p++, nseg++) {
 		xpv_u32 bytes = urb->npackets * USBFRONT_ISO_DESC_SIZE;
 		xpv_u32 len = XPV_MIN(bytes - p * XPV_PAGE_SIZE,
