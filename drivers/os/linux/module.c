@@ -20,13 +20,20 @@ static int __init xpv_linux_init(void)
 		pr_err("cannot register the vscsi frontend: %d\n", err);
 		return err;
 	}
-	pr_info("xpv frontends registered: vscsi\n");
+	err = xpv_linux_register(&xpv_usbfront_driver, THIS_MODULE);
+	if (err) {
+		pr_err("cannot register the vusb frontend: %d\n", err);
+		xpv_linux_unregister(&xpv_scsifront_driver);
+		return err;
+	}
+	pr_info("xpv frontends registered: vscsi vusb\n");
 	return 0;
 }
 
 /* Unregistering removes every device of the driver first. */
 static void __exit xpv_linux_exit(void)
 {
+	xpv_linux_unregister(&xpv_usbfront_driver);
 	xpv_linux_unregister(&xpv_scsifront_driver);
 }
 

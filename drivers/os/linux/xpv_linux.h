@@ -19,5 +19,6 @@ void xpv_linux_unregister(const struct xpv_driver *drv);
 
 /* The frontends this module carries (module.c registers them). */
 extern const struct xpv_driver xpv_scsifront_driver; /* scsi_glue.c */
+extern const struct xpv_driver xpv_usbfront_driver;  /* usb_glue.c */
 
 #endif /* XPV_LINUX_H */
