@@ -942,10 +942,14 @@ static enum sim_usb_status std_endpoint(struct sim_usb_device *d,
 }
 
 /* Class and vendor requests: the recipient is checked as for standard
- * ones, so a class sees only interfaces and endpoints that exist. */
+ * ones, so a class sees only interfaces and endpoints that exist. A
+ * class that puts an entity in wIndex's high byte gets that byte. */
 static bool recipient_ok(const struct sim_usb_device *d,
 			 const struct sim_usb_setup *s)
 {
+	bool entity =
+	    d->cls->windex_entity &&
+	    (s->bmRequestType & SIM_USB_TYPE_MASK) == SIM_USB_TYPE_CLASS;
 	uint8_t num;
 	bool in;
 
@@ -953,7 +957,7 @@ static bool recipient_ok(const struct sim_usb_device *d,
 	case SIM_USB_RECIP_DEVICE:
 		return true;
 	case SIM_USB_RECIP_INTERFACE:
-		return iface_ok(d, s->wIndex);
+		return iface_ok(d, entity ? s->wIndex & 0xff : s->wIndex);
 	case SIM_USB_RECIP_ENDPOINT:
 		return ep_windex(d, s->wIndex, &num, &in);
 	}
@@ -1083,6 +1087,12 @@ uint8_t sim_usb_device_address(const struct sim_usb_device *d)
 uint8_t sim_usb_device_config(const struct sim_usb_device *d)
 {
 	return d->config_value;
+}
+
+uint8_t sim_usb_device_alt(const struct sim_usb_device *d, uint8_t iface)
+{
+	SIM_ASSERT(iface < d->nif);
+	return d->cur_alt[iface];
 }
 
 int sim_usb_device_ep(const struct sim_usb_device *d, uint8_t ep, bool in,

@@ -146,8 +146,9 @@ struct sim_usb_class {
 	 * The core has checked: setup.wLength <= len, in matches the
 	 * setup's direction, and for an interface (endpoint) recipient that
 	 * the device is configured and wIndex names an interface (endpoint)
-	 * of the active configuration. IN: set actual (<= wLength). OUT:
-	 * data holds wLength bytes; the core sets actual on OK. */
+	 * of the active configuration (see windex_entity). IN: set actual
+	 * (<= wLength). OUT: data holds wLength bytes; the core sets actual
+	 * on OK. */
 	enum sim_usb_status (*control)(struct sim_usb_device *d,
 				       struct sim_usb_xfer *x);
 	/* A transfer on a data endpoint of the active configuration that is
@@ -156,13 +157,19 @@ struct sim_usb_class {
 	enum sim_usb_status (*data)(struct sim_usb_device *d,
 				    struct sim_usb_xfer *x);
 	/* Bus reset, or a configuration / alternate setting change:
-	 * forget transfers in progress. Called before configured. */
+	 * forget transfers in progress. Called before configured; the
+	 * configuration and alternates are already the new ones. */
 	void (*reset)(struct sim_usb_device *d);
 	/* After SET_CONFIGURATION: config is the new value, 0 when the host
 	 * deconfigured the device. */
 	void (*configured)(struct sim_usb_device *d, uint8_t config);
 	/* From sim_usb_device_free: release the class's private state. */
 	void (*destroy)(struct sim_usb_device *d);
+	/* Class requests to an interface carry something of the class's in
+	 * wIndex bits 8-15 (USB Audio: the entity ID): the core checks bits
+	 * 0-7 against the interfaces and leaves bits 8-15 to the class.
+	 * false: all 16 bits must name the interface. */
+	bool windex_entity;
 };
 
 /* The descriptors a device is built from: copied by sim_usb_device_new.
@@ -199,6 +206,11 @@ void sim_usb_device_reset(struct sim_usb_device *d);
 enum sim_usb_speed sim_usb_device_speed(const struct sim_usb_device *d);
 uint8_t sim_usb_device_address(const struct sim_usb_device *d);
 uint8_t sim_usb_device_config(const struct sim_usb_device *d); /* 0: none */
+/* The alternate setting interface iface has selected (0 when the device
+ * is not configured); iface must be below the configuration's
+ * bNumInterfaces. A class reads it from its reset hook to learn what a
+ * SET_INTERFACE changed. */
+uint8_t sim_usb_device_alt(const struct sim_usb_device *d, uint8_t iface);
 /* Endpoint ep in direction in of the active configuration: 0, or -ENOENT
  * when there is no such endpoint (or the device is not configured). */
 int sim_usb_device_ep(const struct sim_usb_device *d, uint8_t ep, bool in,
