@@ -90,7 +90,7 @@ static int ub_read_uint(struct usbback *ub, const char *dir, const char *rel,
 	return ok ? 0 : -EINVAL;
 }
 
-static int ub_write_key(struct usbback *ub, const char *rel, const char *val)
+int ub_write_key(struct usbback *ub, const char *rel, const char *val)
 {
 	char p[UB_PATH_MAX + 32];
 
@@ -132,13 +132,11 @@ static int ub_write_state_once(struct usbback *ub, const char *node,
 	return xs_transaction_end(ub->xs, t, false) ? 0 : -errno;
 }
 
-int ub_switch_state(struct usbback *ub, int state)
+int ub_write_state(struct usbback *ub, int state)
 {
 	char node[UB_PATH_MAX + 16], val[16];
 	int r = -EAGAIN;
 
-	if (state == ub->st.state)
-		return 0;
 	if (!ub_join(node, sizeof(node), ub->path, "state"))
 		return -EINVAL;
 	snprintf(val, sizeof(val), "%d", state);
@@ -148,6 +146,18 @@ int ub_switch_state(struct usbback *ub, int state)
 		ub->st.state = state;
 	sim_trace(ub->sim, "usbback-state", ub->cfg.frontend,
 		  (uint64_t)(unsigned)state << 32 | (uint32_t)-r);
+	return r;
+}
+
+int ub_switch_state(struct usbback *ub, int state)
+{
+	int r;
+
+	if (state == ub->st.state)
+		return 0;
+	r = ub_write_state(ub, state);
+	if (!r)
+		ub_inject_bad_state(ub);
 	return r;
 }
 
@@ -176,6 +186,16 @@ ub_fatal(struct usbback *ub, int err, const char *fmt, ...)
 	xs_write(ub->xs, XBT_NULL, node, msg, (unsigned)strlen(msg));
 	ub->st.fatal_errors++;
 	ub_switch_state(ub, XenbusStateClosing);
+}
+
+void ub_hold_map(struct usbback *ub, struct sim_grant_map *map)
+{
+	if (ub->st.held_maps == ub->held_cap) {
+		ub->held_cap = ub->held_cap ? 2 * ub->held_cap : 8;
+		ub->held = realloc(ub->held, ub->held_cap * sizeof(*ub->held));
+		SIM_ASSERT(ub->held != NULL);
+	}
+	ub->held[ub->st.held_maps++] = map;
 }
 
 /* ---- ports --------------------------------------------------------------- */
@@ -309,7 +329,7 @@ static void ub_unregister(struct usbback *ub)
 	char p[UB_PATH_MAX + 16];
 
 	if (ub_ring_connected(ub))
-		ub_ring_disconnect(ub, true);
+		ub_ring_disconnect(ub, true, true);
 	for (unsigned i = 1; i <= ub->nports; i++)
 		ub->ports[i].dev = NULL;
 	memset(ub->addr, 0, sizeof(ub->addr));
@@ -323,7 +343,8 @@ static void ub_unregister(struct usbback *ub)
  * look like a fresh backend, so the frontend sees us reach 4 again. */
 static void ub_resume_drop(struct usbback *ub)
 {
-	ub_ring_disconnect(ub, false);
+	ub_ring_disconnect(ub, false, true);
+	ub->resuming = true;
 	ub_switch_state(ub, XenbusStateInitWait);
 }
 
@@ -365,6 +386,13 @@ static void ub_fe_connect(struct usbback *ub)
 			 conn, port, ub->cfg.frontend);
 		return;
 	}
+	if (ub->resuming) {
+		ub->resuming = false;
+		if (ub_inject_remove_after_resume(ub)) {
+			ub_unregister(ub); /* as our watch would, at once */
+			return;
+		}
+	}
 	memset(ub->addr, 0, sizeof(ub->addr));
 	for (unsigned i = 1; i <= ub->nports; i++) {
 		if (!ub->ports[i].dev)
@@ -379,7 +407,7 @@ static void ub_fe_connect(struct usbback *ub)
 static void ub_fe_closing(struct usbback *ub)
 {
 	if (ub_ring_connected(ub))
-		ub_ring_disconnect(ub, true);
+		ub_ring_disconnect(ub, true, true);
 	ub_switch_state(ub, XenbusStateClosing);
 }
 
@@ -394,7 +422,7 @@ static bool ub_online(struct usbback *ub)
 static void ub_fe_closed(struct usbback *ub)
 {
 	if (ub_ring_connected(ub))
-		ub_ring_disconnect(ub, true);
+		ub_ring_disconnect(ub, true, true);
 	ub_switch_state(ub, XenbusStateClosed);
 	if (!ub_online(ub))
 		ub_unregister(ub);
@@ -526,6 +554,7 @@ static int ub_probe(struct usbback *ub)
 		ub_unregister(ub); /* the probe failed: never bound */
 		return 0;
 	}
+	ub_inject_xs_config(ub);
 	ub_write_key(ub, "hotplug-status", "connected");
 	r = ub_switch_state(ub, XenbusStateInitWait);
 	if (r)
@@ -555,6 +584,7 @@ int usbback_create(const struct usbback_config *cfg, struct usbback **out)
 	ub->cfg.path = ub->path;
 	ub->cfg.frontend_path = ub->fpath;
 	ub->st.state = XenbusStateInitialising; /* as the toolstack left it */
+	ub->resuming = cfg->restored;
 	ub->xs = sim_xs_mock_open(sim_xs(cfg->sim), cfg->self);
 	SIM_ASSERT(ub->xs != NULL);
 	sim_xs_mock_set_notify(ub->xs, ub_xs_notify, ub);
@@ -573,7 +603,10 @@ void usbback_destroy(struct usbback *ub)
 		return;
 	xs_close(ub->xs);
 	if (ub_ring_connected(ub))
-		ub_ring_disconnect(ub, false);
+		ub_ring_disconnect(ub, false, false);
+	for (unsigned i = 0; i < ub->st.held_maps; i++)
+		sim_gnttab_unmap(ub->held[i]);
+	free(ub->held);
 	for (unsigned i = 0; i <= UB_PORTS; i++)
 		free(ub->ports[i].seen);
 	free(ub);

@@ -135,6 +135,65 @@
  * - Closing answers in-flight requests -ESHUTDOWN before unmapping (qusb
  *   unmaps first, so its cancellations are never written).
  *
+ * Misbehaviour (sim/core/fault.h, protocol.md 5.1), consulted in
+ * usbback_inject.c only, one consultation per class per opportunity:
+ *   every URB response (in this order, before writing the slot):
+ *     be-bad-id      id := RING_SIZE (16) + random, never an id the
+ *                    frontend may still wait for (in flight, being taken
+ *                    in, published and not yet taken in, or answered
+ *                    under no id of its own: be-no-answer, an earlier
+ *                    be-bad-id) nor the response's own: with or without
+ *                    a generation in the upper bits, no request has it
+ *     be-usb-actual  actual_length := INT32_MIN..-1, or the request's
+ *                    buffer (its segments' lengths) + 1 + random (< 1 MiB)
+ *     be-usb-status  status := a value usbif does not define (an errno it
+ *                    has no code for, or positive)
+ *     be-garbage     random bytes over the slot past the 16-byte response
+ *                    (the union entry's rest, the request's size); on a
+ *                    non-iso response also a non-zero start_frame and
+ *                    error_count (fields only iso gives a meaning)
+ *   every URB response (after publishing it):
+ *     be-rsp-rewrite   rewrite id/status of the slot 1 ns..2 latencies
+ *                      later, unpublished (a second read is a double fetch)
+ *     be-dup-rsp       the same response once more
+ *     be-stale-id      an extra response (status 0) for an id not
+ *                      awaited (as be-bad-id's): a recently answered one,
+ *                      else the lowest such slot number
+ *     be-rsp-overflow  rsp_prod := rsp_prod_pvt + RING_SIZE + 1 + random,
+ *                      and as far ahead at every later publication on
+ *                      that ring until the next connect
+ *   every iso packet descriptor written back (before its transfer's
+ *     response): be-usb-actual (its actual_length := negative, or its
+ *     length + 1 + random), then be-usb-status (its status, as above);
+ *   every conn event: be-conn-bad before writing the slot (portnum := 0,
+ *     or num-ports + 1..255; or speed := 4..255), be-conn-overflow after
+ *     publishing it (conn rsp_prod := rsp_prod_pvt + 512 + 1 + random,
+ *     kept as be-rsp-overflow's);
+ *   every URB request copied: be-req-rewrite (random bytes over its slot,
+ *     unpublished; a frontend never reads requests back), then
+ *     be-no-answer (dropped: never routed, mapped or answered);
+ *   every answer of a request holding data mappings (completion, unlink,
+ *     unplug, Closing): be-hold-grant (its mappings are kept until
+ *     destroy);
+ *   every disconnect but destroy's (Closing, Closed, unregister, resume):
+ *     be-hold-ring (both ring pages, or the urb or the conn ring alone,
+ *     kept mapped until destroy);
+ *   probe, after num-ports and usb-ver were read, before InitWait:
+ *     be-xs-values (one of them rewritten: "0", "32", "4x", "", " 4", ...;
+ *     usb-ver "3", "-1", ...), for the frontend to read; the backend uses
+ *     what it read;
+ *   after each state change: be-bad-state (writes 6, 4, 7, 8, 2 or 9..255
+ *     out of sequence);
+ *   each resume reconnect (new rings while connected or after FE 1, or
+ *     the first rings of a backend created `restored`):
+ *     be-remove-after-resume (rm the BE directory right after mapping,
+ *     before answering anything; the backend unregisters at once).
+ * Not applicable: be-sense-len, be-residual, be-rslt-bits, be-late-tmr
+ * (vscsiif fields and TMRs). Event storms and delays (protocol.md 5.1 #13)
+ * are evtchn-storm and evtchn-delay, injected by sim/xen on every
+ * delivery. After a dup or stale response rsp_prod_pvt runs ahead of
+ * req_cons and the model stops taking requests in, as qusb would.
+ *
  * Hostile frontend (protocol.md 5.2): nothing the frontend writes reaches
  * an assertion; loops over rings, segments, packets and ports are bounded.
  * Devices are the caller's and must outlive the backend; destroy the
@@ -146,6 +205,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "../core/fault.h"
 #include "../core/sim.h"
 #include "../devices/usb_device.h"
 #include "../xen/xen.h"
@@ -178,6 +238,17 @@
 
 struct usbback;
 
+/* Where the model's misbehaviour comes from: whether each injection point
+ * misbehaves and the details of a hit. NULL: the fault plan (rates,
+ * countdowns) and the simulation's random stream. A fuzz target supplies
+ * its own, so its input decides both (a decider that says no and draws 0
+ * makes a well-behaved backend). The model's timing is not drawn. */
+struct usbback_decider {
+	bool (*hit)(void *arg, enum sim_fault f);
+	uint64_t (*draw)(void *arg, uint64_t bound); /* a value < bound */
+	void *arg;
+};
+
 struct usbback_config {
 	struct sim *sim;
 	sim_domid self;		    /* backend domain */
@@ -185,6 +256,10 @@ struct usbback_config {
 	const char *path;	    /* .../backend/qusb/<domid>/<devid> */
 	const char *frontend_path;  /* .../device/vusb/<devid> */
 	uint64_t device_latency_ns; /* added to every transfer a device ran */
+	/* Created for a restored guest: its frontend's first connection is
+	 * a resume (be-remove-after-resume applies to it). */
+	bool restored;
+	const struct usbback_decider *decider; /* NULL: fault plan + RNG */
 	/* Host bus id (port/<N>'s value) -> device; NULL: no such device.
 	 * Devices outlive the backend; the backend resets them at plug and
 	 * connect and never frees them. */
@@ -209,7 +284,7 @@ enum usbback_status {
 
 struct usbback_stats {
 	uint64_t requests;  /* URB slots consumed */
-	uint64_t responses; /* URB slots produced */
+	uint64_t responses; /* URB slots produced, hostile extras included */
 	uint64_t notifies;  /* event-channel sends */
 	uint64_t status[USBBACK_ST__COUNT];
 	uint64_t unlinks;     /* unlink requests */
@@ -226,8 +301,11 @@ struct usbback_stats {
 	uint32_t conn_queued; /* events waiting for a posted request */
 	uint32_t in_flight;   /* requests taken in and not answered */
 	uint32_t attached;    /* ports with a device */
+	uint32_t held_maps;   /* mappings kept by be-hold-* */
 	int state;	      /* backend state last written */
 	bool connected, ring_halted, unregistered;
+	/* Misbehaviour injected, by fault class (backend classes only). */
+	uint64_t misbehaved[SIM_FAULT__COUNT];
 };
 
 /* Opens its xenstore connection and probes (see above). -errno if the
@@ -235,8 +313,9 @@ struct usbback_stats {
  * num-ports or usb-ver is not an error here (the backend exists, fatal,
  * unbound: stats say so). */
 int usbback_create(const struct usbback_config *cfg, struct usbback **out);
-/* Cancels its events, closes its connection and port, unmaps everything,
- * frees. In-flight requests are not answered; devices are left alone. */
+/* Cancels its events, closes its connection and port, unmaps everything
+ * (held mappings too), frees. In-flight requests are not answered; devices
+ * are left alone. */
 void usbback_destroy(struct usbback *ub);
 void usbback_stats(const struct usbback *ub, struct usbback_stats *st);
 

@@ -16,7 +16,7 @@ bool ub_ring_connected(const struct usbback *ub)
 	return ub->urb_map != NULL;
 }
 
-static void ub_notify(struct usbback *ub)
+void ub_notify(struct usbback *ub)
 {
 	ub->st.notifies++;
 	sim_evtchn_send(ub->dom, ub->port);
@@ -50,8 +50,7 @@ static enum usbback_status ub_status_class(int32_t status)
 	return USBBACK_ST_SHUTDOWN;
 }
 
-/* Writes rsp into the next slot, publishes, pushes, notifies. */
-static void ub_urb_put(struct usbback *ub, const usbif_urb_response_t *rsp)
+void ub_urb_put(struct usbback *ub, const usbif_urb_response_t *rsp)
 {
 	usbif_urb_response_t *slot;
 	int notify;
@@ -63,30 +62,41 @@ static void ub_urb_put(struct usbback *ub, const usbif_urb_response_t *rsp)
 	sim_shm_publish(ub->sim, slot, sizeof(*slot));
 	ub->urb.rsp_prod_pvt++;
 	RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&ub->urb, notify);
+	if (ub->urb_lie) { /* be-rsp-overflow: it keeps lying */
+		wmb();
+		ub->urb.sring->rsp_prod = ub->urb.rsp_prod_pvt + ub->urb_lie;
+	}
 	ub->st.responses++;
 	if (notify)
 		ub_notify(ub);
 }
 
-void ub_respond(struct usbback *ub, uint16_t id, int32_t status,
-		uint32_t actual, uint16_t start_frame, uint32_t errors)
+void ub_respond(struct usbback *ub, const usbif_urb_request_t *rq,
+		int32_t status, uint32_t actual, uint16_t start_frame,
+		uint32_t errors)
 {
 	usbif_urb_response_t rsp;
+	RING_IDX idx;
+	bool garbage;
 
 	SIM_ASSERT(ub->st.in_flight > 0);
 	ub->st.in_flight--;
 	ub->st.status[ub_status_class(status)]++;
-	sim_trace(ub->sim, "usbback-rsp", id,
+	sim_trace(ub->sim, "usbback-rsp", rq->id,
 		  (uint64_t)(uint32_t)status << 32 | actual);
 	if (!ub_ring_connected(ub))
 		return;
 	memset(&rsp, 0, sizeof(rsp));
-	rsp.id = id;
+	rsp.id = rq->id;
 	rsp.start_frame = start_frame;
 	rsp.status = status;
 	rsp.actual_length = (int32_t)actual;
 	rsp.error_count = (int32_t)errors;
+	idx = ub->urb.rsp_prod_pvt;
+	garbage = ub_inject_rsp_content(ub, rq, &rsp);
 	ub_urb_put(ub, &rsp);
+	ub->history[ub->nhistory++ % UB_HISTORY] = rq->id;
+	ub_inject_rsp_published(ub, idx, &rsp, garbage);
 }
 
 /* ---- conn ring ---------------------------------------------------------- */
@@ -110,25 +120,33 @@ void ub_conn_queue(struct usbback *ub, unsigned port, uint8_t speed)
 static void ub_conn_send(struct usbback *ub, const struct ub_conn_event *e)
 {
 	usbif_conn_back_ring_t *r = &ub->conn;
-	usbif_conn_response_t *slot;
+	usbif_conn_response_t rsp, *slot;
 	usbif_conn_request_t rq;
 	int notify;
 
 	RING_COPY_REQUEST(r, r->req_cons, &rq);
 	r->req_cons++;
+	memset(&rsp, 0, sizeof(rsp));
+	rsp.id = rq.id;
+	rsp.portnum = e->port;
+	rsp.speed = e->speed;
+	ub_inject_conn_content(ub, &rsp);
 	slot = RING_GET_RESPONSE(r, r->rsp_prod_pvt);
 	memset(slot, 0, sizeof(union usbif_conn_sring_entry));
-	slot->id = rq.id;
-	slot->portnum = e->port;
-	slot->speed = e->speed;
+	memcpy(slot, &rsp, sizeof(*slot));
 	sim_shm_publish(ub->sim, slot, sizeof(*slot));
 	r->rsp_prod_pvt++;
 	RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(r, notify);
+	if (ub->conn_lie) { /* be-conn-overflow: it keeps lying */
+		wmb();
+		r->sring->rsp_prod = r->rsp_prod_pvt + ub->conn_lie;
+	}
 	ub->st.conn_events++;
 	sim_trace(ub->sim, "usbback-conn", rq.id,
 		  (uint64_t)e->port << 8 | e->speed);
 	if (notify)
 		ub_notify(ub);
+	ub_inject_conn_published(ub);
 }
 
 /* Queued events go out while the frontend has requests posted; with
@@ -203,7 +221,7 @@ static void ub_unlink(struct usbback *ub, const usbif_urb_request_t *rq)
 			ub_xfer_cancel(ub, victim, USBIF_STATUS_IOERROR);
 		}
 	}
-	ub_respond(ub, rq->id, status, 0, 0, 0);
+	ub_respond(ub, rq, status, 0, 0, 0);
 }
 
 /* The routing checks of usbback_check_and_submit and usbback_dispatch:
@@ -250,7 +268,7 @@ static void ub_submit(struct usbback *ub, const usbif_urb_request_t *rq)
 		status = USBIF_STATUS_SHUTDOWN;
 	if (status != USBIF_STATUS_OK) {
 		ub_req_free(req);
-		ub_respond(ub, rq->id, status, 0, 0, 0);
+		ub_respond(ub, rq, status, 0, 0, 0);
 		return;
 	}
 	ub_xfer_submit(ub, req);
@@ -259,12 +277,17 @@ static void ub_submit(struct usbback *ub, const usbif_urb_request_t *rq)
 static void ub_intake(struct usbback *ub, const usbif_urb_request_t *rq)
 {
 	ub->st.requests++;
-	ub->st.in_flight++;
 	sim_trace(ub->sim, "usbback-req", rq->id, rq->pipe);
+	if (ub_inject_no_answer(ub, rq->id))
+		return;
+	ub->st.in_flight++;
+	ub->taking = true;
+	ub->taking_id = rq->id;
 	if (usbif_pipeunlink(rq->pipe))
 		ub_unlink(ub, rq);
 	else
 		ub_submit(ub, rq);
+	ub->taking = false;
 }
 
 /* One pass over what the frontend published; returns slots consumed. */
@@ -284,6 +307,7 @@ static unsigned ub_consume(struct usbback *ub)
 		usbif_urb_request_t rq;
 
 		RING_COPY_REQUEST(r, r->req_cons, &rq);
+		ub_inject_req_rewrite(ub, r->req_cons);
 		r->req_cons++;
 		n++;
 		ub_intake(ub, &rq);
@@ -385,20 +409,33 @@ int ub_ring_connect(struct usbback *ub, uint32_t urb_ref, uint32_t conn_ref,
 	ub->conn_ref = conn_ref;
 	ub->fe_port = fe_port;
 	ub->st.ring_halted = false;
+	ub->nhistory = 0;
+	ub->urb_lie = ub->conn_lie = 0;
 	ub->st.connects++;
 	return 0;
 }
 
-void ub_ring_disconnect(struct usbback *ub, bool finish)
+void ub_ring_disconnect(struct usbback *ub, bool finish, bool may_hold)
 {
+	unsigned hold = 0;
+
 	for (unsigned i = 1; i <= ub->nports; i++)
 		ub_xfer_cancel_port(ub, i, USBIF_STATUS_SHUTDOWN, finish);
 	SIM_ASSERT(ub->st.in_flight == 0);
+	ub_rewrites_cancel(ub);
 	ub->connq_head = 0;
 	ub->connq_len = 0;
 	sim_evtchn_close(ub->dom, ub->port);
-	sim_gnttab_unmap(ub->urb_map);
-	sim_gnttab_unmap(ub->conn_map);
+	if (may_hold)
+		hold = ub_inject_hold_ring(ub);
+	if (hold & UB_HOLD_URB)
+		ub_hold_map(ub, ub->urb_map);
+	else
+		sim_gnttab_unmap(ub->urb_map);
+	if (hold & UB_HOLD_CONN)
+		ub_hold_map(ub, ub->conn_map);
+	else
+		sim_gnttab_unmap(ub->conn_map);
 	ub->urb_map = NULL;
 	ub->conn_map = NULL;
 	memset(&ub->urb, 0, sizeof(ub->urb));

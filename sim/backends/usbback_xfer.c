@@ -343,12 +343,31 @@ struct ub_req *ub_xfer_find(struct usbback *ub, unsigned port, uint16_t id)
 	return NULL;
 }
 
+/* Unmaps the data grants, unless be-hold-grant keeps them. */
+static void ub_release(struct usbback *ub, struct ub_req *req)
+{
+	bool any = false, hold;
+
+	for (unsigned i = 0; i < UB_SEGS; i++)
+		any |= req->maps[i] != NULL;
+	hold = any && ub_inject_hold_grant(ub);
+	for (unsigned i = 0; i < UB_SEGS; i++) {
+		if (!req->maps[i])
+			continue;
+		if (hold)
+			ub_hold_map(ub, req->maps[i]);
+		else
+			sim_gnttab_unmap(req->maps[i]);
+		req->maps[i] = NULL;
+	}
+}
+
 /* Grants released before the answer, so the frontend can end them. */
 static void ub_answer(struct usbback *ub, struct ub_req *req, int32_t status,
 		      uint16_t start_frame, uint32_t errors)
 {
-	ub_unmap(req);
-	ub_respond(ub, req->rq.id, status, req->actual, start_frame, errors);
+	ub_release(ub, req);
+	ub_respond(ub, &req->rq, status, req->actual, start_frame, errors);
 	ub_req_free(req);
 }
 
@@ -494,6 +513,7 @@ static uint32_t ub_iso_finish(struct usbback *ub, struct ub_req *req,
 		errors += d[1] != USBIF_STATUS_OK;
 		if (d[0] && req->dev_in && req->pipe_in)
 			ub_scatter(ub, req, pk->offset, pk->actual);
+		ub_inject_iso_packet(ub, &d[0], &d[1], pk->length);
 		ub_desc_io(ub, req, i * UB_ISO_DESC + 8, d, sizeof(d), true);
 	}
 	ub->st.iso_packets += req->npackets;

@@ -48,6 +48,10 @@ static const char *const fault_names[SIM_FAULT__COUNT] = {
 	[SIM_FAULT_BE_XS_VALUES] = "be-xs-values",
 	[SIM_FAULT_BE_BAD_STATE] = "be-bad-state",
 	[SIM_FAULT_BE_REMOVE_AFTER_RESUME] = "be-remove-after-resume",
+	[SIM_FAULT_BE_USB_ACTUAL] = "be-usb-actual",
+	[SIM_FAULT_BE_USB_STATUS] = "be-usb-status",
+	[SIM_FAULT_BE_CONN_BAD] = "be-conn-bad",
+	[SIM_FAULT_BE_CONN_OVERFLOW] = "be-conn-overflow",
 };
 
 const char *sim_fault_name(enum sim_fault f)

@@ -30,7 +30,7 @@ enum sim_fault {
 	SIM_FAULT_EVTCHN_STORM,  /* spurious event-channel deliveries */
 	/* Backend models misbehave (protocol.md 5.1, case number in
 	 * brackets); each model consults the classes it can act on at the
-	 * point named in its header (sim/backends/scsiback.h). */
+	 * point named in its header (sim/backends/scsiback.h, usbback.h). */
 	SIM_FAULT_BE_RSP_OVERFLOW,  /* [1] rsp_prod beyond the responses made */
 	SIM_FAULT_BE_RSP_REWRITE,   /* [2] response slot rewritten later */
 	SIM_FAULT_BE_REQ_REWRITE,   /* [3] request slot scribbled after copy */
@@ -48,6 +48,12 @@ enum sim_fault {
 	SIM_FAULT_BE_XS_VALUES,     /* [15] bogus xenstore values */
 	SIM_FAULT_BE_BAD_STATE,     /* [18] out-of-sequence xenbus state */
 	SIM_FAULT_BE_REMOVE_AFTER_RESUME, /* [21] device gone at resume */
+	/* Appended, so a seed's swarm plan keeps drawing the same rates
+	 * for every class above. */
+	SIM_FAULT_BE_USB_ACTUAL,    /* [7] usb actual_length < 0 or too long */
+	SIM_FAULT_BE_USB_STATUS,    /* [9] usb status no usbif value has */
+	SIM_FAULT_BE_CONN_BAD,      /* [16] conn event port or speed invalid */
+	SIM_FAULT_BE_CONN_OVERFLOW, /* [17] conn ring rsp_prod overflow */
 	SIM_FAULT__COUNT,
 };
 #define SIM_FAULT_BE_FIRST SIM_FAULT_BE_RSP_OVERFLOW
