@@ -211,21 +211,42 @@ static void enumerate(struct pv *p, uint8_t iclass)
 	ck_assert_int_eq(ctrl(p, ADDR, 0x00, 9, cfg[5], 0, NULL, 0, NULL), 0);
 }
 
+static void xs_put(struct pv *p, const char *dir, const char *key,
+		   const char *val);
+
+/* The toolstack plugs BUSID into port 1 (xl usbdev-attach); the hub
+ * driver resets the port and enumerates; the first interface must be of
+ * class iclass. */
+static void plug(struct pv *p, uint8_t iclass)
+{
+	xs_put(p, BE, "port/1", BUSID);
+	sim_run_until(p->sim, sim_now(p->sim) + 10 * MS);
+	port_reset(p);
+	enumerate(p, iclass);
+}
+
+/* An interrupt IN URB for the device at ADDR on port 1. */
+static void int_urb(struct turb *u, uint8_t ep, void *buf, uint32_t len,
+		    uint16_t interval)
+{
+	memset(u, 0, sizeof(*u));
+	u->port = 1;
+	u->devaddr = ADDR;
+	u->ep = ep;
+	u->in = true;
+	u->type = FUT_USB_INT;
+	u->interval = interval;
+	u->buf = buf;
+	u->len = len;
+}
+
 /* One 8-byte report from the keyboard's interrupt IN endpoint 1. */
 static int read_report(struct pv *p, uint8_t report[8], uint64_t *at)
 {
 	struct turb u;
 	unsigned before = p->done;
 
-	memset(&u, 0, sizeof(u));
-	u.port = 1;
-	u.devaddr = ADDR;
-	u.ep = 1;
-	u.in = true;
-	u.type = FUT_USB_INT;
-	u.interval = 10;
-	u.buf = report;
-	u.len = 8;
+	int_urb(&u, 1, report, 8, 10);
 	ck_assert_int_eq(submit(p, &u), 0);
 	wait_urb(p, before);
 	*at = sim_now(p->sim);
@@ -499,19 +520,8 @@ START_TEST(unplug_and_replug)
 	uint64_t at;
 
 	pv_start(&p, keyboard(SIM_USB_SPEED_FULL));
-	xs_put(&p, BE, "port/1", BUSID);
-	sim_run_until(p.sim, sim_now(p.sim) + 10 * MS);
-	port_reset(&p);
-	enumerate(&p, 3);
-	memset(&u, 0, sizeof(u));
-	u.port = 1;
-	u.devaddr = ADDR;
-	u.ep = 1;
-	u.in = true;
-	u.type = FUT_USB_INT;
-	u.interval = 10;
-	u.buf = r;
-	u.len = 8;
+	plug(&p, 3);
+	int_urb(&u, 1, r, 8, 10);
 	before = p.done;
 	ck_assert_int_eq(submit(&p, &u), 0);
 	sim_run_until(p.sim, sim_now(p.sim) + 20 * MS); /* NAKed: waits */
@@ -524,10 +534,7 @@ START_TEST(unplug_and_replug)
 	ck_assert(!(st & FUT_USB_PORT_CONNECTION));
 	ck_assert(ch & FUT_USB_C_CONNECTION);
 	fut_usb_port_feature(p.fut, 1, FUT_USB_FEAT_C_CONNECTION, false);
-	xs_put(&p, BE, "port/1", BUSID);
-	sim_run_until(p.sim, sim_now(p.sim) + 10 * MS);
-	port_reset(&p);
-	enumerate(&p, 3);
+	plug(&p, 3);
 	ck_assert_int_eq(read_report(&p, r, &at), 0);
 	ck_assert(!in_error(&p));
 	pv_finish(&p);
@@ -563,10 +570,7 @@ START_TEST(mass_storage_verified_io)
 	ck_assert_int_eq(sim_usb_msc_new(speeds[_i], disk, &stick, err,
 					 sizeof(err)), 0);
 	pv_start(&p, stick);
-	xs_put(&p, BE, "port/1", BUSID);
-	sim_run_until(p.sim, sim_now(p.sim) + 10 * MS);
-	port_reset(&p);
-	enumerate(&p, 8);
+	plug(&p, 8);
 	ck_assert_int_eq(ctrl(&p, ADDR, 0xa1, SIM_USB_MSC_REQ_GET_MAX_LUN, 0,
 			      0, &lun, 1, &n), 0);
 	ck_assert_uint_eq(lun, 0);
@@ -638,10 +642,7 @@ static struct pv *plugged_stick(struct pv *p, enum sim_usb_speed speed,
 	ck_assert_int_eq(sim_usb_msc_new(speed, *disk, &stick, err,
 					 sizeof(err)), 0);
 	pv_start(p, stick);
-	xs_put(p, BE, "port/1", BUSID);
-	sim_run_until(p->sim, sim_now(p->sim) + 10 * MS);
-	port_reset(p);
-	enumerate(p, 8);
+	plug(p, 8);
 	clear_unit_attention(p);
 	return p;
 }
@@ -702,19 +703,8 @@ START_TEST(unlink_waiting_urb)
 	unsigned before;
 
 	pv_start(&p, keyboard(SIM_USB_SPEED_FULL));
-	xs_put(&p, BE, "port/1", BUSID);
-	sim_run_until(p.sim, sim_now(p.sim) + 10 * MS);
-	port_reset(&p);
-	enumerate(&p, 3);
-	memset(&u, 0, sizeof(u));
-	u.port = 1;
-	u.devaddr = ADDR;
-	u.ep = 1;
-	u.in = true;
-	u.type = FUT_USB_INT;
-	u.interval = 10;
-	u.buf = r;
-	u.len = 8;
+	plug(&p, 3);
+	int_urb(&u, 1, r, 8, 10);
 	before = p.done;
 	ck_assert_int_eq(submit(&p, &u), 0);
 	sim_run_until(p.sim, sim_now(p.sim) + 30 * MS);
@@ -742,19 +732,8 @@ START_TEST(resume_with_urb_in_flight)
 	unsigned before;
 
 	pv_start(&p, keyboard(SIM_USB_SPEED_HIGH));
-	xs_put(&p, BE, "port/1", BUSID);
-	sim_run_until(p.sim, sim_now(p.sim) + 10 * MS);
-	port_reset(&p);
-	enumerate(&p, 3);
-	memset(&u, 0, sizeof(u));
-	u.port = 1;
-	u.devaddr = ADDR;
-	u.ep = 1;
-	u.in = true;
-	u.type = FUT_USB_INT;
-	u.interval = 7;
-	u.buf = r;
-	u.len = 8;
+	plug(&p, 3);
+	int_urb(&u, 1, r, 8, 7);
 	before = p.done;
 	ck_assert_int_eq(submit(&p, &u), 0);
 	sim_run_until(p.sim, sim_now(p.sim) + 20 * MS);
@@ -822,25 +801,14 @@ START_TEST(acm_loopback)
 	ck_assert_int_eq(sim_usb_acm_new(speeds[_i], &acm, err, sizeof(err)),
 			 0);
 	pv_start(&p, acm);
-	xs_put(&p, BE, "port/1", BUSID);
-	sim_run_until(p.sim, sim_now(p.sim) + 10 * MS);
-	port_reset(&p);
-	enumerate(&p, 2);
+	plug(&p, 2);
 	ck_assert_int_eq(ctrl(&p, ADDR, 0x21, SIM_USB_ACM_SET_LINE_CODING, 0,
 			      0, (void *)coding, 7, NULL), 0);
 	ck_assert_int_eq(ctrl(&p, ADDR, 0x21,
 			      SIM_USB_ACM_SET_CONTROL_LINE_STATE,
 			      SIM_USB_ACM_CTRL_DTR | SIM_USB_ACM_CTRL_RTS, 0,
 			      NULL, 0, NULL), 0);
-	memset(&u, 0, sizeof(u));
-	u.port = 1;
-	u.devaddr = ADDR;
-	u.ep = SIM_USB_ACM_EP_NOTIFY;
-	u.in = true;
-	u.type = FUT_USB_INT;
-	u.interval = 8;
-	u.buf = note;
-	u.len = sizeof(note);
+	int_urb(&u, SIM_USB_ACM_EP_NOTIFY, note, sizeof(note), 8);
 	before = p.done;
 	ck_assert_int_eq(submit(&p, &u), 0);
 	wait_urb(&p, before);
