@@ -11,7 +11,7 @@
 #include <xpv_sim.h>
 #include <scsifront/scsifront.h>
 
-#include "fut.h"
+#include "fut_sim.h"
 
 extern const struct fut_ops fut_xpv_scsifront_ops;
 
@@ -192,30 +192,14 @@ static const struct xpv_driver xsf_driver = {
 static int xsf_create(const struct fut_env *env, const struct fut_callbacks *cb,
 		      struct fut **out)
 {
-	struct xpv_sim_dev_config dc = {
-		.sim = env->sim,
-		.guest = env->guest,
-		.backend = env->backend,
-		.frontend_path = env->frontend_path,
-		.backend_path = env->backend_path,
-		.log = env->log,
-		.log_level = (enum xpv_log_level)env->log_level,
-	};
 	struct xsf *x = sim_xcalloc(1, sizeof(*x));
 	int err;
 
 	SIM_ASSERT(cb->scsi_done != NULL);
 	x->base.ops = &fut_xpv_scsifront_ops;
 	x->cb = *cb;
-	x->dev = xpv_sim_dev_create(&dc);
-	if (!x->dev) {
-		free(x);
-		return -ENOMEM;
-	}
-	xpv_sim_dev_set_host(x->dev, x);
-	err = xpv_sim_dev_attach(x->dev, &xsf_driver);
+	err = fut_sim_dev_open(env, x, &xsf_driver, &x->dev);
 	if (err) {
-		xpv_sim_dev_destroy(x->dev);
 		free(x);
 		return err;
 	}

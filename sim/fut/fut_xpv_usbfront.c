@@ -17,7 +17,7 @@
 #include <xpv_sim.h>
 #include <usbfront/usbfront.h>
 
-#include "fut.h"
+#include "fut_sim.h"
 
 extern const struct fut_ops fut_xpv_usbfront_ops;
 
@@ -218,30 +218,14 @@ static const struct xpv_driver xuf_driver = {
 static int xuf_create(const struct fut_env *env, const struct fut_callbacks *cb,
 		      struct fut **out)
 {
-	struct xpv_sim_dev_config dc = {
-		.sim = env->sim,
-		.guest = env->guest,
-		.backend = env->backend,
-		.frontend_path = env->frontend_path,
-		.backend_path = env->backend_path,
-		.log = env->log,
-		.log_level = (enum xpv_log_level)env->log_level,
-	};
 	struct xuf *x = sim_xcalloc(1, sizeof(*x));
 	int err;
 
 	SIM_ASSERT(cb->usb_giveback != NULL);
 	x->base.ops = &fut_xpv_usbfront_ops;
 	x->cb = *cb;
-	x->dev = xpv_sim_dev_create(&dc);
-	if (!x->dev) {
-		free(x);
-		return -ENOMEM;
-	}
-	xpv_sim_dev_set_host(x->dev, x);
-	err = xpv_sim_dev_attach(x->dev, &xuf_driver);
+	err = fut_sim_dev_open(env, x, &xuf_driver, &x->dev);
 	if (err) {
-		xpv_sim_dev_destroy(x->dev);
 		free(x);
 		return err;
 	}
