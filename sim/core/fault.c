@@ -250,23 +250,28 @@ static int parse_decimal(const char *s, uint32_t max, uint32_t *out)
 	return 0;
 }
 
-/* "N" or "N+" after NAME@. */
+/* "N" or "N+" after NAME@: digits only (leading zeros too, as rates take
+ * them), 1..SIM_FAULT_NTH_MAX. */
 static int parse_countdown(struct sim_fault_plan *plan, enum sim_fault f,
 			   const char *s)
 {
-	char digits[16];
 	size_t n = strlen(s);
 	bool persistent = n > 0 && s[n - 1] == '+';
-	uint32_t nth;
+	uint64_t v = 0;
 
 	n -= persistent;
-	if (n >= sizeof(digits))
+	if (n == 0)
 		return -1;
-	memcpy(digits, s, n);
-	digits[n] = '\0';
-	if (parse_decimal(digits, SIM_FAULT_NTH_MAX, &nth) < 0 || nth == 0)
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+		if (v > SIM_FAULT_NTH_MAX)
+			return -1;
+	}
+	if (v == 0)
 		return -1;
-	sim_fault_countdown(plan, f, nth, persistent);
+	sim_fault_countdown(plan, f, v, persistent);
 	return 0;
 }
 

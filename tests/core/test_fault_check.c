@@ -126,6 +126,15 @@ START_TEST(countdown_items)
 	ck_assert_uint_eq(nth, 1);
 	ck_assert(persistent);
 
+	/* Leading zeros are digits like any (found by the CI campaign: the
+	 * parser refused a long run of them). */
+	ck_assert_int_eq(sim_fault_plan_parse(p, "xs-eagain@0000000000000000"
+					      "002000001", err, sizeof(err)),
+			 0);
+	ck_assert(sim_fault_countdown_get(p, SIM_FAULT_XS_EAGAIN, &nth,
+					  &persistent));
+	ck_assert_uint_eq(nth, 2000001);
+
 	const char *bad[] = { "alloc@0", "alloc@", "alloc@+", "alloc@1000000001",
 			      "alloc@-1", "alloc@ 3", "alloc@3++", "alloc@3x" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
