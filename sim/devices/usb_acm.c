@@ -9,14 +9,12 @@
  * checked before use, a bad one stalls. The loop is a ring: head is the
  * oldest byte, count bytes follow it (wrapping).
  */
-#include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sim/core/sim.h"
 #include "sim/devices/usb_acm.h"
+#include "sim/devices/usb_class.h"
 
 #define ACM_MAGIC	    0x41434d31u /* "ACM1" */
 #define ACM_COMM_IFACE	    0
@@ -49,31 +47,12 @@ static const struct sim_usb_acm_line_coding acm_default_line = {
     .data_bits = 8,
 };
 
-__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen,
-						      const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
-
 static struct acm *acm_of(const struct sim_usb_device *d)
 {
 	struct acm *a = sim_usb_device_class_priv(d);
 
 	SIM_ASSERT(a && a->magic == ACM_MAGIC);
 	return a;
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
 }
 
 /* ---- notifications ---- */
@@ -98,10 +77,10 @@ static enum sim_usb_status acm_send_notify(struct acm *a,
 		return SIM_USB_BABBLE;
 	n[0] = SIM_USB_DIR_IN | SIM_USB_TYPE_CLASS | SIM_USB_RECIP_INTERFACE;
 	n[1] = SIM_USB_ACM_SERIAL_STATE;
-	put16(n + 2, 0);
-	put16(n + 4, ACM_COMM_IFACE);
-	put16(n + 6, 2);
-	put16(n + 8, a->serial_state | a->events);
+	usb_put_le16(n + 2, 0);
+	usb_put_le16(n + 4, ACM_COMM_IFACE);
+	usb_put_le16(n + 6, 2);
+	usb_put_le16(n + 8, a->serial_state | a->events);
 	x->actual = SIM_USB_ACM_NOTIFY_LEN;
 	a->events = 0;
 	a->notify_pending = false;
@@ -208,8 +187,7 @@ static enum sim_usb_status acm_set_line(struct acm *a,
 
 	if (x->setup.wValue || x->setup.wLength != ACM_LINE_CODING_LEN)
 		return SIM_USB_STALL;
-	l.rate = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-		 (uint32_t)p[3] << 24;
+	l.rate = usb_get_le32(p);
 	l.stop_bits = p[4];
 	l.parity = p[5];
 	l.data_bits = p[6];
@@ -223,21 +201,14 @@ static enum sim_usb_status acm_set_line(struct acm *a,
 static enum sim_usb_status acm_get_line(struct acm *a, struct sim_usb_xfer *x)
 {
 	uint8_t b[ACM_LINE_CODING_LEN];
-	uint32_t n = ACM_LINE_CODING_LEN;
 
 	if (x->setup.wValue)
 		return SIM_USB_STALL;
-	put16(b, (uint16_t)a->line.rate);
-	put16(b + 2, (uint16_t)(a->line.rate >> 16));
+	usb_put_le32(b, a->line.rate);
 	b[4] = a->line.stop_bits;
 	b[5] = a->line.parity;
 	b[6] = a->line.data_bits;
-	if (n > x->setup.wLength)
-		n = x->setup.wLength;
-	if (n)
-		memcpy(x->data, b, n);
-	x->actual = n;
-	return SIM_USB_OK;
+	return usb_class_reply(x, b, sizeof(b));
 }
 
 /* The plug: DTR drives DCD and DSR. */
@@ -329,49 +300,6 @@ static const struct sim_usb_class acm_class = {
 
 /* ---- construction ---- */
 
-/* CDC 1.2 5.1.1: the device is a CDC device (class 2) and says so. */
-static void build_device_desc(enum sim_usb_speed speed, uint8_t *dev)
-{
-	memset(dev, 0, 18);
-	dev[0] = 18;
-	dev[1] = SIM_USB_DT_DEVICE;
-	put16(dev + 2, speed == SIM_USB_SPEED_HIGH ? 0x0200 : 0x0110);
-	dev[4] = 0x02; /* bDeviceClass: communications */
-	dev[7] = 64;   /* bMaxPacketSize0 */
-	put16(dev + 8, SIM_USB_ACM_VENDOR);
-	put16(dev + 10, SIM_USB_ACM_PRODUCT);
-	put16(dev + 12, 0x0100); /* bcdDevice 1.00 */
-	dev[14] = 1;		 /* iManufacturer */
-	dev[15] = 2;		 /* iProduct */
-	dev[16] = 3;		 /* iSerialNumber */
-	dev[17] = 1;		 /* bNumConfigurations */
-}
-
-static uint8_t *put_iface(uint8_t *p, uint8_t num, uint8_t neps, uint8_t cls,
-			  uint8_t sub, uint8_t proto)
-{
-	p[0] = 9;
-	p[1] = SIM_USB_DT_INTERFACE;
-	p[2] = num;
-	p[4] = neps;
-	p[5] = cls;
-	p[6] = sub;
-	p[7] = proto;
-	return p + 9;
-}
-
-static uint8_t *put_ep(uint8_t *p, uint8_t addr, enum sim_usb_ep_type type,
-		       uint16_t mps, uint8_t interval)
-{
-	p[0] = 7;
-	p[1] = SIM_USB_DT_ENDPOINT;
-	p[2] = addr;
-	p[3] = type;
-	put16(p + 4, mps);
-	p[6] = interval;
-	return p + 7;
-}
-
 /* CDC 1.2 5.2.3 and PSTN 1.2 5.3: Header (CDC 1.20), Call Management
  * (the host does it: bmCapabilities 0, data on interface 1), ACM
  * (line coding, control lines, serial state; break) and Union. */
@@ -399,63 +327,50 @@ static uint8_t *put_functional(uint8_t *p)
 	    ACM_DATA_IFACE,
 	};
 
-	memcpy(p, f, sizeof(f));
-	return p + sizeof(f);
+	return usb_desc_bytes(p, f, sizeof(f));
 }
 
-/* One configuration, bus powered (100 mA). */
+/* CDC 1.2 5.1.1: the device is a CDC device (class 2) and says so. One
+ * configuration, bus powered (100 mA). */
 static void build_config(enum sim_usb_speed speed, uint8_t *c)
 {
 	bool high = speed == SIM_USB_SPEED_HIGH;
-	uint16_t mps = high ? 512 : 64;
-	uint8_t *p = c + 9;
+	uint16_t mps = usb_class_bulk_mps(speed);
+	uint8_t *p;
 
-	memset(c, 0, ACM_CONFIG_LEN);
-	c[0] = 9;
-	c[1] = SIM_USB_DT_CONFIG;
-	put16(c + 2, ACM_CONFIG_LEN);
-	c[4] = 2;    /* bNumInterfaces */
-	c[5] = 1;    /* bConfigurationValue */
-	c[7] = 0x80; /* bus powered, no remote wakeup */
-	c[8] = 50;   /* bMaxPower, 2 mA units */
-	p = put_iface(p, ACM_COMM_IFACE, 1, 0x02, 0x02, 0x01);
+	p = usb_desc_config(c, ACM_CONFIG_LEN, 2, 0x80); /* no remote wakeup */
+	p = usb_desc_iface(p, ACM_COMM_IFACE, 0, 1, 0x02, 0x02, 0x01);
 	p = put_functional(p);
 	/* 16 ms either way: 16 frames, or 2^(8-1) microframes. */
-	p = put_ep(p, SIM_USB_DIR_IN | SIM_USB_ACM_EP_NOTIFY,
-		   SIM_USB_EP_INTERRUPT, ACM_NOTIFY_MPS, high ? 8 : 16);
-	p = put_iface(p, ACM_DATA_IFACE, 2, 0x0a, 0x00, 0x00);
-	p = put_ep(p, SIM_USB_DIR_IN | SIM_USB_ACM_EP_IN, SIM_USB_EP_BULK, mps,
-		   0);
-	p = put_ep(p, SIM_USB_ACM_EP_OUT, SIM_USB_EP_BULK, mps, 0);
+	p = usb_desc_ep(p, SIM_USB_DIR_IN | SIM_USB_ACM_EP_NOTIFY,
+			SIM_USB_EP_INTERRUPT, ACM_NOTIFY_MPS, high ? 8 : 16);
+	p = usb_desc_iface(p, ACM_DATA_IFACE, 0, 2, 0x0a, 0x00, 0x00);
+	p = usb_desc_ep(p, SIM_USB_DIR_IN | SIM_USB_ACM_EP_IN, SIM_USB_EP_BULK,
+			mps, 0);
+	p = usb_desc_ep(p, SIM_USB_ACM_EP_OUT, SIM_USB_EP_BULK, mps, 0);
 	SIM_ASSERT(p == c + ACM_CONFIG_LEN);
 }
 
 int sim_usb_acm_new(enum sim_usb_speed speed, struct sim_usb_device **out,
 		    char *err, size_t errlen)
 {
-	uint8_t dev[18], config[ACM_CONFIG_LEN];
-	struct sim_usb_descriptors desc = {
-	    .device = dev,
-	    .config = config,
-	    .strings = acm_strings,
-	    .nstrings = 3,
-	};
+	uint8_t dev[USB_CLASS_DEVICE_LEN], config[ACM_CONFIG_LEN];
 	struct acm *a;
 	int rc;
 
 	SIM_ASSERT(out);
 	*out = NULL;
-	if (speed != SIM_USB_SPEED_FULL && speed != SIM_USB_SPEED_HIGH)
-		return fail(err, errlen,
-			    "usb acm: speed %d: CDC-ACM needs bulk endpoints, "
-			    "full or high speed only",
-			    (int)speed);
+	rc = usb_class_need_bulk("acm", "CDC-ACM", speed, err, errlen);
+	if (rc)
+		return rc;
 	a = sim_xcalloc(1, sizeof(*a));
 	a->magic = ACM_MAGIC;
 	a->line = acm_default_line;
-	build_device_desc(speed, dev);
+	usb_desc_device(dev, speed, 0x02, SIM_USB_ACM_VENDOR,
+			SIM_USB_ACM_PRODUCT);
 	build_config(speed, config);
-	rc = sim_usb_device_new(&desc, speed, &acm_class, a, out, err, errlen);
+	rc = usb_class_device_new(dev, config, acm_strings, 3, speed,
+				  &acm_class, a, out, err, errlen);
 	if (rc)
 		free(a);
 	return rc;

@@ -10,14 +10,12 @@
  * clamped and counted. Audio requests put the entity ID in wIndex's high
  * byte, so the class asks the core to leave it alone (windex_entity).
  */
-#include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sim/core/sim.h"
 #include "sim/devices/usb_audio.h"
+#include "sim/devices/usb_class.h"
 
 #define AUDIO_MAGIC	    0x55414331u /* "UAC1" */
 #define AUDIO_CS_INTERFACE  0x24	/* Audio 1.0 A.4 */
@@ -41,31 +39,12 @@ struct audio {
 static const char *const audio_strings[] = {"xpv", "xpv usb audio",
 					    "XPV-AUDIO-0001"};
 
-__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen,
-						      const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
-
 static struct audio *audio_of(const struct sim_usb_device *d)
 {
 	struct audio *a = sim_usb_device_class_priv(d);
 
 	SIM_ASSERT(a && a->magic == AUDIO_MAGIC);
 	return a;
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
 }
 
 uint64_t sim_usb_audio_hash(uint64_t h, const void *p, size_t n)
@@ -113,8 +92,9 @@ static void audio_mic(struct audio *a, uint8_t *p, uint32_t n)
 
 	for (i = 0; i < SIM_USB_AUDIO_FRAMES; i++) {
 		sim_usb_audio_mic_sample(a->mic_pos + i, &l, &r);
-		put16(buf + i * SIM_USB_AUDIO_FRAME_SIZE, (uint16_t)l);
-		put16(buf + i * SIM_USB_AUDIO_FRAME_SIZE + 2, (uint16_t)r);
+		usb_put_le16(buf + i * SIM_USB_AUDIO_FRAME_SIZE, (uint16_t)l);
+		usb_put_le16(buf + i * SIM_USB_AUDIO_FRAME_SIZE + 2,
+			     (uint16_t)r);
 	}
 	if (n)
 		memcpy(p, buf, n);
@@ -158,26 +138,15 @@ static enum sim_usb_status audio_data(struct sim_usb_device *d,
 
 /* ---- class requests ---- */
 
-/* Answer a GET with n bytes of buf, as many as wLength takes. */
-static enum sim_usb_status reply(struct sim_usb_xfer *x, const void *buf,
-				 uint32_t n)
-{
-	if (n > x->setup.wLength)
-		n = x->setup.wLength;
-	if (n)
-		memcpy(x->data, buf, n);
-	x->actual = n;
-	return SIM_USB_OK;
-}
-
 static enum sim_usb_status audio_mute(struct audio *a, struct sim_usb_xfer *x)
 {
 	const struct sim_usb_setup *s = &x->setup;
 	uint8_t b = a->mute;
 
 	if (x->in)
-		return s->bRequest == SIM_USB_AUDIO_GET_CUR ? reply(x, &b, 1)
-							    : SIM_USB_STALL;
+		return s->bRequest == SIM_USB_AUDIO_GET_CUR
+			   ? usb_class_reply(x, &b, 1)
+			   : SIM_USB_STALL;
 	if (s->bRequest != SIM_USB_AUDIO_SET_CUR || s->wLength != 1 ||
 	    x->data[0] > 1)
 		return SIM_USB_STALL;
@@ -222,8 +191,8 @@ static enum sim_usb_status audio_volume(struct audio *a, struct sim_usb_xfer *x)
 	default:
 		return SIM_USB_STALL;
 	}
-	put16(b, (uint16_t)v);
-	return reply(x, b, 2);
+	usb_put_le16(b, (uint16_t)v);
+	return usb_class_reply(x, b, 2);
 }
 
 /* Audio 1.0 5.2.2.4: wValue is selector << 8 | channel, wIndex is
@@ -258,8 +227,9 @@ static enum sim_usb_status audio_endpoint(struct audio *a,
 	    s->wValue != SIM_USB_AUDIO_SAMPLING_FREQ << 8)
 		return SIM_USB_STALL;
 	if (x->in)
-		return s->bRequest == SIM_USB_AUDIO_GET_CUR ? reply(x, rate, 3)
-							    : SIM_USB_STALL;
+		return s->bRequest == SIM_USB_AUDIO_GET_CUR
+			   ? usb_class_reply(x, rate, 3)
+			   : SIM_USB_STALL;
 	if (s->bRequest != SIM_USB_AUDIO_SET_CUR || s->wLength != 3 ||
 	    memcmp(x->data, rate, 3))
 		return SIM_USB_STALL;
@@ -337,35 +307,12 @@ static const struct sim_usb_class audio_class = {
 
 /* ---- construction ---- */
 
-/* Audio 1.0 4.1: the class is given per interface. */
-static void build_device_desc(uint8_t *dev)
-{
-	memset(dev, 0, 18);
-	dev[0] = 18;
-	dev[1] = SIM_USB_DT_DEVICE;
-	put16(dev + 2, 0x0110);
-	dev[7] = 64; /* bMaxPacketSize0 */
-	put16(dev + 8, SIM_USB_AUDIO_VENDOR);
-	put16(dev + 10, SIM_USB_AUDIO_PRODUCT);
-	put16(dev + 12, 0x0100); /* bcdDevice 1.00 */
-	dev[14] = 1;		 /* iManufacturer */
-	dev[15] = 2;		 /* iProduct */
-	dev[16] = 3;		 /* iSerialNumber */
-	dev[17] = 1;		 /* bNumConfigurations */
-}
-
+/* An audio interface (Audio 1.0 4.1: the class is given per interface,
+ * not in the device descriptor). */
 static uint8_t *put_iface(uint8_t *p, uint8_t num, uint8_t alt, uint8_t neps,
 			  uint8_t sub)
 {
-	memset(p, 0, 9);
-	p[0] = 9;
-	p[1] = SIM_USB_DT_INTERFACE;
-	p[2] = num;
-	p[3] = alt;
-	p[4] = neps;
-	p[5] = 0x01; /* audio */
-	p[6] = sub;
-	return p + 9;
+	return usb_desc_iface(p, num, alt, neps, 0x01, sub, 0);
 }
 
 /* Audio 1.0 4.3.2.1: 12 bytes, stereo (left front, right front). */
@@ -376,9 +323,9 @@ static uint8_t *put_input_terminal(uint8_t *p, uint8_t id, uint16_t type)
 	p[1] = AUDIO_CS_INTERFACE;
 	p[2] = 0x02; /* INPUT_TERMINAL */
 	p[3] = id;
-	put16(p + 4, type);
-	p[7] = 2;	      /* bNrChannels */
-	put16(p + 8, 0x0003); /* wChannelConfig */
+	usb_put_le16(p + 4, type);
+	p[7] = 2;		     /* bNrChannels */
+	usb_put_le16(p + 8, 0x0003); /* wChannelConfig */
 	return p + 12;
 }
 
@@ -391,7 +338,7 @@ static uint8_t *put_output_terminal(uint8_t *p, uint8_t id, uint16_t type,
 	p[1] = AUDIO_CS_INTERFACE;
 	p[2] = 0x03; /* OUTPUT_TERMINAL */
 	p[3] = id;
-	put16(p + 4, type);
+	usb_put_le16(p + 4, type);
 	p[7] = source;
 	return p + 9;
 }
@@ -418,8 +365,8 @@ static uint8_t *put_control_cs(uint8_t *p)
 	p[0] = 10;
 	p[1] = AUDIO_CS_INTERFACE;
 	p[2] = 0x01; /* HEADER */
-	put16(p + 3, 0x0100);
-	put16(p + 5, AUDIO_AC_LEN);
+	usb_put_le16(p + 3, 0x0100);
+	usb_put_le16(p + 5, AUDIO_AC_LEN);
 	p[7] = 2; /* bInCollection */
 	p[8] = SIM_USB_AUDIO_SPK_IFACE;
 	p[9] = SIM_USB_AUDIO_MIC_IFACE;
@@ -441,7 +388,7 @@ static uint8_t *put_format(uint8_t *p, uint8_t terminal)
 	p[2] = 0x01; /* AS_GENERAL */
 	p[3] = terminal;
 	p[4] = 1; /* bDelay */
-	put16(p + 5, 0x0001);
+	usb_put_le16(p + 5, 0x0001);
 	p += 7;
 	p[0] = 11;
 	p[1] = AUDIO_CS_INTERFACE;
@@ -451,7 +398,7 @@ static uint8_t *put_format(uint8_t *p, uint8_t terminal)
 	p[5] = 2;    /* bSubframeSize */
 	p[6] = 16;   /* bBitResolution */
 	p[7] = 1;    /* bSamFreqType: one discrete rate */
-	put16(p + 8, SIM_USB_AUDIO_RATE & 0xffff);
+	usb_put_le16(p + 8, SIM_USB_AUDIO_RATE & 0xffff);
 	p[10] = SIM_USB_AUDIO_RATE >> 16;
 	return p + 11;
 }
@@ -465,7 +412,7 @@ static uint8_t *put_iso_ep(uint8_t *p, uint8_t addr, uint8_t sync)
 	p[1] = SIM_USB_DT_ENDPOINT;
 	p[2] = addr;
 	p[3] = (uint8_t)(SIM_USB_EP_ISO | sync << 2);
-	put16(p + 4, SIM_USB_AUDIO_PACKET);
+	usb_put_le16(p + 4, SIM_USB_AUDIO_PACKET);
 	p[6] = 1; /* every frame */
 	p += 9;
 	p[0] = 7;
@@ -489,16 +436,10 @@ static uint8_t *put_streaming(uint8_t *p, uint8_t iface, uint8_t terminal,
  * bits 2-3): 2 adaptive, 3 synchronous. */
 static void build_config(uint8_t *c)
 {
-	uint8_t *p = c + 9;
+	uint8_t *p;
 
-	memset(c, 0, AUDIO_CONFIG_LEN);
-	c[0] = 9;
-	c[1] = SIM_USB_DT_CONFIG;
-	put16(c + 2, AUDIO_CONFIG_LEN);
-	c[4] = 3;    /* bNumInterfaces */
-	c[5] = 1;    /* bConfigurationValue */
-	c[7] = 0x80; /* bus powered, no remote wakeup */
-	c[8] = 50;   /* bMaxPower, 2 mA units */
+	p = usb_desc_config(c, AUDIO_CONFIG_LEN, 3,
+			    0x80); /* no remote wakeup */
 	p = put_iface(p, SIM_USB_AUDIO_AC_IFACE, 0, 0, 0x01);
 	p = put_control_cs(p);
 	p = put_streaming(p, SIM_USB_AUDIO_SPK_IFACE, SIM_USB_AUDIO_IT_USB,
@@ -511,31 +452,27 @@ static void build_config(uint8_t *c)
 int sim_usb_audio_new(enum sim_usb_speed speed, struct sim_usb_device **out,
 		      char *err, size_t errlen)
 {
-	uint8_t dev[18], config[AUDIO_CONFIG_LEN];
-	struct sim_usb_descriptors desc = {
-	    .device = dev,
-	    .config = config,
-	    .strings = audio_strings,
-	    .nstrings = 3,
-	};
+	uint8_t dev[USB_CLASS_DEVICE_LEN], config[AUDIO_CONFIG_LEN];
 	struct audio *a;
 	int rc;
 
 	SIM_ASSERT(out);
 	*out = NULL;
 	if (speed != SIM_USB_SPEED_FULL)
-		return fail(err, errlen,
-			    "usb audio: speed %d: a USB Audio 1.0 device runs "
-			    "at full speed only (no isochronous endpoints at "
-			    "low speed, UAC1 at high speed is not modelled)",
-			    (int)speed);
+		return usb_class_fail(
+		    err, errlen,
+		    "usb audio: speed %d: a USB Audio 1.0 device runs "
+		    "at full speed only (no isochronous endpoints at "
+		    "low speed, UAC1 at high speed is not modelled)",
+		    (int)speed);
 	a = sim_xcalloc(1, sizeof(*a));
 	a->magic = AUDIO_MAGIC;
 	a->st.hash_out = SIM_USB_AUDIO_HASH_INIT;
-	build_device_desc(dev);
+	usb_desc_device(dev, speed, 0, SIM_USB_AUDIO_VENDOR,
+			SIM_USB_AUDIO_PRODUCT);
 	build_config(config);
-	rc =
-	    sim_usb_device_new(&desc, speed, &audio_class, a, out, err, errlen);
+	rc = usb_class_device_new(dev, config, audio_strings, 3, speed,
+				  &audio_class, a, out, err, errlen);
 	if (rc)
 		free(a);
 	return rc;

@@ -10,13 +10,11 @@
  * queue is a ring of whole frames: head is the oldest, count follow it
  * (wrapping); sent bytes of the head frame are already on the bus.
  */
-#include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sim/core/sim.h"
+#include "sim/devices/usb_class.h"
 #include "sim/devices/usb_ecm.h"
 
 #define ECM_MAGIC	 0x45434d31u /* "ECM1" */
@@ -57,37 +55,12 @@ static const char *const ecm_strings[] = {
     "xpv", "xpv ecm reflector", "XPV-ECM-0001", SIM_USB_ECM_MAC_STRING};
 static const uint8_t ecm_mac[ECM_ADDR_LEN] = SIM_USB_ECM_MAC;
 
-__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen,
-						      const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
-
 static struct ecm *ecm_of(const struct sim_usb_device *d)
 {
 	struct ecm *e = sim_usb_device_class_priv(d);
 
 	SIM_ASSERT(e && e->magic == ECM_MAGIC);
 	return e;
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)v);
-	put16(p + 2, (uint16_t)(v >> 16));
 }
 
 /* ---- notifications ---- */
@@ -111,12 +84,12 @@ static enum sim_usb_status ecm_send_notify(struct ecm *e,
 	n[0] = SIM_USB_DIR_IN | SIM_USB_TYPE_CLASS | SIM_USB_RECIP_INTERFACE;
 	n[1] = speed ? SIM_USB_ECM_CONNECTION_SPEED_CHANGE
 		     : SIM_USB_ECM_NETWORK_CONNECTION;
-	put16(n + 2, speed ? 0 : e->link_up);
-	put16(n + 4, SIM_USB_ECM_COMM_IFACE);
-	put16(n + 6, (uint16_t)(len - 8));
+	usb_put_le16(n + 2, speed ? 0 : e->link_up);
+	usb_put_le16(n + 4, SIM_USB_ECM_COMM_IFACE);
+	usb_put_le16(n + 6, (uint16_t)(len - 8));
 	if (speed) {
-		put32(n + 8, e->bitrate);  /* DLBitRate */
-		put32(n + 12, e->bitrate); /* ULBitRate */
+		usb_put_le32(n + 8, e->bitrate);  /* DLBitRate */
+		usb_put_le32(n + 12, e->bitrate); /* ULBitRate */
 	}
 	x->actual = len;
 	e->notify = speed ? ECM_NOTIFY_NONE : ECM_NOTIFY_SPEED;
@@ -319,50 +292,6 @@ static const struct sim_usb_class ecm_class = {
 
 /* ---- construction ---- */
 
-/* CDC 1.2 5.1.1: the device is a CDC device (class 2) and says so. */
-static void build_device_desc(enum sim_usb_speed speed, uint8_t *dev)
-{
-	memset(dev, 0, 18);
-	dev[0] = 18;
-	dev[1] = SIM_USB_DT_DEVICE;
-	put16(dev + 2, speed == SIM_USB_SPEED_HIGH ? 0x0200 : 0x0110);
-	dev[4] = 0x02; /* bDeviceClass: communications */
-	dev[7] = 64;   /* bMaxPacketSize0 */
-	put16(dev + 8, SIM_USB_ECM_VENDOR);
-	put16(dev + 10, SIM_USB_ECM_PRODUCT);
-	put16(dev + 12, 0x0100); /* bcdDevice 1.00 */
-	dev[14] = 1;		 /* iManufacturer */
-	dev[15] = 2;		 /* iProduct */
-	dev[16] = 3;		 /* iSerialNumber */
-	dev[17] = 1;		 /* bNumConfigurations */
-}
-
-static uint8_t *put_iface(uint8_t *p, uint8_t num, uint8_t alt, uint8_t neps,
-			  uint8_t cls, uint8_t sub)
-{
-	memset(p, 0, 9);
-	p[0] = 9;
-	p[1] = SIM_USB_DT_INTERFACE;
-	p[2] = num;
-	p[3] = alt;
-	p[4] = neps;
-	p[5] = cls;
-	p[6] = sub;
-	return p + 9; /* protocol 0, no string */
-}
-
-static uint8_t *put_ep(uint8_t *p, uint8_t addr, enum sim_usb_ep_type type,
-		       uint16_t mps, uint8_t interval)
-{
-	p[0] = 7;
-	p[1] = SIM_USB_DT_ENDPOINT;
-	p[2] = addr;
-	p[3] = type;
-	put16(p + 4, mps);
-	p[6] = interval;
-	return p + 7;
-}
-
 /* CDC 1.2 5.2.3: Header (CDC 1.20) and Union (0 controls 1); ECM 1.2
  * 5.4: Ethernet Networking, with no statistics, 1514-byte segments, no
  * multicast filters and no power filters. */
@@ -373,75 +302,62 @@ static uint8_t *put_functional(uint8_t *p)
 				      SIM_USB_ECM_COMM_IFACE,
 				      SIM_USB_ECM_DATA_IFACE};
 
-	memcpy(p, hdr, sizeof(hdr));
-	p += sizeof(hdr);
-	memcpy(p, uni, sizeof(uni));
-	p += sizeof(uni);
+	p = usb_desc_bytes(p, hdr, sizeof(hdr));
+	p = usb_desc_bytes(p, uni, sizeof(uni));
 	memset(p, 0, 13);
 	p[0] = 13;
 	p[1] = ECM_CS_INTERFACE;
 	p[2] = 0x0f;
 	p[3] = SIM_USB_ECM_MAC_INDEX;
-	put16(p + 8, SIM_USB_ECM_FRAME_MAX); /* after bmEthernetStatistics */
+	usb_put_le16(p + 8,
+		     SIM_USB_ECM_FRAME_MAX); /* after bmEthernetStatistics */
 	return p + 13;
 }
 
-/* One configuration, bus powered (100 mA). */
+/* CDC 1.2 5.1.1: the device is a CDC device (class 2) and says so. One
+ * configuration, bus powered (100 mA). */
 static void build_config(enum sim_usb_speed speed, uint8_t *c)
 {
 	bool high = speed == SIM_USB_SPEED_HIGH;
-	uint16_t mps = high ? 512 : 64;
-	uint8_t *p = c + 9;
+	uint16_t mps = usb_class_bulk_mps(speed);
+	uint8_t *p;
 
-	memset(c, 0, ECM_CONFIG_LEN);
-	c[0] = 9;
-	c[1] = SIM_USB_DT_CONFIG;
-	put16(c + 2, ECM_CONFIG_LEN);
-	c[4] = 2;    /* bNumInterfaces */
-	c[5] = 1;    /* bConfigurationValue */
-	c[7] = 0x80; /* bus powered, no remote wakeup */
-	c[8] = 50;   /* bMaxPower, 2 mA units */
-	p = put_iface(p, SIM_USB_ECM_COMM_IFACE, 0, 1, 0x02, 0x06);
+	p = usb_desc_config(c, ECM_CONFIG_LEN, 2, 0x80); /* no remote wakeup */
+	p = usb_desc_iface(p, SIM_USB_ECM_COMM_IFACE, 0, 1, 0x02, 0x06, 0);
 	p = put_functional(p);
 	/* 16 ms either way: 16 frames, or 2^(8-1) microframes. */
-	p = put_ep(p, SIM_USB_DIR_IN | SIM_USB_ECM_EP_NOTIFY,
-		   SIM_USB_EP_INTERRUPT, ECM_NOTIFY_MPS, high ? 8 : 16);
-	p = put_iface(p, SIM_USB_ECM_DATA_IFACE, 0, 0, 0x0a, 0x00);
-	p = put_iface(p, SIM_USB_ECM_DATA_IFACE, 1, 2, 0x0a, 0x00);
-	p = put_ep(p, SIM_USB_DIR_IN | SIM_USB_ECM_EP_IN, SIM_USB_EP_BULK, mps,
-		   0);
-	p = put_ep(p, SIM_USB_ECM_EP_OUT, SIM_USB_EP_BULK, mps, 0);
+	p = usb_desc_ep(p, SIM_USB_DIR_IN | SIM_USB_ECM_EP_NOTIFY,
+			SIM_USB_EP_INTERRUPT, ECM_NOTIFY_MPS, high ? 8 : 16);
+	p = usb_desc_iface(p, SIM_USB_ECM_DATA_IFACE, 0, 0, 0x0a, 0x00, 0);
+	p = usb_desc_iface(p, SIM_USB_ECM_DATA_IFACE, 1, 2, 0x0a, 0x00, 0);
+	p = usb_desc_ep(p, SIM_USB_DIR_IN | SIM_USB_ECM_EP_IN, SIM_USB_EP_BULK,
+			mps, 0);
+	p = usb_desc_ep(p, SIM_USB_ECM_EP_OUT, SIM_USB_EP_BULK, mps, 0);
 	SIM_ASSERT(p == c + ECM_CONFIG_LEN);
 }
 
 int sim_usb_ecm_new(enum sim_usb_speed speed, struct sim_usb_device **out,
 		    char *err, size_t errlen)
 {
-	uint8_t dev[18], config[ECM_CONFIG_LEN];
-	struct sim_usb_descriptors desc = {
-	    .device = dev,
-	    .config = config,
-	    .strings = ecm_strings,
-	    .nstrings = 4,
-	};
+	uint8_t dev[USB_CLASS_DEVICE_LEN], config[ECM_CONFIG_LEN];
 	struct ecm *e;
 	int rc;
 
 	SIM_ASSERT(out);
 	*out = NULL;
-	if (speed != SIM_USB_SPEED_FULL && speed != SIM_USB_SPEED_HIGH)
-		return fail(err, errlen,
-			    "usb ecm: speed %d: CDC-ECM needs bulk endpoints, "
-			    "full or high speed only",
-			    (int)speed);
+	rc = usb_class_need_bulk("ecm", "CDC-ECM", speed, err, errlen);
+	if (rc)
+		return rc;
 	e = sim_xcalloc(1, sizeof(*e));
 	e->magic = ECM_MAGIC;
-	e->mps = speed == SIM_USB_SPEED_HIGH ? 512 : 64;
+	e->mps = usb_class_bulk_mps(speed);
 	e->bitrate = speed == SIM_USB_SPEED_HIGH ? 100000000 : 10000000;
 	e->filter = SIM_USB_ECM_FILTER_DEFAULT;
-	build_device_desc(speed, dev);
+	usb_desc_device(dev, speed, 0x02, SIM_USB_ECM_VENDOR,
+			SIM_USB_ECM_PRODUCT);
 	build_config(speed, config);
-	rc = sim_usb_device_new(&desc, speed, &ecm_class, e, out, err, errlen);
+	rc = usb_class_device_new(dev, config, ecm_strings, 4, speed,
+				  &ecm_class, e, out, err, errlen);
 	if (rc)
 		free(e);
 	return rc;

@@ -8,13 +8,11 @@
  * event becomes a report (hid_next_report). To add a boot-compatible kind,
  * give it a kind and a report builder.
  */
-#include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sim/core/sim.h"
+#include "sim/devices/usb_class.h"
 #include "sim/devices/usb_hid.h"
 
 #define HID_MAGIC	    0x48494431u /* "HID1" */
@@ -152,19 +150,6 @@ struct hid {
 	uint64_t reports, naks, led_reports;
 };
 
-__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen,
-						      const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
-
 static struct hid *hid_of(const struct sim_usb_device *d)
 {
 	struct hid *h = sim_usb_device_class_priv(d);
@@ -265,17 +250,6 @@ static enum sim_usb_status hid_data(struct sim_usb_device *d,
 
 /* ---- class requests on the interface ---- */
 
-static enum sim_usb_status reply(struct sim_usb_xfer *x, const void *buf,
-				 size_t n)
-{
-	if (n > x->setup.wLength)
-		n = x->setup.wLength;
-	if (n)
-		memcpy(x->data, buf, n);
-	x->actual = (uint32_t)n;
-	return SIM_USB_OK;
-}
-
 /* HID 1.11 6.2.1: the HID descriptor, naming one report descriptor. */
 static void hid_class_desc(const struct hid_kind *k, uint8_t *b)
 {
@@ -299,10 +273,11 @@ static enum sim_usb_status hid_get_descriptor(struct hid *h,
 	if ((x->setup.wValue & 0xff) != 0)
 		return SIM_USB_STALL;
 	if (type == SIM_USB_HID_DT_REPORT)
-		return reply(x, h->kind->report_desc, h->kind->report_desc_len);
+		return usb_class_reply(x, h->kind->report_desc,
+				       h->kind->report_desc_len);
 	if (type == SIM_USB_HID_DT_HID) {
 		hid_class_desc(h->kind, b);
-		return reply(x, b, sizeof(b));
+		return usb_class_reply(x, b, sizeof(b));
 	}
 	return SIM_USB_STALL;
 }
@@ -315,14 +290,16 @@ static enum sim_usb_status hid_get(struct hid *h, struct sim_usb_xfer *x)
 	switch (s->bRequest) {
 	case SIM_USB_HID_GET_REPORT:
 		if (s->wValue == HID_REPORT_INPUT << 8)
-			return reply(x, h->state, report_len(h));
+			return usb_class_reply(x, h->state, report_len(h));
 		if (s->wValue == HID_REPORT_OUTPUT << 8 && h->kind->keyboard)
-			return reply(x, &h->leds, 1);
+			return usb_class_reply(x, &h->leds, 1);
 		return SIM_USB_STALL;
 	case SIM_USB_HID_GET_IDLE:
-		return s->wValue ? SIM_USB_STALL : reply(x, &h->idle, 1);
+		return s->wValue ? SIM_USB_STALL
+				 : usb_class_reply(x, &h->idle, 1);
 	case SIM_USB_HID_GET_PROTOCOL:
-		return s->wValue ? SIM_USB_STALL : reply(x, &h->protocol, 1);
+		return s->wValue ? SIM_USB_STALL
+				 : usb_class_reply(x, &h->protocol, 1);
 	}
 	return SIM_USB_STALL;
 }
@@ -414,82 +391,38 @@ static const struct sim_usb_class hid_mouse_class = {
 
 /* ---- construction ---- */
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-/* bMaxPacketSize0: low speed allows only 8; 64 elsewhere. bcdUSB 2.00
- * only where the device qualifier exists (high speed). Class, subclass
- * and protocol 0: the interface says what the device is. */
-static void build_device_desc(const struct hid_kind *k,
-			      enum sim_usb_speed speed, uint8_t *dev)
-{
-	memset(dev, 0, 18);
-	dev[0] = 18;
-	dev[1] = SIM_USB_DT_DEVICE;
-	put16(dev + 2, speed == SIM_USB_SPEED_HIGH ? 0x0200 : 0x0110);
-	dev[7] = speed == SIM_USB_SPEED_LOW ? 8 : 64;
-	put16(dev + 8, SIM_USB_HID_VENDOR);
-	put16(dev + 10, k->pid);
-	put16(dev + 12, 0x0100); /* bcdDevice 1.00 */
-	dev[14] = 1;		 /* iManufacturer */
-	dev[15] = 2;		 /* iProduct */
-	dev[16] = 3;		 /* iSerialNumber */
-	dev[17] = 1;		 /* bNumConfigurations */
-}
-
-/* One configuration: bus powered (100 mA), remote wakeup, one boot
+/* Class 0 in the device descriptor: the interface says what the device
+ * is. One configuration: bus powered (100 mA), remote wakeup, one boot
  * interface with its HID descriptor and interrupt IN endpoint 1 polled
  * every 10 ms (low, full) or 2^(7-1) microframes = 8 ms (high). */
 static void build_config(const struct hid_kind *k, enum sim_usb_speed speed,
 			 uint8_t *c)
 {
-	uint8_t *i = c + 9, *e = c + 27;
+	uint8_t *p;
 
-	memset(c, 0, HID_CONFIG_LEN);
-	c[0] = 9;
-	c[1] = SIM_USB_DT_CONFIG;
-	put16(c + 2, HID_CONFIG_LEN);
-	c[4] = 1;    /* bNumInterfaces */
-	c[5] = 1;    /* bConfigurationValue */
-	c[7] = 0xa0; /* bus powered, remote wakeup */
-	c[8] = 50;   /* bMaxPower, 2 mA units */
-	i[0] = 9;
-	i[1] = SIM_USB_DT_INTERFACE;
-	i[4] = 1; /* bNumEndpoints */
-	i[5] = 3; /* HID */
-	i[6] = 1; /* boot interface subclass */
-	i[7] = k->protocol;
-	hid_class_desc(k, c + 18);
-	e[0] = 7;
-	e[1] = SIM_USB_DT_ENDPOINT;
-	e[2] = HID_EP_IN;
-	e[3] = SIM_USB_EP_INTERRUPT;
-	put16(e + 4, k->report_len);
-	e[6] = speed == SIM_USB_SPEED_HIGH ? 7 : 10;
+	p = usb_desc_config(c, HID_CONFIG_LEN, 1, 0xa0);
+	p = usb_desc_iface(p, 0, 0, 1, 3, 1, k->protocol); /* HID, boot */
+	hid_class_desc(k, p);
+	p += 9;
+	p = usb_desc_ep(p, HID_EP_IN, SIM_USB_EP_INTERRUPT, k->report_len,
+			speed == SIM_USB_SPEED_HIGH ? 7 : 10);
+	SIM_ASSERT(p == c + HID_CONFIG_LEN);
 }
 
 static int hid_new(const struct hid_kind *k, const struct sim_usb_class *cls,
 		   enum sim_usb_speed speed, struct hid *h,
 		   struct sim_usb_device **out, char *err, size_t errlen)
 {
-	uint8_t dev[18], config[HID_CONFIG_LEN];
-	struct sim_usb_descriptors desc = {
-	    .device = dev,
-	    .config = config,
-	    .strings = k->strings,
-	    .nstrings = 3,
-	};
+	uint8_t dev[USB_CLASS_DEVICE_LEN], config[HID_CONFIG_LEN];
 	int rc;
 
 	h->magic = HID_MAGIC;
 	h->kind = k;
 	h->protocol = HID_PROTOCOL_REPORT;
-	build_device_desc(k, speed, dev);
+	usb_desc_device(dev, speed, 0, SIM_USB_HID_VENDOR, k->pid);
 	build_config(k, speed, config);
-	rc = sim_usb_device_new(&desc, speed, cls, h, out, err, errlen);
+	rc = usb_class_device_new(dev, config, k->strings, 3, speed, cls, h,
+				  out, err, errlen);
 	if (rc) {
 		free(h->keys);
 		free(h->moves);
@@ -504,8 +437,9 @@ static int check_speed(const char *name, enum sim_usb_speed speed, char *err,
 	if (speed == SIM_USB_SPEED_LOW || speed == SIM_USB_SPEED_FULL ||
 	    speed == SIM_USB_SPEED_HIGH)
 		return 0;
-	return fail(err, errlen, "usb %s: speed %d is not low, full or high",
-		    name, (int)speed);
+	return usb_class_fail(err, errlen,
+			      "usb %s: speed %d is not low, full or high", name,
+			      (int)speed);
 }
 
 static int check_keys(const struct sim_usb_hid_key_event *ev, unsigned nev,
@@ -514,24 +448,26 @@ static int check_keys(const struct sim_usb_hid_key_event *ev, unsigned nev,
 	unsigned i;
 
 	if (nev && !ev)
-		return fail(err, errlen,
-			    "usb hid-keyboard: %u events, no "
-			    "array",
-			    nev);
+		return usb_class_fail(err, errlen,
+				      "usb hid-keyboard: %u events, no "
+				      "array",
+				      nev);
 	for (i = 0; i < nev; i++) {
 		uint8_t key = ev[i].keycode;
 
 		if (i && ev[i].at_ns < ev[i - 1].at_ns)
-			return fail(err, errlen,
-				    "usb hid-keyboard: event %u at %llu ns "
-				    "before event %u",
-				    i, (unsigned long long)ev[i].at_ns, i - 1);
+			return usb_class_fail(
+			    err, errlen,
+			    "usb hid-keyboard: event %u at %llu ns "
+			    "before event %u",
+			    i, (unsigned long long)ev[i].at_ns, i - 1);
 		if (key ? key < KEY_FIRST || key > KEY_LAST : !ev[i].modifiers)
-			return fail(err, errlen,
-				    "usb hid-keyboard: event %u: key code "
-				    "0x%02x outside 0x04..0x65 (0 needs "
-				    "modifiers)",
-				    i, key);
+			return usb_class_fail(
+			    err, errlen,
+			    "usb hid-keyboard: event %u: key code "
+			    "0x%02x outside 0x04..0x65 (0 needs "
+			    "modifiers)",
+			    i, key);
 	}
 	return 0;
 }
@@ -542,21 +478,23 @@ static int check_moves(const struct sim_usb_hid_mouse_event *ev, unsigned nev,
 	unsigned i;
 
 	if (nev && !ev)
-		return fail(err, errlen, "usb hid-mouse: %u events, no array",
-			    nev);
+		return usb_class_fail(
+		    err, errlen, "usb hid-mouse: %u events, no array", nev);
 	for (i = 0; i < nev; i++) {
 		if (i && ev[i].at_ns < ev[i - 1].at_ns)
-			return fail(err, errlen,
-				    "usb hid-mouse: event %u at %llu ns "
-				    "before event %u",
-				    i, (unsigned long long)ev[i].at_ns, i - 1);
+			return usb_class_fail(
+			    err, errlen,
+			    "usb hid-mouse: event %u at %llu ns "
+			    "before event %u",
+			    i, (unsigned long long)ev[i].at_ns, i - 1);
 		if (ev[i].buttons > 7 || ev[i].dx == -128 || ev[i].dy == -128 ||
 		    ev[i].wheel == -128)
-			return fail(err, errlen,
-				    "usb hid-mouse: event %u: buttons above "
-				    "7 or a movement of -128 (the report "
-				    "says -127..127)",
-				    i);
+			return usb_class_fail(
+			    err, errlen,
+			    "usb hid-mouse: event %u: buttons above "
+			    "7 or a movement of -128 (the report "
+			    "says -127..127)",
+			    i);
 	}
 	return 0;
 }

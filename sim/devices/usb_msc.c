@@ -11,13 +11,11 @@
  * data stage then only counts bytes. To teach the device what another
  * command intends, extend block_count (or add a decoder next to it).
  */
-#include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sim/core/sim.h"
+#include "sim/devices/usb_class.h"
 #include "sim/devices/usb_msc.h"
 
 #define MSC_MAGIC	0x4d534331u /* "MSC1" */
@@ -62,39 +60,12 @@ struct msc {
 static const char *const msc_strings[] = {"xpv", "xpv mass storage",
 					  "5850564D5343"};
 
-__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen,
-						      const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
-
 static struct msc *msc_of(const struct sim_usb_device *d)
 {
 	struct msc *m = sim_usb_device_class_priv(d);
 
 	SIM_ASSERT(m && m->magic == MSC_MAGIC);
 	return m;
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
 }
 
 static uint32_t get_be(const uint8_t *p, unsigned n)
@@ -238,15 +209,16 @@ static enum sim_usb_status msc_stall(struct sim_usb_device *d, uint8_t ep,
  * length. Reserved bits must be 0: flags 0-6, LUN 4-7, CB length 5-7. */
 static bool cbw_ok(const uint8_t *c)
 {
-	return get_le32(c) == SIM_USB_MSC_CBW_SIGNATURE && !(c[12] & 0x7f) &&
-	       c[13] == 0 && c[14] >= 1 && c[14] <= MSC_CB_MAX;
+	return usb_get_le32(c) == SIM_USB_MSC_CBW_SIGNATURE &&
+	       !(c[12] & 0x7f) && c[13] == 0 && c[14] >= 1 &&
+	       c[14] <= MSC_CB_MAX;
 }
 
 /* What the host expects: nothing when dCBWDataTransferLength is 0,
  * whatever the direction bit says (BOT 5.1). */
 static enum sim_scsi_dir cbw_dir(const uint8_t *c)
 {
-	if (!get_le32(c + 8))
+	if (!usb_get_le32(c + 8))
 		return SIM_SCSI_DIR_NONE;
 	if (c[12] & SIM_USB_MSC_CBW_DIR_IN)
 		return SIM_SCSI_DIR_FROM_DEVICE;
@@ -273,8 +245,8 @@ static enum sim_usb_status msc_cbw(struct sim_usb_device *d, struct msc *m,
 	if (x->len != SIM_USB_MSC_CBW_LEN || !cbw_ok(c))
 		return msc_bad_cbw(d, m);
 	m->st.commands++;
-	m->tag = get_le32(c + 4);
-	m->host_len = get_le32(c + 8);
+	m->tag = usb_get_le32(c + 4);
+	m->host_len = usb_get_le32(c + 8);
 	m->host_dir = cbw_dir(c);
 	m->cb_len = c[14];
 	memset(m->cb, 0, sizeof(m->cb));
@@ -369,9 +341,9 @@ static enum sim_usb_status msc_send_csw(struct msc *m, struct sim_usb_xfer *x)
 
 	if (x->len < SIM_USB_MSC_CSW_LEN)
 		return SIM_USB_BABBLE;
-	put_le32(c, SIM_USB_MSC_CSW_SIGNATURE);
-	put_le32(c + 4, m->tag);
-	put_le32(c + 8, m->residue);
+	usb_put_le32(c, SIM_USB_MSC_CSW_SIGNATURE);
+	usb_put_le32(c + 4, m->tag);
+	usb_put_le32(c + 8, m->residue);
 	c[12] = m->status;
 	x->actual = SIM_USB_MSC_CSW_LEN;
 	m->phase = PHASE_CBW;
@@ -466,91 +438,44 @@ static const struct sim_usb_class msc_class = {
 
 /* ---- construction ---- */
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-/* Class 0 in the device descriptor: the interface says what it is. */
-static void build_device_desc(enum sim_usb_speed speed, uint8_t *dev)
-{
-	memset(dev, 0, 18);
-	dev[0] = 18;
-	dev[1] = SIM_USB_DT_DEVICE;
-	put16(dev + 2, speed == SIM_USB_SPEED_HIGH ? 0x0200 : 0x0110);
-	dev[7] = 64; /* bMaxPacketSize0 */
-	put16(dev + 8, SIM_USB_MSC_VENDOR);
-	put16(dev + 10, SIM_USB_MSC_PRODUCT);
-	put16(dev + 12, 0x0100); /* bcdDevice 1.00 */
-	dev[14] = 1;		 /* iManufacturer */
-	dev[15] = 2;		 /* iProduct */
-	dev[16] = 3;		 /* iSerialNumber: BOT 4.1.1 wants one */
-	dev[17] = 1;		 /* bNumConfigurations */
-}
-
-static void build_bulk_ep(uint8_t *e, uint8_t addr, uint16_t mps)
-{
-	e[0] = 7;
-	e[1] = SIM_USB_DT_ENDPOINT;
-	e[2] = addr;
-	e[3] = SIM_USB_EP_BULK;
-	put16(e + 4, mps);
-	e[6] = 0; /* high-speed bulk OUT: never NAKs */
-}
-
-/* One configuration, bus powered (100 mA), one BOT interface. */
+/* Class 0 in the device descriptor: the interface says what it is (BOT
+ * 4.1.1 wants the serial number string). One configuration, bus powered
+ * (100 mA), one BOT interface; high-speed bulk OUT never NAKs
+ * (bInterval 0). */
 static void build_config(enum sim_usb_speed speed, uint8_t *c)
 {
-	uint16_t mps = speed == SIM_USB_SPEED_HIGH ? 512 : 64;
-	uint8_t *i = c + 9;
+	uint16_t mps = usb_class_bulk_mps(speed);
+	uint8_t *p;
 
-	memset(c, 0, MSC_CONFIG_LEN);
-	c[0] = 9;
-	c[1] = SIM_USB_DT_CONFIG;
-	put16(c + 2, MSC_CONFIG_LEN);
-	c[4] = 1;    /* bNumInterfaces */
-	c[5] = 1;    /* bConfigurationValue */
-	c[7] = 0x80; /* bus powered, no remote wakeup */
-	c[8] = 50;   /* bMaxPower, 2 mA units */
-	i[0] = 9;
-	i[1] = SIM_USB_DT_INTERFACE;
-	i[4] = 2;    /* bNumEndpoints */
-	i[5] = 0x08; /* mass storage */
-	i[6] = 0x06; /* SCSI transparent command set */
-	i[7] = 0x50; /* Bulk-Only Transport */
-	build_bulk_ep(c + 18, MSC_EP_IN_ADDR, mps);
-	build_bulk_ep(c + 25, MSC_EP_OUT_ADDR, mps);
+	p = usb_desc_config(c, MSC_CONFIG_LEN, 1, 0x80); /* no remote wakeup */
+	/* mass storage, SCSI transparent command set, Bulk-Only Transport */
+	p = usb_desc_iface(p, 0, 0, 2, 0x08, 0x06, 0x50);
+	p = usb_desc_ep(p, MSC_EP_IN_ADDR, SIM_USB_EP_BULK, mps, 0);
+	p = usb_desc_ep(p, MSC_EP_OUT_ADDR, SIM_USB_EP_BULK, mps, 0);
+	SIM_ASSERT(p == c + MSC_CONFIG_LEN);
 }
 
 int sim_usb_msc_new(enum sim_usb_speed speed, struct sim_scsi_target *t,
 		    struct sim_usb_device **out, char *err, size_t errlen)
 {
-	uint8_t dev[18], config[MSC_CONFIG_LEN];
-	struct sim_usb_descriptors desc = {
-	    .device = dev,
-	    .config = config,
-	    .strings = msc_strings,
-	    .nstrings = 3,
-	};
+	uint8_t dev[USB_CLASS_DEVICE_LEN], config[MSC_CONFIG_LEN];
 	struct msc *m;
 	int rc;
 
 	SIM_ASSERT(out);
 	*out = NULL;
-	if (speed != SIM_USB_SPEED_FULL && speed != SIM_USB_SPEED_HIGH)
-		return fail(err, errlen,
-			    "usb msc: speed %d: mass storage needs bulk "
-			    "endpoints, full or high speed only",
-			    (int)speed);
+	rc = usb_class_need_bulk("msc", "mass storage", speed, err, errlen);
+	if (rc)
+		return rc;
 	if (!t)
-		return fail(err, errlen, "usb msc: no SCSI unit");
+		return usb_class_fail(err, errlen, "usb msc: no SCSI unit");
 	m = sim_xcalloc(1, sizeof(*m));
 	m->magic = MSC_MAGIC;
 	m->t = t;
-	build_device_desc(speed, dev);
+	usb_desc_device(dev, speed, 0, SIM_USB_MSC_VENDOR, SIM_USB_MSC_PRODUCT);
 	build_config(speed, config);
-	rc = sim_usb_device_new(&desc, speed, &msc_class, m, out, err, errlen);
+	rc = usb_class_device_new(dev, config, msc_strings, 3, speed,
+				  &msc_class, m, out, err, errlen);
 	if (rc)
 		free(m);
 	return rc;

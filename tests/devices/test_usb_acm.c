@@ -10,6 +10,7 @@
 
 #include "check_main.h"
 #include "sim/devices/usb_acm.h"
+#include "usb_test.h"
 
 #define IN   true
 #define OUT  false
@@ -20,99 +21,35 @@ static const enum sim_usb_speed speeds[] = {SIM_USB_SPEED_FULL,
 
 static uint8_t wbuf[3 * LOOP], rbuf[3 * LOOP];
 
-static uint16_t le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
 static void fill(uint8_t *p, size_t n, unsigned seed)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		p[i] = (uint8_t)(i * 31 + seed + (i >> 8));
-}
-
-static enum sim_usb_status ctl(struct sim_usb_device *d, uint8_t type,
-			       uint8_t req, uint16_t value, uint16_t index,
-			       uint16_t length, uint8_t *buf, uint32_t *actual)
-{
-	struct sim_usb_xfer x = {
-	    .ep = 0,
-	    .in = type & SIM_USB_DIR_IN,
-	    .type = SIM_USB_EP_CONTROL,
-	    .setup = {type, req, value, index, length},
-	    .data = length ? buf : NULL,
-	    .len = length,
-	};
-	enum sim_usb_status st = sim_usb_device_handle(d, &x);
-
-	if (actual)
-		*actual = x.actual;
-	return st;
+	usb_test_fill(p, n, 31, seed);
 }
 
 /* One attempt on bulk IN 1 / bulk OUT 2. */
 static enum sim_usb_status bulk(struct sim_usb_device *d, bool in, void *buf,
 				uint32_t len, uint32_t *actual)
 {
-	struct sim_usb_xfer x = {
-	    .ep = in ? SIM_USB_ACM_EP_IN : SIM_USB_ACM_EP_OUT,
-	    .in = in,
-	    .type = SIM_USB_EP_BULK,
-	    .data = len ? buf : NULL,
-	    .len = len,
-	};
-	enum sim_usb_status st = sim_usb_device_handle(d, &x);
-
-	if (actual)
-		*actual = x.actual;
-	return st;
+	return usb_test_xfer(d, 0, in ? SIM_USB_ACM_EP_IN : SIM_USB_ACM_EP_OUT,
+			     in, SIM_USB_EP_BULK, buf, len, actual);
 }
 
 /* One attempt on interrupt IN 3. */
 static enum sim_usb_status poll(struct sim_usb_device *d, uint8_t *buf,
 				uint32_t len, uint32_t *actual)
 {
-	struct sim_usb_xfer x = {
-	    .ep = SIM_USB_ACM_EP_NOTIFY,
-	    .in = true,
-	    .type = SIM_USB_EP_INTERRUPT,
-	    .data = buf,
-	    .len = len,
-	};
-	enum sim_usb_status st = sim_usb_device_handle(d, &x);
-
-	*actual = x.actual;
-	return st;
+	return usb_test_xfer(d, 0, SIM_USB_ACM_EP_NOTIFY, true,
+			     SIM_USB_EP_INTERRUPT, buf, len, actual);
 }
 
 static struct sim_usb_device *acm(enum sim_usb_speed speed)
 {
-	struct sim_usb_device *d;
-	char err[256] = "";
-
-	ck_assert_msg(sim_usb_acm_new(speed, &d, err, sizeof(err)) == 0, "%s",
-		      err);
-	return d;
+	return USB_TEST_NEW(sim_usb_acm_new, speed);
 }
 
 static void configure(struct sim_usb_device *d)
 {
-	ck_assert_int_eq(
-	    ctl(d, 0x00, SIM_USB_REQ_SET_ADDRESS, 5, 0, 0, NULL, NULL),
-	    SIM_USB_OK);
-	ck_assert_int_eq(
-	    ctl(d, 0x00, SIM_USB_REQ_SET_CONFIGURATION, 1, 0, 0, NULL, NULL),
-	    SIM_USB_OK);
-}
-
-/* SET_CONFIGURATION again: a fresh start for the class. */
-static void reconfigure(struct sim_usb_device *d)
-{
-	ck_assert_int_eq(
-	    ctl(d, 0x00, SIM_USB_REQ_SET_CONFIGURATION, 1, 0, 0, NULL, NULL),
-	    SIM_USB_OK);
+	usb_test_configure(d, 5);
 }
 
 static struct sim_usb_device *ready(enum sim_usb_speed speed)
@@ -140,11 +77,7 @@ static void read_exact(struct sim_usb_device *d, uint8_t *p, uint32_t room,
 
 static void expect_in_nak(struct sim_usb_device *d)
 {
-	uint8_t b[64];
-	uint32_t n;
-
-	ck_assert_int_eq(bulk(d, IN, b, sizeof(b), &n), SIM_USB_NAK);
-	ck_assert_uint_eq(n, 0);
+	usb_test_expect_nak(d, 0, SIM_USB_ACM_EP_IN, SIM_USB_EP_BULK, 64);
 }
 
 static enum sim_usb_status set_control(struct sim_usb_device *d, uint16_t v)
@@ -169,11 +102,8 @@ static void expect_serial_state(struct sim_usb_device *d, uint16_t state)
 
 static void expect_no_notification(struct sim_usb_device *d)
 {
-	uint8_t b[16];
-	uint32_t n;
-
-	ck_assert_int_eq(poll(d, b, sizeof(b), &n), SIM_USB_NAK);
-	ck_assert_uint_eq(n, 0);
+	usb_test_expect_nak(d, 0, SIM_USB_ACM_EP_NOTIFY, SIM_USB_EP_INTERRUPT,
+			    16);
 }
 
 static void get_line(struct sim_usb_device *d, uint8_t *b)

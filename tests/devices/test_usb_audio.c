@@ -12,6 +12,7 @@
 
 #include "check_main.h"
 #include "sim/devices/usb_audio.h"
+#include "usb_test.h"
 
 #define PKT   SIM_USB_AUDIO_PACKET
 #define SPK   SIM_USB_AUDIO_SPK_IFACE
@@ -21,30 +22,6 @@
 #define FU    (SIM_USB_AUDIO_FU << 8 | SIM_USB_AUDIO_AC_IFACE)
 
 static uint8_t buf[16 * 1024];
-
-static uint16_t le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static enum sim_usb_status ctl(struct sim_usb_device *d, uint8_t type,
-			       uint8_t req, uint16_t value, uint16_t index,
-			       uint16_t length, uint8_t *b, uint32_t *actual)
-{
-	struct sim_usb_xfer x = {
-	    .ep = 0,
-	    .in = type & SIM_USB_DIR_IN,
-	    .type = SIM_USB_EP_CONTROL,
-	    .setup = {type, req, value, index, length},
-	    .data = length ? b : NULL,
-	    .len = length,
-	};
-	enum sim_usb_status st = sim_usb_device_handle(d, &x);
-
-	if (actual)
-		*actual = x.actual;
-	return st;
-}
 
 /* One iso transfer of np packets, lens[i] bytes each, back to back in
  * buf; actual[i] and status[i] as the device left them. */
@@ -103,38 +80,12 @@ static void iso_full(struct sim_usb_device *d, bool in, unsigned np)
 
 static struct sim_usb_device *audio(void)
 {
-	struct sim_usb_device *d;
-	char err[256] = "";
-
-	ck_assert_msg(
-	    sim_usb_audio_new(SIM_USB_SPEED_FULL, &d, err, sizeof(err)) == 0,
-	    "%s", err);
-	return d;
+	return USB_TEST_NEW(sim_usb_audio_new, SIM_USB_SPEED_FULL);
 }
 
 static void configure(struct sim_usb_device *d)
 {
-	ck_assert_int_eq(
-	    ctl(d, 0x00, SIM_USB_REQ_SET_ADDRESS, 7, 0, 0, NULL, NULL),
-	    SIM_USB_OK);
-	ck_assert_int_eq(
-	    ctl(d, 0x00, SIM_USB_REQ_SET_CONFIGURATION, 1, 0, 0, NULL, NULL),
-	    SIM_USB_OK);
-}
-
-/* SET_CONFIGURATION again: a fresh start for the class. */
-static void reconfigure(struct sim_usb_device *d)
-{
-	ck_assert_int_eq(
-	    ctl(d, 0x00, SIM_USB_REQ_SET_CONFIGURATION, 1, 0, 0, NULL, NULL),
-	    SIM_USB_OK);
-}
-
-static enum sim_usb_status set_iface(struct sim_usb_device *d, uint16_t iface,
-				     uint16_t alt)
-{
-	return ctl(d, 0x01, SIM_USB_REQ_SET_INTERFACE, alt, iface, 0, NULL,
-		   NULL);
+	usb_test_configure(d, 7);
 }
 
 /* Configured, both streams in alternate 1. */

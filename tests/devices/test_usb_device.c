@@ -11,6 +11,7 @@
 
 #include "check_main.h"
 #include "sim/devices/usb_device.h"
+#include "usb_test.h"
 
 #define LOW  SIM_USB_SPEED_LOW
 #define FULL SIM_USB_SPEED_FULL
@@ -174,25 +175,6 @@ static struct sim_usb_device *dev_new(enum sim_usb_speed speed)
 
 /* ---- transfers in protocol terms ---- */
 
-static enum sim_usb_status ctl(struct sim_usb_device *d, uint8_t type,
-			       uint8_t req, uint16_t value, uint16_t index,
-			       uint16_t length, uint8_t *buf, uint32_t *actual)
-{
-	struct sim_usb_xfer x = {
-	    .ep = 0,
-	    .in = type & SIM_USB_DIR_IN,
-	    .type = SIM_USB_EP_CONTROL,
-	    .setup = {type, req, value, index, length},
-	    .data = length ? buf : NULL,
-	    .len = length,
-	};
-	enum sim_usb_status st = sim_usb_device_handle(d, &x);
-
-	if (actual)
-		*actual = x.actual;
-	return st;
-}
-
 static enum sim_usb_status get_desc(struct sim_usb_device *d, uint8_t type,
 				    uint8_t index, uint16_t lang,
 				    uint16_t length, uint8_t *buf,
@@ -205,12 +187,6 @@ static enum sim_usb_status get_desc(struct sim_usb_device *d, uint8_t type,
 static enum sim_usb_status set_config(struct sim_usb_device *d, uint16_t v)
 {
 	return ctl(d, 0x00, SIM_USB_REQ_SET_CONFIGURATION, v, 0, 0, NULL, NULL);
-}
-
-static enum sim_usb_status set_iface(struct sim_usb_device *d, uint16_t i,
-				     uint16_t alt)
-{
-	return ctl(d, 0x01, SIM_USB_REQ_SET_INTERFACE, alt, i, 0, NULL, NULL);
 }
 
 static enum sim_usb_status ep_feature(struct sim_usb_device *d, bool set,

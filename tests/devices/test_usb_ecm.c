@@ -12,6 +12,7 @@
 
 #include "check_main.h"
 #include "sim/devices/usb_ecm.h"
+#include "usb_test.h"
 
 #define IN    true
 #define OUT   false
@@ -28,103 +29,30 @@ static const uint8_t mcast[6] = {0x01, 0x00, 0x5e, 0x00, 0x00, 0x01};
 
 static uint8_t wbuf[QUEUE + 1][2048], rbuf[4096];
 
-static uint16_t le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)le16(p) | (uint32_t)le16(p + 2) << 16;
-}
-
-static enum sim_usb_status ctl(struct sim_usb_device *d, uint8_t type,
-			       uint8_t req, uint16_t value, uint16_t index,
-			       uint16_t length, uint8_t *buf, uint32_t *actual)
-{
-	struct sim_usb_xfer x = {
-	    .ep = 0,
-	    .in = type & SIM_USB_DIR_IN,
-	    .type = SIM_USB_EP_CONTROL,
-	    .setup = {type, req, value, index, length},
-	    .data = length ? buf : NULL,
-	    .len = length,
-	};
-	enum sim_usb_status st = sim_usb_device_handle(d, &x);
-
-	if (actual)
-		*actual = x.actual;
-	return st;
-}
-
 /* One attempt on bulk IN 1 / bulk OUT 2. */
 static enum sim_usb_status bulk(struct sim_usb_device *d, bool in, void *buf,
 				uint32_t len, uint32_t *actual)
 {
-	struct sim_usb_xfer x = {
-	    .ep = in ? SIM_USB_ECM_EP_IN : SIM_USB_ECM_EP_OUT,
-	    .in = in,
-	    .type = SIM_USB_EP_BULK,
-	    .data = len ? buf : NULL,
-	    .len = len,
-	};
-	enum sim_usb_status st = sim_usb_device_handle(d, &x);
-
-	if (actual)
-		*actual = x.actual;
-	return st;
+	return usb_test_xfer(d, 0, in ? SIM_USB_ECM_EP_IN : SIM_USB_ECM_EP_OUT,
+			     in, SIM_USB_EP_BULK, buf, len, actual);
 }
 
 /* One attempt on interrupt IN 3. */
 static enum sim_usb_status poll(struct sim_usb_device *d, uint8_t *buf,
 				uint32_t len, uint32_t *actual)
 {
-	struct sim_usb_xfer x = {
-	    .ep = SIM_USB_ECM_EP_NOTIFY,
-	    .in = true,
-	    .type = SIM_USB_EP_INTERRUPT,
-	    .data = buf,
-	    .len = len,
-	};
-	enum sim_usb_status st = sim_usb_device_handle(d, &x);
-
-	*actual = x.actual;
-	return st;
+	return usb_test_xfer(d, 0, SIM_USB_ECM_EP_NOTIFY, true,
+			     SIM_USB_EP_INTERRUPT, buf, len, actual);
 }
 
 static struct sim_usb_device *ecm(enum sim_usb_speed speed)
 {
-	struct sim_usb_device *d;
-	char err[256] = "";
-
-	ck_assert_msg(sim_usb_ecm_new(speed, &d, err, sizeof(err)) == 0, "%s",
-		      err);
-	return d;
+	return USB_TEST_NEW(sim_usb_ecm_new, speed);
 }
 
 static void configure(struct sim_usb_device *d)
 {
-	ck_assert_int_eq(
-	    ctl(d, 0x00, SIM_USB_REQ_SET_ADDRESS, 5, 0, 0, NULL, NULL),
-	    SIM_USB_OK);
-	ck_assert_int_eq(
-	    ctl(d, 0x00, SIM_USB_REQ_SET_CONFIGURATION, 1, 0, 0, NULL, NULL),
-	    SIM_USB_OK);
-}
-
-/* SET_CONFIGURATION again: a fresh start for the class. */
-static void reconfigure(struct sim_usb_device *d)
-{
-	ck_assert_int_eq(
-	    ctl(d, 0x00, SIM_USB_REQ_SET_CONFIGURATION, 1, 0, 0, NULL, NULL),
-	    SIM_USB_OK);
-}
-
-static enum sim_usb_status set_iface(struct sim_usb_device *d, uint16_t iface,
-				     uint16_t alt)
-{
-	return ctl(d, 0x01, SIM_USB_REQ_SET_INTERFACE, alt, iface, 0, NULL,
-		   NULL);
+	usb_test_configure(d, 5);
 }
 
 static enum sim_usb_status set_filter(struct sim_usb_device *d, uint16_t f)
@@ -164,11 +92,8 @@ static void expect_speed(struct sim_usb_device *d)
 
 static void expect_no_notification(struct sim_usb_device *d)
 {
-	uint8_t b[16];
-	uint32_t n;
-
-	ck_assert_int_eq(poll(d, b, sizeof(b), &n), SIM_USB_NAK);
-	ck_assert_uint_eq(n, 0);
+	usb_test_expect_nak(d, 0, SIM_USB_ECM_EP_NOTIFY, SIM_USB_EP_INTERRUPT,
+			    16);
 }
 
 /* Configured, the first notifications heard, the link up and heard. */
@@ -223,24 +148,7 @@ static void expect_reflection(struct sim_usb_device *d, const uint8_t *f,
 
 static void expect_in_nak(struct sim_usb_device *d)
 {
-	uint32_t n;
-
-	ck_assert_int_eq(bulk(d, IN, rbuf, 2048, &n), SIM_USB_NAK);
-	ck_assert_uint_eq(n, 0);
-}
-
-static void get_string(struct sim_usb_device *d, uint8_t index, char *s)
-{
-	uint8_t buf[256];
-	uint32_t n, k;
-
-	ck_assert_int_eq(ctl(d, 0x80, SIM_USB_REQ_GET_DESCRIPTOR,
-			     (uint16_t)(0x0300 | index), 0x0409, 255, buf, &n),
-			 SIM_USB_OK);
-	ck_assert_uint_eq(buf[0], n);
-	for (k = 0; k < (n - 2) / 2; k++)
-		s[k] = (char)buf[2 + 2 * k];
-	s[k] = 0;
+	usb_test_expect_nak(d, 0, SIM_USB_ECM_EP_IN, SIM_USB_EP_BULK, 2048);
 }
 
 /* ---- tests ---- */

@@ -10,56 +10,19 @@
 
 #include "check_main.h"
 #include "sim/devices/usb_hid.h"
+#include "usb_test.h"
 
 #define MS 1000000ull
 
 static const enum sim_usb_speed speeds[] = {
     SIM_USB_SPEED_LOW, SIM_USB_SPEED_FULL, SIM_USB_SPEED_HIGH};
 
-static enum sim_usb_status ctl_at(struct sim_usb_device *d, uint64_t now_ns,
-				  uint8_t type, uint8_t req, uint16_t value,
-				  uint16_t index, uint16_t length, uint8_t *buf,
-				  uint32_t *actual)
-{
-	struct sim_usb_xfer x = {
-	    .ep = 0,
-	    .in = type & SIM_USB_DIR_IN,
-	    .type = SIM_USB_EP_CONTROL,
-	    .setup = {type, req, value, index, length},
-	    .data = length ? buf : NULL,
-	    .len = length,
-	    .now_ns = now_ns,
-	};
-	enum sim_usb_status st = sim_usb_device_handle(d, &x);
-
-	if (actual)
-		*actual = x.actual;
-	return st;
-}
-
-static enum sim_usb_status ctl(struct sim_usb_device *d, uint8_t type,
-			       uint8_t req, uint16_t value, uint16_t index,
-			       uint16_t length, uint8_t *buf, uint32_t *actual)
-{
-	return ctl_at(d, 0, type, req, value, index, length, buf, actual);
-}
-
 /* One interrupt IN attempt on endpoint 1 with a buffer of len bytes. */
 static enum sim_usb_status poll(struct sim_usb_device *d, uint64_t now_ns,
 				uint8_t *buf, uint32_t len, uint32_t *actual)
 {
-	struct sim_usb_xfer x = {
-	    .ep = 1,
-	    .in = true,
-	    .type = SIM_USB_EP_INTERRUPT,
-	    .data = buf,
-	    .len = len,
-	    .now_ns = now_ns,
-	};
-	enum sim_usb_status st = sim_usb_device_handle(d, &x);
-
-	*actual = x.actual;
-	return st;
+	return usb_test_xfer(d, now_ns, 1, true, SIM_USB_EP_INTERRUPT, buf, len,
+			     actual);
 }
 
 /* A report of n bytes is what the next attempt at now_ns returns. */
@@ -77,70 +40,26 @@ static void expect_report(struct sim_usb_device *d, uint64_t now_ns,
 
 static void expect_nak(struct sim_usb_device *d, uint64_t now_ns)
 {
-	uint8_t buf[64];
-	uint32_t got;
-
-	ck_assert_int_eq(poll(d, now_ns, buf, sizeof(buf), &got), SIM_USB_NAK);
-	ck_assert_uint_eq(got, 0);
+	usb_test_expect_nak(d, now_ns, 1, SIM_USB_EP_INTERRUPT, 64);
 }
 
 static struct sim_usb_device *keyboard(enum sim_usb_speed speed,
 				       const struct sim_usb_hid_key_event *ev,
 				       unsigned nev)
 {
-	struct sim_usb_device *d;
-	char err[256] = "";
-
-	ck_assert_msg(
-	    sim_usb_hid_keyboard_new(speed, ev, nev, &d, err, sizeof(err)) == 0,
-	    "%s", err);
-	return d;
+	return USB_TEST_NEW(sim_usb_hid_keyboard_new, speed, ev, nev);
 }
 
 static struct sim_usb_device *mouse(enum sim_usb_speed speed,
 				    const struct sim_usb_hid_mouse_event *ev,
 				    unsigned nev)
 {
-	struct sim_usb_device *d;
-	char err[256] = "";
-
-	ck_assert_msg(
-	    sim_usb_hid_mouse_new(speed, ev, nev, &d, err, sizeof(err)) == 0,
-	    "%s", err);
-	return d;
+	return USB_TEST_NEW(sim_usb_hid_mouse_new, speed, ev, nev);
 }
 
 static void configure(struct sim_usb_device *d)
 {
-	ck_assert_int_eq(
-	    ctl(d, 0x00, SIM_USB_REQ_SET_ADDRESS, 7, 0, 0, NULL, NULL),
-	    SIM_USB_OK);
-	ck_assert_int_eq(
-	    ctl(d, 0x00, SIM_USB_REQ_SET_CONFIGURATION, 1, 0, 0, NULL, NULL),
-	    SIM_USB_OK);
-}
-
-static uint16_t le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-/* The string at index i, back from UTF-16LE into ASCII. */
-static void get_string(struct sim_usb_device *d, uint8_t i, char *s)
-{
-	uint8_t buf[256];
-	uint32_t n, k;
-
-	ck_assert_int_eq(ctl(d, 0x80, SIM_USB_REQ_GET_DESCRIPTOR,
-			     (uint16_t)(0x0300 | i), 0x0409, 255, buf, &n),
-			 SIM_USB_OK);
-	ck_assert_uint_eq(buf[0], n);
-	ck_assert_uint_eq(buf[1], SIM_USB_DT_STRING);
-	for (k = 0; k < (n - 2) / 2; k++) {
-		ck_assert_uint_eq(buf[3 + 2 * k], 0);
-		s[k] = (char)buf[2 + 2 * k];
-	}
-	s[k] = 0;
+	usb_test_configure(d, 7);
 }
 
 /* Loop index: speed (0..2) x kind (keyboard, mouse). */

@@ -11,6 +11,7 @@
 #include "check_main.h"
 #include "tmpdir.h"
 #include "sim/devices/usb_msc.h"
+#include "usb_test.h"
 
 #define MIB   (1024u * 1024u)
 #define BLOCK 512u
@@ -49,16 +50,6 @@ static void teardown(void)
 	xpv_tmpdir_remove(dir);
 }
 
-static uint16_t le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)le16(p) | (uint32_t)le16(p + 2) << 16;
-}
-
 static uint32_t be32(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
@@ -75,70 +66,31 @@ static void put_le32(uint8_t *p, uint32_t v)
 
 static void fill(uint8_t *p, size_t n, unsigned seed)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		p[i] = (uint8_t)(i * 13 + seed + (i >> 8));
+	usb_test_fill(p, n, 13, seed);
 }
 
 /* ---- the host side ---- */
-
-static enum sim_usb_status ctl(struct sim_usb_device *d, uint8_t type,
-			       uint8_t req, uint16_t value, uint16_t index,
-			       uint16_t length, uint8_t *buf, uint32_t *actual)
-{
-	struct sim_usb_xfer x = {
-	    .ep = 0,
-	    .in = type & SIM_USB_DIR_IN,
-	    .type = SIM_USB_EP_CONTROL,
-	    .setup = {type, req, value, index, length},
-	    .data = length ? buf : NULL,
-	    .len = length,
-	};
-	enum sim_usb_status st = sim_usb_device_handle(d, &x);
-
-	if (actual)
-		*actual = x.actual;
-	return st;
-}
 
 /* One attempt on bulk IN 1 or bulk OUT 2. */
 static enum sim_usb_status bulk(struct sim_usb_device *d, bool in, void *buf,
 				uint32_t len, uint32_t *actual)
 {
-	struct sim_usb_xfer x = {
-	    .ep = in ? SIM_USB_MSC_EP_IN : SIM_USB_MSC_EP_OUT,
-	    .in = in,
-	    .type = SIM_USB_EP_BULK,
-	    .data = len ? buf : NULL,
-	    .len = len,
-	};
-	enum sim_usb_status st = sim_usb_device_handle(d, &x);
+	enum sim_usb_status st;
 
+	st = usb_test_xfer(d, 0, in ? SIM_USB_MSC_EP_IN : SIM_USB_MSC_EP_OUT,
+			   in, SIM_USB_EP_BULK, buf, len, actual);
 	ck_assert_int_ne(st, SIM_USB_NAK); /* never, in any phase */
-	if (actual)
-		*actual = x.actual;
 	return st;
 }
 
 static struct sim_usb_device *msc(enum sim_usb_speed speed)
 {
-	struct sim_usb_device *d;
-	char err[256] = "";
-
-	ck_assert_msg(sim_usb_msc_new(speed, unit, &d, err, sizeof(err)) == 0,
-		      "%s", err);
-	return d;
+	return USB_TEST_NEW(sim_usb_msc_new, speed, unit);
 }
 
 static void configure(struct sim_usb_device *d)
 {
-	ck_assert_int_eq(
-	    ctl(d, 0x00, SIM_USB_REQ_SET_ADDRESS, 3, 0, 0, NULL, NULL),
-	    SIM_USB_OK);
-	ck_assert_int_eq(
-	    ctl(d, 0x00, SIM_USB_REQ_SET_CONFIGURATION, 1, 0, 0, NULL, NULL),
-	    SIM_USB_OK);
+	usb_test_configure(d, 3);
 }
 
 static struct sim_usb_device *ready(enum sim_usb_speed speed)
