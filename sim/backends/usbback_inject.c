@@ -56,7 +56,7 @@ static bool ub_id_awaited(struct usbback *ub, uint16_t id)
 	const usbif_urb_back_ring_t *r = &ub->urb;
 	unsigned n =
 	    ub->nunanswered < UB_HISTORY ? ub->nunanswered : UB_HISTORY;
-	RING_IDX todo;
+	RING_IDX published; /* requests not yet taken in */
 
 	if (ub->taking && ub->taking_id == id)
 		return true;
@@ -67,10 +67,10 @@ static bool ub_id_awaited(struct usbback *ub, uint16_t id)
 		if (ub_xfer_find(ub, p, id))
 			return true;
 	/* Bounded by the ring whatever req_prod says. */
-	todo = r->sring->req_prod - r->req_cons;
-	if (todo > RING_SIZE(r))
-		todo = RING_SIZE(r);
-	for (RING_IDX i = 0; i < todo; i++)
+	published = r->sring->req_prod - r->req_cons;
+	if (published > RING_SIZE(r))
+		published = RING_SIZE(r);
+	for (RING_IDX i = 0; i < published; i++)
 		if (RING_GET_REQUEST(r, r->req_cons + i)->id == id)
 			return true;
 	return false;
