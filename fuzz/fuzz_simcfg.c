@@ -176,6 +176,110 @@ static void check_workload(const struct simcfg_workload *w)
 			  simcfg_pattern_name(w->pattern));
 }
 
+static const struct simcfg_usbctrl *usbctrl_of(const struct simcfg *cfg,
+					       uint16_t devid)
+{
+	for (unsigned i = 0; i < cfg->nr_usbctrls; i++)
+		if (cfg->usbctrls[i].devid == devid)
+			return &cfg->usbctrls[i];
+	return NULL;
+}
+
+static void check_usbctrls(const struct simcfg *cfg)
+{
+	for (unsigned i = 0; i < cfg->nr_usbctrls; i++) {
+		const struct simcfg_usbctrl *c = &cfg->usbctrls[i];
+
+		if (c->ports < 1 || c->ports > SIMCFG_USB_PORTS_MAX ||
+		    c->version < 1 || c->version > 2)
+			fuzz_fail("simcfg-usbctrl", "devid %u: %u ports, "
+				  "version %u", c->devid, c->ports, c->version);
+		if (usbctrl_of(cfg, c->devid) != c)
+			fuzz_fail("simcfg-usbctrl", "devid %u twice", c->devid);
+	}
+}
+
+/* The work a device's class allows (docs/config.md): HID devices have
+ * none, the others at least one op of a block in the class's range. */
+static bool usb_work_ok(const struct simcfg_usb_device *d)
+{
+	switch (d->cls) {
+	case SIMCFG_USB_STORAGE:
+		return d->ops >= 1 && d->block_size &&
+		       d->block >= d->block_size &&
+		       d->block % d->block_size == 0 && d->block <= (1u << 20);
+	case SIMCFG_USB_SERIAL:
+		return d->ops >= 1 && d->block >= 1 && d->block <= 4096;
+	case SIMCFG_USB_ETHERNET:
+		return d->ops >= 1 && d->block >= 14 && d->block <= 1514;
+	case SIMCFG_USB_AUDIO:
+		return d->ops >= 1 && d->block >= 1 && d->block <= 32;
+	default:
+		return true;
+	}
+}
+
+static void check_usb_device(const struct simcfg *cfg, unsigned i)
+{
+	const struct simcfg_usb_device *d = &cfg->usb_devices[i];
+
+	if (!name_ok(d->name) || d->hostbus < 1 || d->hostaddr < 1 ||
+	    d->hostaddr > 127 || !usb_work_ok(d))
+		fuzz_fail("simcfg-usb-device",
+			  "line %u: %s at %u.%u, block %u, ops %llu", d->line,
+			  fuzz_quote(d->name), d->hostbus, d->hostaddr,
+			  d->block, (unsigned long long)d->ops);
+	if (d->cls == SIMCFG_USB_STORAGE && !d->image)
+		fuzz_fail("simcfg-usb-device", "line %u: storage without "
+			  "an image", d->line);
+	for (unsigned j = 0; j < i; j++)
+		if (!strcmp(cfg->usb_devices[j].name, d->name) ||
+		    (cfg->usb_devices[j].hostbus == d->hostbus &&
+		     cfg->usb_devices[j].hostaddr == d->hostaddr))
+			fuzz_fail("simcfg-usb-device", "devices %u and %u "
+				  "share a name or an address", j, i);
+}
+
+/* A usbdev entry or a USB timeline event names a device, a controller
+ * and one of its ports. */
+static void check_usbdev(const struct simcfg *cfg,
+			 const struct simcfg_usbdev *u, const char *what)
+{
+	const struct simcfg_usbctrl *c = usbctrl_of(cfg, u->controller);
+
+	if (!c || u->port < 1 || u->port > c->ports ||
+	    u->device >= cfg->nr_usb_devices)
+		fuzz_fail("simcfg-usbdev", "%s: device %u of %u on %u:%u",
+			  what, u->device, cfg->nr_usb_devices, u->controller,
+			  u->port);
+}
+
+static void check_usb(const struct simcfg *cfg)
+{
+	check_usbctrls(cfg);
+	for (unsigned i = 0; i < cfg->nr_usb_devices; i++)
+		check_usb_device(cfg, i);
+	for (unsigned i = 0; i < cfg->nr_usbdevs; i++) {
+		const struct simcfg_usbdev *u = &cfg->usbdevs[i];
+
+		check_usbdev(cfg, u, "usbdev");
+		for (unsigned j = 0; j < i; j++)
+			if ((cfg->usbdevs[j].controller == u->controller &&
+			     cfg->usbdevs[j].port == u->port) ||
+			    cfg->usbdevs[j].device == u->device)
+				fuzz_fail("simcfg-usbdev", "usbdev %u and %u "
+					  "share a port or a device", j, i);
+	}
+	for (unsigned i = 0; i < cfg->nr_events; i++) {
+		const struct simcfg_event *ev = &cfg->timeline[i];
+
+		if (ev->action == SIMCFG_USB_ATTACH ||
+		    ev->action == SIMCFG_USB_DETACH)
+			check_usbdev(cfg, &ev->usb,
+				     simcfg_action_name(ev->action));
+	}
+}
+
 /* Every promise an accepted configuration makes to sim/run. */
 static void check_config(const struct simcfg *cfg)
 {
@@ -200,6 +304,7 @@ static void check_config(const struct simcfg *cfg)
 	check_timeline(cfg);
 	for (unsigned i = 0; i < cfg->nr_workloads; i++)
 		check_workload(&cfg->workloads[i]);
+	check_usb(cfg);
 }
 
 /* A refusal names the file first and is safe to print. */

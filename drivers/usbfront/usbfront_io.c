@@ -849,7 +849,9 @@ static void urb_done(struct usbfront *uf, struct uf_slot *s,
 	xpv_timer_cancel(s->timer);
 	urb->status = decode_status(uf, rsp->status);
 	urb->actual = clamp_actual(uf, rsp->actual_length, urb->len);
-	urb->start_frame = rsp->start_frame;
+	/* Both are iso fields: on other transfers a backend's value means
+	 * nothing and does not reach the upper layer. */
+	urb->start_frame = urb->type == USBFRONT_ISO ? rsp->start_frame : 0;
 	urb->error_count = 0;
 	if (!ended) {
 		urb->status = -XPV_ESHUTDOWN;

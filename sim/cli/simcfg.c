@@ -3,7 +3,9 @@
  * finds where each key was written, and the key table below turns values
  * into struct simcfg. Keys are processed in table order (not file order)
  * so that later keys can refer to earlier ones: targets before vscsi,
- * vscsi before the timeline, the timeline before workloads.
+ * vscsi (its implicit targets' images) before sim_usb_devices, usbctrl
+ * and sim_usb_devices before usbdev, all of them before the timeline,
+ * the timeline before workloads.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -278,36 +280,6 @@ static int key_swarm(struct simcfg_ctx *c, const struct simcfg_key *k,
 	return 0;
 }
 
-/* Stored raw: the PVUSB frontend's issue gives them meaning. */
-static int key_usb(struct simcfg_ctx *c, const struct simcfg_key *k,
-		   const char *key)
-{
-	bool ctrl = strcmp(key, "usbctrl") == 0;
-	char ***arr = ctrl ? &c->cfg->usbctrl : &c->cfg->usbdev;
-	unsigned *nr = ctrl ? &c->cfg->nr_usbctrl : &c->cfg->nr_usbdev;
-	XLU_ConfigList *list;
-	int n;
-
-	if (list_of(c, k, key, &list, &n) < 0)
-		return -1;
-	*arr = calloc((size_t)n + 1, sizeof(**arr));
-	if (!*arr)
-		return simcfg_fail(c, k->line, key, "out of memory");
-	for (int i = 0; i < n; i++) {
-		const char *s = xlu_cfg_get_listitem(list, i);
-
-		if (!s)
-			return simcfg_fail(c, k->line, key,
-					   "entry %d is a list, not a string",
-					   i + 1);
-		(*arr)[i] = strdup(s);
-		if (!(*arr)[i])
-			return simcfg_fail(c, k->line, key, "out of memory");
-		(*nr)++;
-	}
-	return 0;
-}
-
 /* ---- the key table ----------------------------------------------------- */
 
 /* Processing order; fn NULL: an xl key accepted and ignored. */
@@ -332,8 +304,6 @@ static const struct key_def {
     {"on_reboot", NULL},
     {"on_crash", NULL},
     {"uuid", NULL},
-    {"usbctrl", key_usb},
-    {"usbdev", key_usb},
     {"sim_time_limit", key_time_limit},
     {"sim_seed", key_seed},
     {"sim_faults", key_faults},
@@ -341,6 +311,9 @@ static const struct key_def {
     {"sim_scsiback", simcfg_key_scsiback},
     {"sim_scsi_targets", simcfg_key_targets},
     {"vscsi", simcfg_key_vscsi},
+    {"usbctrl", simcfg_key_usbctrl},
+    {"sim_usb_devices", simcfg_key_usb_devices},
+    {"usbdev", simcfg_key_usbdev},
     {"sim_timeline", simcfg_key_timeline},
     {"sim_workloads", simcfg_key_workloads},
 };
@@ -600,16 +573,15 @@ void simcfg_free(struct simcfg *cfg)
 		free(cfg->targets[i].image);
 	for (unsigned i = 0; i < cfg->nr_events; i++)
 		free(cfg->timeline[i].faults);
-	for (unsigned i = 0; i < cfg->nr_usbctrl; i++)
-		free(cfg->usbctrl[i]);
-	for (unsigned i = 0; i < cfg->nr_usbdev; i++)
-		free(cfg->usbdev[i]);
+	for (unsigned i = 0; i < cfg->nr_usb_devices; i++)
+		free(cfg->usb_devices[i].image);
 	free(cfg->targets);
 	free(cfg->luns);
 	free(cfg->timeline);
 	free(cfg->workloads);
-	free(cfg->usbctrl);
-	free(cfg->usbdev);
+	free(cfg->usbctrls);
+	free(cfg->usb_devices);
+	free(cfg->usbdevs);
 	free(cfg->faults);
 	free(cfg->path);
 	free(cfg);

@@ -1,8 +1,9 @@
 /*
  * The configuration reader of `xpvsim run CONFIG`: a guest described in xl
  * syntax (parsed by Xen's libxlutil), with PVSCSI LUNs, image-backed
- * targets, a timeline of toolstack actions, I/O workloads and simulator
- * settings. docs/config.md is the reference of every key.
+ * targets, PVUSB controllers and simulated host USB devices, a timeline of
+ * toolstack actions, I/O workloads and simulator settings. docs/config.md
+ * is the reference of every key.
  *
  * The file is hostile input: every value is bounds-checked, and a bad one
  * is an error "FILE:LINE: KEY: what is wrong" (never a crash or a leak).
@@ -19,6 +20,7 @@
 #include <stdint.h>
 
 #include "sim/devices/scsi_target.h"
+#include "sim/devices/usb_device.h"
 
 #define SIMCFG_NAME_MAX	  64   /* guest and target names, with the NUL */
 #define SIMCFG_SERIAL_MAX 32   /* INQUIRY unit serial number, characters */
@@ -58,15 +60,8 @@ enum simcfg_action {
 	SIMCFG_SUSPEND,	   /* save/restore cycle: suspend, then resume */
 	SIMCFG_CLOSE,	   /* orderly teardown */
 	SIMCFG_DESTROY,	   /* disorderly teardown: the backend vanishes */
-};
-
-struct simcfg_event {
-	uint64_t at_ns;
-	enum simcfg_action action;
-	struct simcfg_vdev vdev;
-	unsigned target;
-	char *faults; /* SIMCFG_FAULTS only, else NULL */
-	unsigned line;
+	SIMCFG_USB_ATTACH, /* usb: a device onto a controller's port */
+	SIMCFG_USB_DETACH, /* usb (controller, port): the port emptied */
 };
 
 enum simcfg_pattern {
@@ -77,6 +72,87 @@ enum simcfg_pattern {
 	SIMCFG_SEQWRITE,
 	SIMCFG_SEQRW,
 	SIMCFG_ABORT_RESET, /* ops rounds of ABORT and LUN RESET */
+};
+
+/* ---- PVUSB ---------------------------------------------------------------
+ * usbctrl and usbdev entries in xl's syntax (xl.cfg(5)), sim_usb_devices
+ * for the simulated host devices those name. */
+
+#define SIMCFG_USB_PORTS_MAX 31 /* qusb's num-ports limit */
+#define SIMCFG_USB_KEYS_MAX  64 /* characters a keyboard types */
+
+/* usbctrl: one PVUSB controller, frontend device vusb/<devid>. */
+struct simcfg_usbctrl {
+	uint16_t devid;	 /* devid=, default: the lowest no entry asks for */
+	uint8_t version; /* version=1 or 2 (default 2): usb-ver */
+	uint8_t ports;	 /* ports=1..31 (default 8): num-ports */
+	unsigned line;
+};
+
+enum simcfg_usb_class {
+	SIMCFG_USB_STORAGE,  /* bulk-only mass storage on an image */
+	SIMCFG_USB_KEYBOARD, /* HID boot keyboard */
+	SIMCFG_USB_MOUSE,    /* HID boot mouse */
+	SIMCFG_USB_SERIAL,   /* CDC-ACM, loops its bulk OUT back to IN */
+	SIMCFG_USB_ETHERNET, /* CDC-ECM, reflects the frames it is sent */
+	SIMCFG_USB_AUDIO,    /* UAC1 speaker and microphone, isochronous */
+};
+
+/* A simulated host USB device, at bus address hostbus.hostaddr; the
+ * backend sees it as bus id "<hostbus>-<hostaddr>". The workload fields
+ * say what the guest's class driver does each time it binds to it. */
+struct simcfg_usb_device {
+	char name[SIMCFG_NAME_MAX];
+	uint8_t hostbus;  /* 1..255 */
+	uint8_t hostaddr; /* 1..127 */
+	enum simcfg_usb_class cls;
+	enum sim_usb_speed speed; /* default: high; HID full */
+	/* storage: the medium, as a sim_scsi_targets disk */
+	char *image; /* resolved against the config's directory */
+	uint64_t size;
+	uint32_t block_size;
+	bool read_only;
+	/* INQUIRY unit serial: the name, or (a name over 32 characters)
+	 * its first 23, '-' and 8 hex digits of a hash of it */
+	char serial[SIMCFG_SERIAL_MAX + 1];
+	/* keyboard: keys typed (a-z, 0-9, space), one every key_interval
+	 * from keys_at (simulated time, absolute); mouse: moves movements
+	 * the same way */
+	char keys[SIMCFG_USB_KEYS_MAX + 1];
+	uint32_t moves;
+	uint64_t keys_at_ns, key_interval_ns;
+	/* guest work per binding: storage, pattern x ops commands of block
+	 * bytes; serial, ops writes of block bytes each read back; ethernet,
+	 * ops frames of block bytes each reflected; audio, ops isochronous
+	 * URBs each way of block packets. verify: compare what comes back. */
+	enum simcfg_pattern pattern; /* storage: seqread..randrw */
+	uint32_t block;
+	uint64_t ops;
+	bool verify;
+	unsigned line;
+};
+
+/* usbdev, and a usb-attach on the timeline: the device at
+ * hostbus.hostaddr onto controller devid's port (chosen by the reader
+ * when the entry gives neither). A usb-detach gives controller and port;
+ * the reader fills in hostbus, hostaddr and device from what the port
+ * holds at that time. */
+struct simcfg_usbdev {
+	uint8_t hostbus, hostaddr;
+	uint16_t controller; /* a usbctrl devid */
+	uint8_t port;	     /* 1..that controller's ports */
+	unsigned device;     /* index in simcfg.usb_devices */
+	unsigned line;
+};
+
+struct simcfg_event {
+	uint64_t at_ns;
+	enum simcfg_action action;
+	struct simcfg_vdev vdev;
+	unsigned target;
+	char *faults;		  /* SIMCFG_FAULTS only, else NULL */
+	struct simcfg_usbdev usb; /* SIMCFG_USB_ATTACH, _DETACH */
+	unsigned line;
 };
 
 struct simcfg_workload {
@@ -126,10 +202,12 @@ struct simcfg {
 	char *faults; /* validated fault plan; NULL: none given */
 	bool swarm;
 	uint64_t time_limit_ns;
-	char **usbctrl; /* raw usbctrl / usbdev entries, kept for PVUSB */
-	unsigned nr_usbctrl;
-	char **usbdev;
-	unsigned nr_usbdev;
+	struct simcfg_usbctrl *usbctrls;
+	unsigned nr_usbctrls;
+	struct simcfg_usb_device *usb_devices;
+	unsigned nr_usb_devices;
+	struct simcfg_usbdev *usbdevs; /* attached when the guest starts */
+	unsigned nr_usbdevs;
 };
 
 /* Read a configuration file. Relative image paths resolve against the
@@ -154,6 +232,13 @@ const char *simcfg_vdev_check(const struct simcfg_vdev *vdev);
 
 const char *simcfg_action_name(enum simcfg_action a);
 const char *simcfg_pattern_name(enum simcfg_pattern p);
+const char *simcfg_usb_class_name(enum simcfg_usb_class c);
+/* A storage device's medium as the SCSI disk model takes it; pointers
+ * into d. */
+void simcfg_usb_storage_config(const struct simcfg_usb_device *d,
+			       struct sim_scsi_target_config *out);
+/* The device's bus id as the backend's port/<N> holds it: "B-A". */
+void simcfg_usb_busid(const struct simcfg_usb_device *d, char *buf, size_t len);
 /* The device model's view of a target; pointers into t. */
 void simcfg_target_config(const struct simcfg_target *t,
 			  struct sim_scsi_target_config *out);

@@ -2,13 +2,17 @@
  * What happens during a run: the timeline of toolstack actions
  * (sim_timeline) and the I/O workloads (sim_workloads). The timeline is
  * sorted by time (stably, so equal times keep file order) and then played
- * once against the LUN set of vscsi, so that an add of a present address,
- * a removal of an absent one or anything after a teardown is refused here
- * rather than discovered mid-run.
+ * once against the LUN set of vscsi and the USB ports usbdev fills, so
+ * that an add of a present address, a removal of an absent one, a USB
+ * attach to a taken port or of a device attached elsewhere, a detach of
+ * an empty port, or anything after a teardown is refused here rather than
+ * discovered mid-run. Playing also fills in what a usb-attach left to
+ * the reader (its port) and what a usb-detach removes (its device).
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/core/sim.h"
 #include "simcfg.h"
 #include "simcfg_impl.h"
 
@@ -28,6 +32,9 @@ static const struct action_def {
     {SIMCFG_SUSPEND, 0, "suspend"},
     {SIMCFG_CLOSE, 0, "close"},
     {SIMCFG_DESTROY, 0, "destroy"},
+    {SIMCFG_USB_ATTACH, 1,
+     "usb-attach hostbus=B,hostaddr=A[,controller=C,port=P]"},
+    {SIMCFG_USB_DETACH, 1, "usb-detach controller=C,port=P"},
 };
 
 #define NR_ACTIONS (sizeof(actions) / sizeof(actions[0]))
@@ -70,6 +77,11 @@ static int event_args(struct simcfg_ctx *c, const char *key, unsigned line,
 		ev->faults = strdup(args[0]);
 		return ev->faults ? 0
 				  : simcfg_fail(c, line, key, "out of memory");
+	case SIMCFG_USB_ATTACH:
+		return simcfg_usb_attach_arg(c, key, line,
+					     "usb-attach: ", args[0], &ev->usb);
+	case SIMCFG_USB_DETACH:
+		return simcfg_usb_detach_arg(c, key, line, args[0], &ev->usb);
 	default:
 		return 0;
 	}
@@ -168,11 +180,15 @@ static int play_add(struct simcfg_ctx *c, const char *key, struct lunset *s,
 }
 
 static int play_event(struct simcfg_ctx *c, const char *key, struct lunset *s,
-		      const struct simcfg_event *ev)
+		      struct simcfg_usb_ports *ports, struct simcfg_event *ev)
 {
 	const struct simcfg_vdev *vd = &ev->vdev;
 	int i;
 
+	if (ev->action == SIMCFG_USB_ATTACH)
+		return simcfg_usb_plug(c, key, "usb-attach: ", ports, &ev->usb);
+	if (ev->action == SIMCFG_USB_DETACH)
+		return simcfg_usb_unplug(c, key, ports, &ev->usb);
 	if (ev->action == SIMCFG_LUN_ADD)
 		return play_add(c, key, s, ev);
 	if (ev->action != SIMCFG_LUN_REMOVE)
@@ -186,20 +202,39 @@ static int play_event(struct simcfg_ctx *c, const char *key, struct lunset *s,
 	return 0;
 }
 
+/* The ports as usbdev left them when the guest starts. */
+static struct simcfg_usb_ports *usb_ports_at_start(struct simcfg_ctx *c)
+{
+	struct simcfg *cfg = c->cfg;
+	struct simcfg_usb_ports *p = simcfg_usb_ports_new(cfg);
+
+	for (unsigned i = 0; p && i < cfg->nr_usbdevs; i++) {
+		int rc = simcfg_usb_plug(c, "usbdev", "", p, &cfg->usbdevs[i]);
+
+		/* usbdev was checked by the same rules. */
+		SIM_ASSERT(rc == 0);
+	}
+	return p;
+}
+
 static int play_timeline(struct simcfg_ctx *c, const char *key)
 {
 	struct simcfg *cfg = c->cfg;
 	struct lunset s = {.n = cfg->nr_luns};
+	struct simcfg_usb_ports *ports = usb_ports_at_start(c);
 	const struct simcfg_event *end = NULL;
 	int rc = 0;
 
 	s.l = calloc(cfg->nr_luns + cfg->nr_events + 1, sizeof(*s.l));
-	if (!s.l)
+	if (!s.l || !ports) {
+		free(s.l);
+		simcfg_usb_ports_free(ports);
 		return simcfg_fail(c, 0, key, "out of memory");
+	}
 	if (cfg->nr_luns)
 		memcpy(s.l, cfg->luns, cfg->nr_luns * sizeof(*s.l));
 	for (unsigned i = 0; i < cfg->nr_events && !rc; i++) {
-		const struct simcfg_event *ev = &cfg->timeline[i];
+		struct simcfg_event *ev = &cfg->timeline[i];
 
 		if (end)
 			rc = simcfg_fail(
@@ -207,11 +242,12 @@ static int play_timeline(struct simcfg_ctx *c, const char *key)
 			    simcfg_action_name(ev->action),
 			    simcfg_action_name(end->action), end->line);
 		else
-			rc = play_event(c, key, &s, ev);
+			rc = play_event(c, key, &s, ports, ev);
 		if (ev->action == SIMCFG_CLOSE || ev->action == SIMCFG_DESTROY)
 			end = ev;
 	}
 	free(s.l);
+	simcfg_usb_ports_free(ports);
 	return rc;
 }
 

@@ -57,6 +57,8 @@ const struct simcfg_key *simcfg_scan_find(const struct simcfg_scan *sc,
 
 struct simcfg;
 struct simcfg_target;
+struct simcfg_usbdev;
+struct simcfg_usb_ports;
 struct simcfg_vdev;
 struct XLU_Config;
 
@@ -67,6 +69,8 @@ struct simcfg_ctx {
 	struct simcfg_scan scan;
 	struct simcfg *cfg;
 	unsigned targets_cap; /* sim_scsi_targets entries + vscsi entries */
+	bool *usbctrl_devid_given;	    /* per usbctrl, while reading it */
+	struct simcfg_usb_ports *usb_ports; /* while reading usbdev */
 	char *err;
 	size_t errlen;
 };
@@ -115,6 +119,34 @@ bool simcfg_vdev_eq(const struct simcfg_vdev *a, const struct simcfg_vdev *b);
 /* Parses and range-checks a VDEV argument, reporting errors. */
 int simcfg_vdev_arg(struct simcfg_ctx *c, const char *key, unsigned line,
 		    const char *s, struct simcfg_vdev *vd);
+/* A name of a target or USB device: 1 to 63 of A-Z a-z 0-9 _ . - */
+bool simcfg_name_ok(const char *s);
+
+/* simcfg_usb.c */
+simcfg_key_fn simcfg_key_usbctrl, simcfg_key_usb_devices, simcfg_key_usbdev;
+/* A usbdev entry, or usb-attach's argument (what prefixes messages:
+ * "" or "usb-attach: "): fields split in place. Controllers and devices
+ * must have been read. port 0: neither controller nor port given, for
+ * simcfg_usb_plug to choose. */
+int simcfg_usb_attach_arg(struct simcfg_ctx *c, const char *key, unsigned line,
+			  const char *what, char *s, struct simcfg_usbdev *u);
+/* usb-detach's argument: controller= and port=. */
+int simcfg_usb_detach_arg(struct simcfg_ctx *c, const char *key, unsigned line,
+			  char *s, struct simcfg_usbdev *u);
+/* Port occupancy of every controller of a configuration; NULL: out of
+ * memory. Starts empty. */
+struct simcfg_usb_ports *simcfg_usb_ports_new(const struct simcfg *cfg);
+void simcfg_usb_ports_free(struct simcfg_usb_ports *p);
+/* Puts u's device on its port (choosing one if u->port is 0, as xl
+ * does); refuses a taken port, a device already attached, no free port.
+ * Errors are reported at u->line. */
+int simcfg_usb_plug(struct simcfg_ctx *c, const char *key, const char *what,
+		    struct simcfg_usb_ports *p, struct simcfg_usbdev *u);
+/* Empties u's port, filling u with the device that was there; refuses an
+ * empty port. */
+int simcfg_usb_unplug(struct simcfg_ctx *c, const char *key,
+		      struct simcfg_usb_ports *p, struct simcfg_usbdev *u);
+
 /* simcfg_events.c */
 simcfg_key_fn simcfg_key_timeline, simcfg_key_workloads;
 

@@ -17,8 +17,8 @@
 
 enum { SB_SG_GRANT, SB_RESULT, SB_MIN, SB_MAX, SB_PER_KIB, SB_TMR_VICTIMS };
 static const char *const scsiback_fields[] = {
-    "sg_grant", "result_encoding", "service_min", "service_max", "per_kib",
-    "tmr_victims",
+    "sg_grant",	   "result_encoding", "service_min",
+    "service_max", "per_kib",	      "tmr_victims",
 };
 
 static int scsiback_field(struct simcfg_ctx *c, const char *key, unsigned line,
@@ -103,7 +103,7 @@ static const char *const target_fields[] = {
     "read_only", "vendor", "product", "serial",
 };
 
-static bool name_ok(const char *s)
+bool simcfg_name_ok(const char *s)
 {
 	size_t n = strlen(s);
 
@@ -164,7 +164,7 @@ static int target_field(struct simcfg_ctx *c, const char *key, unsigned line,
 
 	switch (field) {
 	case T_NAME:
-		if (!name_ok(v))
+		if (!simcfg_name_ok(v))
 			return simcfg_fail(c, line, key,
 					   "name: '%.48s': want 1 to %d "
 					   "letters, digits, '_', '.', '-'",

@@ -170,9 +170,14 @@ bool simcfg_next_field(char **cursor, char **key, char **value)
 const char *simcfg_action_name(enum simcfg_action a)
 {
 	static const char *const names[] = {
-	    [SIMCFG_LUN_ADD] = "lun-add", [SIMCFG_LUN_REMOVE] = "lun-remove",
-	    [SIMCFG_FAULTS] = "faults",	  [SIMCFG_SUSPEND] = "suspend",
-	    [SIMCFG_CLOSE] = "close",	  [SIMCFG_DESTROY] = "destroy",
+	    [SIMCFG_LUN_ADD] = "lun-add",
+	    [SIMCFG_LUN_REMOVE] = "lun-remove",
+	    [SIMCFG_FAULTS] = "faults",
+	    [SIMCFG_SUSPEND] = "suspend",
+	    [SIMCFG_CLOSE] = "close",
+	    [SIMCFG_DESTROY] = "destroy",
+	    [SIMCFG_USB_ATTACH] = "usb-attach",
+	    [SIMCFG_USB_DETACH] = "usb-detach",
 	};
 
 	return (unsigned)a < sizeof(names) / sizeof(names[0]) ? names[a] : "?";

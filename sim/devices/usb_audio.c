@@ -403,9 +403,11 @@ static uint8_t *put_format(uint8_t *p, uint8_t terminal)
 	return p + 11;
 }
 
-/* Audio 1.0 4.6.1.1 (bInterval 1, no refresh, no sync endpoint) and
- * 4.6.1.2 (sampling frequency control, no lock delay). */
-static uint8_t *put_iso_ep(uint8_t *p, uint8_t addr, uint8_t sync)
+/* Audio 1.0 4.6.1.1 (one packet per 1 ms: bInterval in (micro)frames
+ * of the speed, no refresh, no sync endpoint) and 4.6.1.2 (sampling
+ * frequency control, no lock delay). */
+static uint8_t *put_iso_ep(uint8_t *p, uint8_t addr, uint8_t sync,
+			   uint8_t interval)
 {
 	memset(p, 0, 9 + 7);
 	p[0] = 9;
@@ -413,7 +415,7 @@ static uint8_t *put_iso_ep(uint8_t *p, uint8_t addr, uint8_t sync)
 	p[2] = addr;
 	p[3] = (uint8_t)(SIM_USB_EP_ISO | sync << 2);
 	usb_put_le16(p + 4, SIM_USB_AUDIO_PACKET);
-	p[6] = 1; /* every frame */
+	p[6] = interval;
 	p += 9;
 	p[0] = 7;
 	p[1] = AUDIO_CS_ENDPOINT;
@@ -424,18 +426,20 @@ static uint8_t *put_iso_ep(uint8_t *p, uint8_t addr, uint8_t sync)
 
 /* One streaming interface: alternate 0 empty, alternate 1 streaming. */
 static uint8_t *put_streaming(uint8_t *p, uint8_t iface, uint8_t terminal,
-			      uint8_t addr, uint8_t sync)
+			      uint8_t addr, uint8_t sync, uint8_t interval)
 {
 	p = put_iface(p, iface, 0, 0, 0x02);
 	p = put_iface(p, iface, 1, 1, 0x02);
 	p = put_format(p, terminal);
-	return put_iso_ep(p, addr, sync);
+	return put_iso_ep(p, addr, sync, interval);
 }
 
 /* One configuration, bus powered (100 mA). Sync types (bmAttributes
  * bits 2-3): 2 adaptive, 3 synchronous. */
-static void build_config(uint8_t *c)
+static void build_config(enum sim_usb_speed speed, uint8_t *c)
 {
+	uint8_t ival = speed == SIM_USB_SPEED_HIGH ? SIM_USB_AUDIO_INTERVAL_HS
+						   : SIM_USB_AUDIO_INTERVAL_FS;
 	uint8_t *p;
 
 	p = usb_desc_config(c, AUDIO_CONFIG_LEN, 3,
@@ -443,9 +447,9 @@ static void build_config(uint8_t *c)
 	p = put_iface(p, SIM_USB_AUDIO_AC_IFACE, 0, 0, 0x01);
 	p = put_control_cs(p);
 	p = put_streaming(p, SIM_USB_AUDIO_SPK_IFACE, SIM_USB_AUDIO_IT_USB,
-			  SIM_USB_AUDIO_EP_OUT, 2);
+			  SIM_USB_AUDIO_EP_OUT, 2, ival);
 	p = put_streaming(p, SIM_USB_AUDIO_MIC_IFACE, SIM_USB_AUDIO_OT_USB,
-			  SIM_USB_DIR_IN | SIM_USB_AUDIO_EP_IN, 3);
+			  SIM_USB_DIR_IN | SIM_USB_AUDIO_EP_IN, 3, ival);
 	SIM_ASSERT(p == c + AUDIO_CONFIG_LEN);
 }
 
@@ -458,19 +462,19 @@ int sim_usb_audio_new(enum sim_usb_speed speed, struct sim_usb_device **out,
 
 	SIM_ASSERT(out);
 	*out = NULL;
-	if (speed != SIM_USB_SPEED_FULL)
+	if (speed != SIM_USB_SPEED_FULL && speed != SIM_USB_SPEED_HIGH)
 		return usb_class_fail(
 		    err, errlen,
 		    "usb audio: speed %d: a USB Audio 1.0 device runs "
-		    "at full speed only (no isochronous endpoints at "
-		    "low speed, UAC1 at high speed is not modelled)",
+		    "at full or high speed only (no isochronous "
+		    "endpoints at low speed)",
 		    (int)speed);
 	a = sim_xcalloc(1, sizeof(*a));
 	a->magic = AUDIO_MAGIC;
 	a->st.hash_out = SIM_USB_AUDIO_HASH_INIT;
 	usb_desc_device(dev, speed, 0, SIM_USB_AUDIO_VENDOR,
 			SIM_USB_AUDIO_PRODUCT);
-	build_config(config);
+	build_config(speed, config);
 	rc = usb_class_device_new(dev, config, audio_strings, 3, speed,
 				  &audio_class, a, out, err, errlen);
 	if (rc)

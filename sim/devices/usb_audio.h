@@ -2,7 +2,7 @@
  * A simulated USB Audio Class 1.0 device (Audio Devices 1.0, Audio Data
  * Formats 1.0): a speaker and a microphone, each 48 kHz 16-bit stereo
  * PCM (192 bytes per 1 ms frame), built on the USB device core
- * (usb_device.h) at full speed:
+ * (usb_device.h) at full or high speed:
  *
  *   interface 0, Audio Control (class 1, subclass 1): header (ADC 1.00,
  *     streaming interfaces 1 and 2); the speaker path input terminal 1
@@ -19,19 +19,29 @@
  * Both alternates 1 carry the AS general descriptor (their terminal, one
  * frame of delay, PCM), a format type I descriptor (2 channels, 2-byte
  * subframes, 16 bits, one discrete rate: 48000), the 9-byte audio
- * endpoint descriptor (192 bytes, bInterval 1) and the class endpoint
- * descriptor claiming the sampling frequency control.
+ * endpoint descriptor (192 bytes, bInterval 1 at full speed, 4 at high
+ * speed) and the class endpoint descriptor claiming the sampling
+ * frequency control.
  *
- * Full speed only: low speed has no isochronous endpoints, and UAC1 is a
- * full-speed class in practice (its descriptors predate high-speed
- * intervals and bandwidth; real UAC1 parts are full-speed devices).
- * sim_usb_audio_new refuses the other speeds with -EINVAL.
+ * Speeds: full and high; low speed has no isochronous endpoints, so
+ * sim_usb_audio_new refuses it with -EINVAL. UAC1 was written for full
+ * speed, where bInterval 1 is one packet per 1 ms frame; real UAC1 parts
+ * also run at high speed (Linux snd-usb-audio drives them), where an
+ * isochronous bInterval counts 2^(bInterval-1) microframes of 125 us
+ * (USB 2.0 9.6.6). The device keeps its 1 ms packets there, bInterval 4
+ * (8 microframes), so a packet still carries 48 sample frames (192
+ * bytes) and the streams, the counter and the hash behave the same at
+ * both speeds. At high speed the device descriptor says bcdUSB 2.00 and
+ * the core answers the device qualifier (usb_device.c); like the other
+ * classes the device has no other-speed configuration (the core STALLs
+ * that request).
  *
  * Synchronisation: the speaker is adaptive (its DAC follows the rate the
  * host delivers, so it needs no feedback endpoint) and the microphone
- * synchronous (its clock is locked to the bus's 1 ms frames: exactly 48
- * samples a frame). The model has no clock drift, so asynchronous, with
- * a device clock of its own, would claim something it cannot show.
+ * synchronous (its clock is locked to the bus's 1 ms frames, eight
+ * microframes at high speed: exactly 48 samples a packet). The model has no
+ * clock drift, so asynchronous, with a device clock of its own, would claim
+ * something it cannot show.
  *
  * Class requests. Feature unit 2 (wIndex 0x0200), master channel only
  * (channels 1 and 2 have no controls): mute (1 byte, 0 or 1) GET_CUR /
@@ -50,7 +60,7 @@
  * Streams. Isochronous transfers reach the device only in alternate 1;
  * in alternate 0 the endpoint does not exist and the core answers
  * IOERROR (nobody answers the token). For every packet of a transfer,
- * one per frame, the device sets actual = min(length, 192) and status
+ * one per 1 ms, the device sets actual = min(length, 192) and status
  * OK:
  *   speaker (OUT): those bytes are consumed, counted and folded in order
  *     into a running FNV-1a 64 hash (sim_usb_audio_hash); bytes past 192
@@ -94,11 +104,15 @@
 #define SIM_USB_AUDIO_IT_MIC	4
 #define SIM_USB_AUDIO_OT_USB	5
 
-/* The one format: 48 kHz, 2 channels of 16 bits, one packet per 1 ms. */
-#define SIM_USB_AUDIO_RATE	 48000
-#define SIM_USB_AUDIO_FRAMES	 48  /* sample frames per packet */
-#define SIM_USB_AUDIO_FRAME_SIZE 4   /* bytes per sample frame */
-#define SIM_USB_AUDIO_PACKET	 192 /* bytes per packet */
+/* The one format: 48 kHz, 2 channels of 16 bits, one packet per 1 ms:
+ * bInterval 1 at full speed (frames), 4 at high speed (2^3 = 8
+ * microframes). */
+#define SIM_USB_AUDIO_RATE	  48000
+#define SIM_USB_AUDIO_FRAMES	  48  /* sample frames per packet */
+#define SIM_USB_AUDIO_FRAME_SIZE  4   /* bytes per sample frame */
+#define SIM_USB_AUDIO_PACKET	  192 /* bytes per packet */
+#define SIM_USB_AUDIO_INTERVAL_FS 1
+#define SIM_USB_AUDIO_INTERVAL_HS 4
 
 /* Class requests (Audio 1.0 A.9) and control selectors (A.10.2, A.10.3).
  */
@@ -136,7 +150,7 @@ struct sim_usb_audio_stats {
 	uint8_t alt_mic;     /* alternate of interface 2 */
 };
 
-/* 0, or -EINVAL with a message (any speed but full). */
+/* 0, or -EINVAL with a message (low or unknown speed). */
 int sim_usb_audio_new(enum sim_usb_speed speed, struct sim_usb_device **out,
 		      char *err, size_t errlen);
 

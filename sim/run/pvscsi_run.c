@@ -9,16 +9,21 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include "run_common.h"
+#include "run_dev.h"
 #include "sim/backends/scsiback.h"
 #include "sim/core/fault.h"
 #include "sim/xenstore/xenstore.h"
 
-#define GUEST 1
-#define DOM0 0
-#define PATH_MAX_LEN 256
+#define GUEST RUN_GUEST
+#define DOM0 RUN_DOM0
+#define PATH_MAX_LEN RUN_PATH_MAX
+
+_Static_assert(sizeof(((struct pvscsi_run_result *)0)->faults) ==
+		       RUN_FAULTS_MAX,
+	       "run_setup_faults writes RUN_FAULTS_MAX bytes");
 #define MAX_DEVS 256 /* vscsi-devs/dev-N per host over a run */
 #define REMOVE_POLL_NS 1000000ull   /* toolstack waits for dev state 6 */
 #define REMOVE_POLL_MAX 1000
@@ -42,18 +47,14 @@ struct remove_wait {
 };
 
 struct host {
+	struct run_dev dev; /* frontend, life and end (run_dev.h) */
 	struct run *r;
 	uint16_t id;
-	char fe[PATH_MAX_LEN], be[PATH_MAX_LEN];
 	struct scsiback *sb;
-	struct fut *fut;
 	struct scsi_guest *guest;
 	struct dev_slot devs[MAX_DEVS];
 	unsigned nr_devs;
 	struct remove_wait removes[MAX_DEVS];
-	bool closing, finished;
-	bool watching; /* the toolstack watches the backend directory */
-	bool idle; /* the guest reported idle */
 	struct simcfg cfg_view; /* the config with only this host's work */
 	struct pvscsi_host_result *res;
 };
@@ -67,8 +68,8 @@ struct run {
 	struct sim_scsi_target **targets;
 	struct host hosts[PVSCSI_RUN_MAX_HOSTS];
 	unsigned nr_hosts;
-	unsigned next_event;
-	bool ending;
+	struct run_dev *devs[PVSCSI_RUN_MAX_HOSTS];
+	struct run_devs all;
 };
 
 /* ---- xenstore as the toolstack (Dom0) writes it ---------------------------- */
@@ -76,11 +77,7 @@ struct run {
 static void xs_put(struct run *r, uint32_t txn, const char *dir,
 		   const char *key, const char *value)
 {
-	char p[PATH_MAX_LEN * 2];
-
-	snprintf(p, sizeof(p), "%s/%s", dir, key);
-	SIM_ASSERT(sim_xs_write(sim_xs(r->sim), DOM0, txn, p, value,
-				strlen(value)) == 0);
+	run_xs_put(r->sim, txn, dir, key, value);
 }
 
 static void dev_nodes(struct host *h, uint32_t txn, unsigned devno,
@@ -91,15 +88,15 @@ static void dev_nodes(struct host *h, uint32_t txn, unsigned devno,
 
 	snprintf(key, sizeof(key), "vscsi-devs/dev-%u/p-dev", devno);
 	snprintf(val, sizeof(val), "1:0:%u:0", d->target);
-	xs_put(h->r, txn, h->be, key, val);
+	xs_put(h->r, txn, h->dev.be, key, val);
 	snprintf(key, sizeof(key), "vscsi-devs/dev-%u/p-devname", devno);
-	xs_put(h->r, txn, h->be, key, h->r->cfg->targets[d->target].name);
+	xs_put(h->r, txn, h->dev.be, key, h->r->cfg->targets[d->target].name);
 	snprintf(key, sizeof(key), "vscsi-devs/dev-%u/v-dev", devno);
 	snprintf(val, sizeof(val), "%u:%u:%u:%u", d->vdev.host,
 		 d->vdev.channel, d->vdev.id, d->vdev.lun);
-	xs_put(h->r, txn, h->be, key, val);
+	xs_put(h->r, txn, h->dev.be, key, val);
 	snprintf(key, sizeof(key), "vscsi-devs/dev-%u/state", devno);
-	xs_put(h->r, txn, h->be, key, state);
+	xs_put(h->r, txn, h->dev.be, key, state);
 }
 
 static int dev_add(struct host *h, const struct simcfg_vdev *v,
@@ -120,30 +117,10 @@ static int dev_add(struct host *h, const struct simcfg_vdev *v,
 static void toolstack_add_host(struct host *h)
 {
 	struct run *r = h->r;
-	struct sim_xs *xs = sim_xs(r->sim);
-	struct xs_permissions fe_perms[2] = {
-		{ .id = GUEST, .perms = XS_PERM_NONE },
-		{ .id = DOM0, .perms = XS_PERM_READ },
-	};
-	struct xs_permissions be_perms[2] = {
-		{ .id = DOM0, .perms = XS_PERM_NONE },
-		{ .id = GUEST, .perms = XS_PERM_READ },
-	};
-	char id[16];
 
-	SIM_ASSERT(sim_xs_mkdir(xs, DOM0, 0, h->fe) == 0);
-	SIM_ASSERT(sim_xs_set_perms(xs, DOM0, 0, h->fe, fe_perms, 2) == 0);
-	xs_put(r, 0, h->fe, "backend", h->be);
-	xs_put(r, 0, h->fe, "backend-id", "0");
-	xs_put(r, 0, h->fe, "state", "1");
-	SIM_ASSERT(sim_xs_mkdir(xs, DOM0, 0, h->be) == 0);
-	SIM_ASSERT(sim_xs_set_perms(xs, DOM0, 0, h->be, be_perms, 2) == 0);
-	xs_put(r, 0, h->be, "frontend", h->fe);
-	snprintf(id, sizeof(id), "%u", GUEST);
-	xs_put(r, 0, h->be, "frontend-id", id);
-	xs_put(r, 0, h->be, "online", "1");
-	xs_put(r, 0, h->be, "feature-host", "0");
-	xs_put(r, 0, h->be, "state", "1");
+	run_toolstack_device_dirs(r->sim, GUEST, h->dev.fe, h->dev.be);
+	xs_put(r, 0, h->dev.be, "feature-host", "0");
+	xs_put(r, 0, h->dev.be, "state", "1");
 	for (unsigned i = 0; i < r->cfg->nr_luns; i++) {
 		const struct simcfg_lun *l = &r->cfg->luns[i];
 		int devno;
@@ -180,10 +157,10 @@ static void toolstack_txn(struct host *h, unsigned devno,
 	for (int tries = 0; tries < 8; tries++) {
 		SIM_ASSERT(sim_xs_txn_start(xs, DOM0, &txn) == 0);
 		if (remove_key)
-			xs_put(h->r, txn, h->be, remove_key, "5");
+			xs_put(h->r, txn, h->dev.be, remove_key, "5");
 		else
 			dev_nodes(h, txn, devno, "1");
-		xs_put(h->r, txn, h->be, "state", "7");
+		xs_put(h->r, txn, h->dev.be, "state", "7");
 		if (sim_xs_txn_end(xs, DOM0, txn, false) != -EAGAIN)
 			return;
 	}
@@ -213,7 +190,7 @@ static void remove_poll(struct sim *sim, void *arg)
 	char p[PATH_MAX_LEN * 2];
 	int state = 0;
 
-	snprintf(p, sizeof(p), "%s/vscsi-devs/dev-%u", h->be, w->devno);
+	snprintf(p, sizeof(p), "%s/vscsi-devs/dev-%u", h->dev.be, w->devno);
 	if (sim_xenbus_read_state(sim_xs(sim), DOM0, p, &state) == 0 &&
 	    state != 6 && ++w->polls < REMOVE_POLL_MAX) {
 		sim_schedule(sim, REMOVE_POLL_NS, remove_poll, w,
@@ -277,8 +254,8 @@ static int backend_start(struct host *h, bool restored)
 	bc.sim = h->r->sim;
 	bc.self = DOM0;
 	bc.frontend = GUEST;
-	bc.path = h->be;
-	bc.frontend_path = h->fe;
+	bc.path = h->dev.be;
+	bc.frontend_path = h->dev.fe;
 	bc.sg_grant = h->r->cfg->scsiback.sg_grant;
 	bc.old_result_encoding =
 		h->r->cfg->scsiback.result_encoding == SIMCFG_RESULT_OLD;
@@ -313,37 +290,6 @@ static void backend_stop(struct host *h)
 	h->sb = NULL;
 }
 
-/* Images named with a size are created when missing: their directory
- * too (mkdir -p). */
-static int image_dir_create(const struct simcfg_target *t, char *err,
-			    size_t errlen)
-{
-	char dir[4096];
-	char *slash;
-
-	if (t->size == 0 || snprintf(dir, sizeof(dir), "%s", t->image) >=
-				    (int)sizeof(dir))
-		return 0;
-	slash = strrchr(dir, '/');
-	if (!slash || slash == dir)
-		return 0;
-	*slash = '\0';
-	for (char *p = dir + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-			goto fail;
-		*p = '/';
-	}
-	if (mkdir(dir, 0755) == 0 || errno == EEXIST)
-		return 0;
-fail:
-	snprintf(err, errlen, "%s: cannot create directory %s: %s", t->image,
-		 dir, strerror(errno));
-	return -1;
-}
-
 /* A CD-ROM image named with a size that does not exist yet is made
  * zero-filled (a blank disc image), as docs/config.md says. */
 static int cdrom_image_create(const struct simcfg_target *t, char *err,
@@ -372,7 +318,8 @@ static int targets_open(struct run *r, char *err, size_t errlen)
 	for (unsigned i = 0; i < r->cfg->nr_targets; i++) {
 		struct sim_scsi_target_config tc;
 
-		if (image_dir_create(&r->cfg->targets[i], err, errlen) ||
+		if (run_image_dir_create(r->cfg->targets[i].image,
+					 r->cfg->targets[i].size, err, errlen) ||
 		    cdrom_image_create(&r->cfg->targets[i], err, errlen))
 			return -1;
 		simcfg_target_config(&r->cfg->targets[i], &tc);
@@ -393,114 +340,46 @@ static void targets_close(struct run *r)
 
 /* ---- the frontend and its guest ------------------------------------------------ */
 
-static void frontend_gone(struct host *h)
+static struct host *host_of_dev(struct run_dev *d)
 {
-	if (!h->fut)
-		return;
-	fut_stats(h->fut, &h->res->fut);
-	fut_destroy(h->fut);
-	h->fut = NULL;
-	scsi_guest_detach(h->guest);
+	return (struct host *)((char *)d - offsetof(struct host, dev));
 }
 
-static void toolstack_unwatch(struct host *h)
+static int dev_backend_start(struct run_dev *d, bool restored)
 {
-	if (!h->watching)
-		return;
-	h->watching = false;
-	sim_xs_unwatch(sim_xs(h->r->sim), DOM0, h->be, "run-toolstack", h);
+	return backend_start(host_of_dev(d), restored);
 }
 
-static void host_finish(struct host *h)
+static void dev_backend_stop(struct run_dev *d)
 {
-	if (h->finished)
-		return;
-	h->finished = true;
-	toolstack_unwatch(h);
-	frontend_gone(h);
-	backend_stop(h);
+	backend_stop(host_of_dev(d));
 }
 
-static void finished_event(struct sim *sim, void *arg)
+static void dev_guest_stop(struct run_dev *d)
 {
-	struct host *h = arg;
-	struct run *r = h->r;
-	bool all = true;
-
-	host_finish(h);
-	for (unsigned i = 0; i < r->nr_hosts; i++)
-		all = all && r->hosts[i].finished;
-	if (all)
-		sim_stop(sim);
+	scsi_guest_stop(host_of_dev(d)->guest);
 }
+
+static void dev_guest_detach(struct run_dev *d)
+{
+	scsi_guest_detach(host_of_dev(d)->guest);
+}
+
+static const struct run_dev_ops host_dev_ops = {
+	.backend_start = dev_backend_start,
+	.backend_stop = dev_backend_stop,
+	.guest_stop = dev_guest_stop,
+	.guest_detach = dev_guest_detach,
+};
 
 static void on_closed(void *arg)
 {
-	struct host *h = arg;
-
-	h->res->closed = true;
-	sim_schedule(h->r->sim, 0, finished_event, h, "run-host-closed");
-}
-
-/* dom0 removed the backend directory behind the toolstack's back (a
- * misbehaving backend, at the worst moment): the toolstack completes the
- * detach, and the guest's device goes away with whatever is in flight. */
-static void toolstack_watch_fired(struct sim *sim, void *arg, const char *path,
-				  const char *token)
-{
-	struct host *h = arg;
-	char *val;
-	unsigned len;
-
-	if (h->finished)
-		return;
-	if (sim_xs_read(sim_xs(sim), DOM0, 0, h->be, &val, &len) == 0) {
-		free(val); /* still there: an ordinary change */
-		return;
-	}
-	sim_schedule(sim, 0, finished_event, h, "run-backend-removed");
-}
-
-static void do_destroy(struct host *h);
-
-/* The toolstack's patience with an orderly close (libxl waits 10 s for a
- * device to go away, then removes it by force). */
-#define CLOSE_TIMEOUT_NS (10ull * 1000 * 1000 * 1000)
-
-static void close_timeout(struct sim *sim, void *arg)
-{
-	struct host *h = arg;
-
-	if (h->finished)
-		return;
-	h->res->close_timed_out = true;
-	do_destroy(h);
-}
-
-static void host_close(struct host *h)
-{
-	if (h->closing || h->finished)
-		return;
-	h->closing = true;
-	scsi_guest_stop(h->guest);
-	if (h->fut)
-		fut_close(h->fut);
-	sim_schedule(h->r->sim, CLOSE_TIMEOUT_NS, close_timeout, h,
-		     "run-close-timeout");
-}
-
-static bool timeline_done(const struct run *r)
-{
-	return r->next_event >= r->cfg->nr_events;
+	run_dev_closed(&((struct host *)arg)->dev);
 }
 
 static void on_idle(void *arg)
 {
-	struct host *h = arg;
-
-	h->idle = true;
-	if (timeline_done(h->r))
-		host_close(h);
+	run_dev_idle(&((struct host *)arg)->dev);
 }
 
 static int lun_target(void *arg, uint16_t channel, uint16_t id, uint16_t lun)
@@ -541,15 +420,15 @@ static int host_start(struct host *h, char *err, size_t errlen)
 					  .arg = h };
 	struct fut_env env = {
 		.sim = r->sim, .guest = GUEST, .backend = DOM0,
-		.frontend_path = h->fe, .backend_path = h->be,
+		.frontend_path = h->dev.fe, .backend_path = h->dev.be,
 		.log = r->opt->log, .log_level = r->opt->log_level,
 	};
 	struct fut_callbacks cb;
 	int e;
 
-	snprintf(h->fe, sizeof(h->fe), "/local/domain/%u/device/vscsi/%u",
-		 GUEST, h->id);
-	snprintf(h->be, sizeof(h->be),
+	snprintf(h->dev.fe, sizeof(h->dev.fe),
+		 "/local/domain/%u/device/vscsi/%u", GUEST, h->id);
+	snprintf(h->dev.be, sizeof(h->dev.be),
 		 "/local/domain/0/backend/vscsi/%u/%u", GUEST, h->id);
 	host_view(h);
 	toolstack_add_host(h);
@@ -559,23 +438,21 @@ static int host_start(struct host *h, char *err, size_t errlen)
 			 strerror(-e));
 		return -1;
 	}
-	SIM_ASSERT(sim_xs_watch(sim_xs(r->sim), DOM0, h->be, "run-toolstack",
-				toolstack_watch_fired, h) == 0);
-	h->watching = true;
+	run_dev_watch(&h->dev);
 	if (r->opt->host_started)
-		r->opt->host_started(r->opt->hook_arg, r->sim, h->id, h->fe,
-				     h->be);
+		r->opt->host_started(r->opt->hook_arg, r->sim, h->id, h->dev.fe,
+				     h->dev.be);
 	h->guest = scsi_guest_create(r->sim, &h->cfg_view, &hooks);
 	scsi_guest_callbacks(h->guest, &cb);
-	e = fut_create(r->ops, &env, &cb, &h->fut);
+	e = fut_create(r->ops, &env, &cb, &h->dev.fut);
 	if (e) {
 		/* A fault at probe is a result, not a set-up error. */
-		h->fut = NULL;
-		h->res->front_error = true;
-		h->finished = true;
+		h->dev.fut = NULL;
+		h->dev.front_error = true;
+		h->dev.finished = true;
 		return 0;
 	}
-	scsi_guest_attach(h->guest, h->fut);
+	scsi_guest_attach(h->guest, h->dev.fut);
 	return 0;
 }
 
@@ -589,138 +466,31 @@ static struct host *host_of(struct run *r, uint16_t id)
 	return NULL;
 }
 
-/* Save/restore: the old backend goes away with the old host; the restored
- * guest finds both ends at Initialising and a new backend instance. */
-static void do_suspend(struct host *h)
+static void apply_event(void *arg, const struct simcfg_event *ev)
 {
-	if (!h->fut || h->finished)
-		return;
-	fut_suspend(h->fut);
-	backend_stop(h);
-	xs_put(h->r, 0, h->fe, "state", "1");
-	xs_put(h->r, 0, h->be, "state", "1");
-	if (backend_start(h, true) != 0) {
-		host_finish(h);
-		return;
-	}
-	fut_resume(h->fut);
-}
-
-/* The backend vanishes: its domain's view of the device is torn down at
- * once, the guest's device is removed with whatever is in flight. */
-static void do_destroy(struct host *h)
-{
-	char p[PATH_MAX_LEN];
-
-	backend_stop(h);
-	snprintf(p, sizeof(p), "%s", h->be);
-	sim_xs_rm(sim_xs(h->r->sim), DOM0, 0, p);
-	host_finish(h);
-	sim_schedule(h->r->sim, 0, finished_event, h, "run-host-destroyed");
-}
-
-static void apply_event(struct run *r, const struct simcfg_event *ev)
-{
+	struct run *r = arg;
 	struct host *h = host_of(r, ev->vdev.host);
-	char err[256];
 
 	switch (ev->action) {
 	case SIMCFG_LUN_ADD:
-		if (h && !h->finished)
+		if (h && !h->dev.finished)
 			toolstack_lun_add(h, &ev->vdev, ev->target);
 		break;
 	case SIMCFG_LUN_REMOVE:
-		if (h && !h->finished)
+		if (h && !h->dev.finished)
 			toolstack_lun_remove(h, &ev->vdev);
 		break;
-	case SIMCFG_FAULTS:
-		sim_fault_plan_clear(sim_faults(r->sim));
-		if (sim_fault_plan_parse(sim_faults(r->sim), ev->faults, err,
-					 sizeof(err)) != 0)
-			fprintf(stderr, "xpvsim: faults: %s\n", err);
-		sim_fault_plan_format(sim_faults(r->sim), r->res->faults,
-				      sizeof(r->res->faults));
-		break;
-	case SIMCFG_SUSPEND:
-		for (unsigned i = 0; i < r->nr_hosts; i++)
-			do_suspend(&r->hosts[i]);
-		break;
-	case SIMCFG_CLOSE:
-		for (unsigned i = 0; i < r->nr_hosts; i++)
-			host_close(&r->hosts[i]);
-		break;
-	case SIMCFG_DESTROY:
-		for (unsigned i = 0; i < r->nr_hosts; i++)
-			if (!r->hosts[i].finished)
-				do_destroy(&r->hosts[i]);
+	default:
+		SIM_ASSERT(!"not an action of a PVSCSI timeline");
 		break;
 	}
-}
-
-static void timeline_fire(struct sim *sim, void *arg)
-{
-	struct run *r = arg;
-	const struct simcfg_event *ev = &r->cfg->timeline[r->next_event];
-
-	r->next_event++;
-	apply_event(r, ev);
-	if (!timeline_done(r)) {
-		uint64_t at = r->cfg->timeline[r->next_event].at_ns;
-
-		sim_schedule(sim, at > sim_now(sim) ? at - sim_now(sim) : 0,
-			     timeline_fire, r, "timeline");
-		return;
-	}
-	/* The last event: hosts already idle close now. */
-	for (unsigned i = 0; i < r->nr_hosts; i++)
-		if (r->hosts[i].idle)
-			host_close(&r->hosts[i]);
 }
 
 /* ---- audits at the end ---------------------------------------------------------- */
 
-struct audit {
-	struct run *r;
-	int fd;
-	const char *image;
-	uint8_t *buf; /* room for SG_AUDIT_RUN blocks */
-	uint32_t cap;
-};
-
-/* Every block whose write the guest saw complete must be on the image: a
- * run of them is read at once, and each bad block is reported. */
-static void audit_blocks(void *arg, uint64_t lba, uint32_t count,
-			 uint32_t bs, const uint8_t *expected)
-{
-	struct audit *a = arg;
-	size_t len = (size_t)count * bs;
-	ssize_t n;
-
-	if (a->cap < len) {
-		free(a->buf);
-		a->buf = sim_xmalloc(len);
-		a->cap = (uint32_t)len;
-	}
-	a->r->res->blocks_audited += count;
-	n = pread(a->fd, a->buf, len, (off_t)(lba * bs));
-	if (n == (ssize_t)len && memcmp(a->buf, expected, len) == 0)
-		return;
-	for (uint32_t i = 0; i < count; i++) {
-		size_t off = (size_t)i * bs;
-
-		if (n >= (ssize_t)(off + bs) &&
-		    memcmp(a->buf + off, expected + off, bs) == 0)
-			continue;
-		a->r->res->blocks_audit_bad++;
-		sim_violation(a->r->sim, SIM_CHECK_DATA_CORRUPT,
-			      "%s: block %llu does not hold the last completed "
-			      "write", a->image, (unsigned long long)(lba + i));
-	}
-}
-
 static void audit_images(struct run *r)
 {
-	struct audit a = { .r = r, .fd = -1 };
+	struct run_audit a = { .sim = r->sim, .fd = -1 };
 
 	for (unsigned hi = 0; hi < r->nr_hosts; hi++) {
 		struct host *h = &r->hosts[hi];
@@ -732,35 +502,35 @@ static void audit_images(struct run *r)
 			if (li.target < 0 ||
 			    (unsigned)li.target >= r->cfg->nr_targets)
 				continue;
-			a.image = r->cfg->targets[li.target].image;
-			a.fd = open(a.image, O_RDONLY);
-			if (a.fd < 0)
+			if (run_audit_open(&a,
+					   r->cfg->targets[li.target].image))
 				continue;
-			scsi_guest_written_blocks(h->guest, i, audit_blocks,
-						  &a);
-			close(a.fd);
+			scsi_guest_written_blocks(h->guest, i,
+						  run_audit_blocks, &a);
+			run_audit_close(&a);
 		}
 	}
-	free(a.buf);
+	r->res->blocks_audited = a.audited;
+	r->res->blocks_audit_bad = a.bad;
+	run_audit_free(&a);
 }
 
 static void collect(struct run *r)
 {
 	struct pvscsi_run_result *res = r->res;
 	struct sim_gnttab_stats gs;
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *mem;
 
 	for (unsigned i = 0; i < r->nr_hosts; i++) {
 		struct host *h = &r->hosts[i];
 		struct pvscsi_host_result *hr = h->res;
 
 		scsi_guest_stats(h->guest, &hr->guest);
+		hr->fut = h->dev.fut_stats;
+		hr->closed = h->dev.closed;
+		hr->close_timed_out = h->dev.close_timed_out;
 		hr->connected = hr->guest.connected;
 		hr->resumed = hr->guest.resumed;
-		hr->front_error = hr->front_error || hr->guest.error ||
-				  hr->fut.error;
+		hr->front_error = h->dev.front_error || hr->guest.error;
 		hr->nr_luns = scsi_guest_nr_luns(h->guest);
 		for (unsigned l = 0; l < hr->nr_luns; l++)
 			scsi_guest_lun(h->guest, l, &hr->luns[l]);
@@ -783,37 +553,17 @@ static void collect(struct run *r)
 	res->events = sim_events_run(r->sim);
 	res->sim_time_ns = sim_now(r->sim);
 	res->trace_hash = sim_trace_hash(r->sim);
-	for (int c = 0; c < SIM_CHECK__COUNT; c++)
-		res->violations[c] = sim_violations(r->sim, c);
-	res->violations_total = sim_violations_total(r->sim);
-	mem = open_memstream(&buf, &len);
-	if (mem) {
-		if (res->violations_total)
-			sim_check_report(r->sim, mem);
-		fclose(mem);
-	}
-	res->report = buf;
+	run_collect_checks(r->sim, res->violations, &res->violations_total,
+			   &res->report);
 }
 
 /* ---- the run ----------------------------------------------------------------------- */
 
-/* The run's fault plan: the options' plan, else a swarm plan drawn from
- * the seed (options or config), else the config's. */
 static int setup_faults(struct run *r, char *err, size_t errlen)
 {
-	struct sim_fault_plan *plan = sim_faults(r->sim);
-	const char *spec = r->opt->faults ? r->opt->faults : r->cfg->faults;
-	char why[256];
-
-	if (!r->opt->faults && (r->opt->swarm || r->cfg->swarm)) {
-		sim_fault_plan_draw(plan, r->res->seed);
-	} else if (spec &&
-		   sim_fault_plan_parse(plan, spec, why, sizeof(why))) {
-		snprintf(err, errlen, "fault plan: %s", why);
-		return -1;
-	}
-	sim_fault_plan_format(plan, r->res->faults, sizeof(r->res->faults));
-	return 0;
+	return run_setup_faults(r->sim, r->opt->faults,
+				r->opt->swarm || r->cfg->swarm, r->cfg->faults,
+				r->res->seed, r->res->faults, err, errlen);
 }
 
 static int hosts_setup(struct run *r, char *err, size_t errlen)
@@ -835,6 +585,15 @@ static int hosts_setup(struct run *r, char *err, size_t errlen)
 		r->nr_hosts++;
 	}
 	r->res->nr_hosts = r->nr_hosts;
+	r->all = (struct run_devs){ .sim = r->sim, .dev = r->devs,
+				    .n = r->nr_hosts, .cfg = r->cfg,
+				    .faults = r->res->faults,
+				    .apply = apply_event, .apply_arg = r };
+	for (unsigned i = 0; i < r->nr_hosts; i++) {
+		r->hosts[i].dev.all = &r->all;
+		r->hosts[i].dev.ops = &host_dev_ops;
+		r->devs[i] = &r->hosts[i].dev;
+	}
 	for (unsigned i = 0; i < r->nr_hosts; i++)
 		if (host_start(&r->hosts[i], err, errlen))
 			return -1;
@@ -846,25 +605,15 @@ static int hosts_setup(struct run *r, char *err, size_t errlen)
  * outstanding is a liveness failure; then the devices are taken away. */
 static void force_end(struct run *r, enum sim_run_result why)
 {
-	uint64_t open = sim_check_requests_open(r->sim);
-
-	if (why == SIM_RUN_IDLE)
-		r->res->stalled = true;
-	else
-		r->res->time_limit_hit = true;
-	if (open)
-		sim_violation(r->sim, SIM_CHECK_LIVENESS,
-		      "run %s at %.3f s simulated: %llu commands outstanding",
-		      why == SIM_RUN_IDLE ? "stalled" : "did not finish",
-		      (double)sim_now(r->sim) / 1e9, (unsigned long long)open);
-	for (unsigned i = 0; i < r->nr_hosts; i++)
-		host_finish(&r->hosts[i]);
+	run_force_end(r->sim, why, &r->res->stalled, &r->res->time_limit_hit,
+		      "commands");
+	run_devs_finish(&r->all);
 }
 
 static void hosts_free(struct run *r)
 {
+	run_devs_finish(&r->all);
 	for (unsigned i = 0; i < r->nr_hosts; i++) {
-		host_finish(&r->hosts[i]);
 		if (r->hosts[i].guest)
 			scsi_guest_destroy(r->hosts[i].guest);
 		r->hosts[i].guest = NULL;
@@ -875,8 +624,7 @@ static void hosts_free(struct run *r)
 
 static void teardown(struct run *r)
 {
-	for (unsigned i = 0; i < r->nr_hosts; i++)
-		host_finish(&r->hosts[i]);
+	run_devs_finish(&r->all);
 	sim_check_requests_audit(r->sim, "teardown");
 	sim_domain_audit(sim_domain_get(r->sim, GUEST), "teardown");
 	audit_images(r);
@@ -905,6 +653,11 @@ int pvscsi_run(const struct simcfg *cfg, const struct pvscsi_run_options *opt,
 			 "a vscsi one", r.ops->name, r.ops->type);
 		return -1;
 	}
+	if (cfg->nr_usbctrls) {
+		snprintf(err, errlen, "a PVSCSI run cannot play a "
+				      "configuration with usbctrl (PVUSB)");
+		return -1;
+	}
 	snprintf(res->frontend, sizeof(res->frontend), "%s", r.ops->name);
 	if (targets_open(&r, err, errlen))
 		goto out_targets;
@@ -919,9 +672,7 @@ int pvscsi_run(const struct simcfg *cfg, const struct pvscsi_run_options *opt,
 	/* Faults start with the guest: set-up is not under test. */
 	if (hosts_setup(&r, err, errlen) == 0 &&
 	    setup_faults(&r, err, errlen) == 0) {
-		if (cfg->nr_events)
-			sim_schedule(r.sim, cfg->timeline[0].at_ns, timeline_fire,
-				     &r, "timeline");
+		run_devs_start_timeline(&r.all);
 		enum sim_run_result why = sim_run(r.sim);
 
 		if (why != SIM_RUN_STOPPED)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "pvscsi_run.h"
+#include "run_common.h"
 
 static const char *type_name(uint8_t type)
 {
@@ -89,47 +90,35 @@ static void print_work(FILE *out, const struct simcfg *cfg, unsigned i,
 	fprintf(out, "%s\n", w->stopped && !w->finished ? " (stopped)" : "");
 }
 
+static void outcome_of(const struct pvscsi_run_result *res,
+		       struct run_outcome *o)
+{
+	*o = (struct run_outcome){
+		.kind = "pvscsi", .json_version = PVSCSI_RUN_JSON_VERSION,
+		.frontend = res->frontend, .faults = res->faults,
+		.seed = res->seed, .sim_time_ns = res->sim_time_ns,
+		.events = res->events, .trace_hash = res->trace_hash,
+		.time_limit_hit = res->time_limit_hit, .stalled = res->stalled,
+		.blocks_audited = res->blocks_audited,
+		.blocks_audit_bad = res->blocks_audit_bad,
+		.quarantined = res->quarantined, .violations = res->violations,
+		.violations_total = res->violations_total,
+		.report = res->report,
+	};
+}
+
 void pvscsi_run_print(FILE *out, const struct simcfg *cfg,
 		      const struct pvscsi_run_result *res)
 {
-	fprintf(out, "xpvsim run %s: guest '%s', frontend %s, seed %" PRIu64
-		     ", faults %s\n",
-		cfg->path ? cfg->path : "-", cfg->name, res->frontend,
-		res->seed, res->faults);
+	struct run_outcome o;
+
+	outcome_of(res, &o);
+	run_print_head(out, cfg->path, cfg->name, &o);
 	for (unsigned i = 0; i < res->nr_hosts; i++)
 		print_host(out, &res->hosts[i]);
 	for (unsigned w = 0; w < res->nr_workloads; w++)
 		print_work(out, cfg, w, &res->works[w]);
-	fprintf(out, "images: %" PRIu64 " written blocks read back, %" PRIu64
-		     " wrong\n",
-		res->blocks_audited, res->blocks_audit_bad);
-	fprintf(out, "simulated %.6f s, %" PRIu64 " events, trace %016" PRIx64
-		     "%s\n",
-		(double)res->sim_time_ns / 1e9, res->events, res->trace_hash,
-		res->time_limit_hit ? " (time limit hit)"
-		: res->stalled	    ? " (stalled: nothing left to happen)"
-				    : "");
-	fprintf(out, "grant pages quarantined: %u\n", res->quarantined);
-	if (res->violations_total == 0) {
-		fprintf(out, "checkers: clean\n");
-		return;
-	}
-	fprintf(out, "checkers: %" PRIu64 " violations\n%s",
-		res->violations_total, res->report ? res->report : "");
-}
-
-static void json_str(FILE *out, const char *s)
-{
-	fputc('"', out);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fprintf(out, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			fprintf(out, "\\u%04x", *s);
-		else
-			fputc(*s, out);
-	}
-	fputc('"', out);
+	run_print_tail(out, &o);
 }
 
 static void json_host(FILE *out, const struct pvscsi_host_result *h)
@@ -156,9 +145,9 @@ static void json_host(FILE *out, const struct pvscsi_host_result *h)
 			     "\"vendor\":",
 			i ? "," : "", h->host, l->channel, l->id, l->lun,
 			type_name(l->type));
-		json_str(out, l->vendor);
+		run_json_str(out, l->vendor);
 		fprintf(out, ",\"product\":");
-		json_str(out, l->product);
+		run_json_str(out, l->product);
 		fprintf(out, ",\"blocks\":%" PRIu64 ",\"block_size\":%u,"
 			     "\"scanned\":%s,\"present\":%s}",
 			l->blocks, l->block_size, l->scanned ? "true" : "false",
@@ -193,21 +182,11 @@ static void json_work(FILE *out, const struct simcfg *cfg, unsigned i,
 void pvscsi_run_json(FILE *out, const struct simcfg *cfg,
 		     const struct pvscsi_run_result *res)
 {
-	fprintf(out, "{\"version\":%d,\"config\":", PVSCSI_RUN_JSON_VERSION);
-	json_str(out, cfg->path ? cfg->path : "");
-	fprintf(out, ",\"guest\":");
-	json_str(out, cfg->name);
-	fprintf(out, ",\"frontend\":");
-	json_str(out, res->frontend);
-	fprintf(out, ",\"seed\":%" PRIu64 ",\"faults\":", res->seed);
-	json_str(out, res->faults);
-	fprintf(out, ",\"sim_time_ns\":%" PRIu64 ",\"events\":%" PRIu64
-		     ",\"trace_hash\":\"%016" PRIx64 "\",\"time_limit_hit\":%s"
-		     ",\"stalled\":%s"
-		     ",\"hosts\":[",
-		res->sim_time_ns, res->events, res->trace_hash,
-		res->time_limit_hit ? "true" : "false",
-		res->stalled ? "true" : "false");
+	struct run_outcome o;
+
+	outcome_of(res, &o);
+	run_json_head(out, cfg->path, cfg->name, &o);
+	fprintf(out, ",\"hosts\":[");
 	for (unsigned i = 0; i < res->nr_hosts; i++) {
 		if (i)
 			fputc(',', out);
@@ -219,14 +198,6 @@ void pvscsi_run_json(FILE *out, const struct simcfg *cfg,
 			fputc(',', out);
 		json_work(out, cfg, w, &res->works[w]);
 	}
-	fprintf(out, "],\"images\":{\"blocks_audited\":%" PRIu64
-		     ",\"blocks_wrong\":%" PRIu64 "},\"quarantined_pages\":%u,"
-		     "\"violations\":{",
-		res->blocks_audited, res->blocks_audit_bad, res->quarantined);
-	for (int c = 0; c < SIM_CHECK__COUNT; c++)
-		fprintf(out, "%s\"%s\":%" PRIu64, c ? "," : "",
-			sim_check_name(c), res->violations[c]);
-	fprintf(out, "},\"violations_total\":%" PRIu64 ",\"passed\":%s}\n",
-		res->violations_total,
-		res->violations_total == 0 ? "true" : "false");
+	fputc(']', out);
+	run_json_tail(out, &o);
 }

@@ -12,37 +12,7 @@
 #include <sys/stat.h>
 
 #include "check_main.h"
-#include "sim/cli/simcfg.h"
-
-#define MS 1000000ull
-#define US 1000ull
-
-static char err[512];
-
-/* Loads text as "t.cfg" in directory /cfg; must succeed. */
-static struct simcfg *load_ok(const char *text)
-{
-	struct simcfg *cfg = NULL;
-	int rc =
-	    simcfg_load_string(text, "t.cfg", "/cfg", &cfg, err, sizeof(err));
-
-	ck_assert_msg(rc == 0, "unexpected error: %s", err);
-	ck_assert_ptr_nonnull(cfg);
-	return cfg;
-}
-
-/* Must fail with a message starting with want (e.g. "t.cfg:3: vscsi: "). */
-static void load_err(const char *text, const char *want)
-{
-	struct simcfg *cfg = (struct simcfg *)1;
-	int rc =
-	    simcfg_load_string(text, "t.cfg", "/cfg", &cfg, err, sizeof(err));
-
-	ck_assert_msg(rc == -1, "accepted, wanted '%s'", want);
-	ck_assert_ptr_null(cfg);
-	ck_assert_msg(strncmp(err, want, strlen(want)) == 0,
-		      "got '%s', wanted '%s...'", err, want);
-}
+#include "simcfg_test.h"
 
 static const char targets2[] =
     "sim_scsi_targets = [ 'name=d0, image=d0.img, size=64M',\n"
@@ -83,14 +53,11 @@ START_TEST(xl_keys_accepted)
 	    "on_poweroff = \"destroy\"\non_reboot = \"restart\"\n"
 	    "on_crash = \"preserve\"\n"
 	    "uuid = \"6c8e3e1c-0000-4000-8000-000000000001\"\n"
-	    "usbctrl = [ 'type=qusb,version=2,ports=8' ]\n"
-	    "usbdev = [ 'hostbus=3,hostaddr=5', 'hostbus=1,hostaddr=2' ]\n");
+	    "usbctrl = [ 'type=qusb,version=2,ports=8' ]\n");
 
 	ck_assert_str_eq(cfg->name, "g-1.x");
-	ck_assert_uint_eq(cfg->nr_usbctrl, 1);
-	ck_assert_str_eq(cfg->usbctrl[0], "type=qusb,version=2,ports=8");
-	ck_assert_uint_eq(cfg->nr_usbdev, 2);
-	ck_assert_str_eq(cfg->usbdev[1], "hostbus=1,hostaddr=2");
+	ck_assert_uint_eq(cfg->nr_usbctrls, 1);
+	ck_assert_uint_eq(cfg->usbctrls[0].ports, 8);
 	simcfg_free(cfg);
 }
 END_TEST
@@ -149,8 +116,9 @@ START_TEST(lexical_corners_accepted)
 
 	ck_assert_str_eq(cfg->name, "a_b");
 	simcfg_free(cfg);
-	cfg = load_ok("usbdev = [ 'x\\ty\\\\z\\'q\\\"', ]\n");
-	ck_assert_str_eq(cfg->usbdev[0], "x\ty\\z'q\"");
+	cfg = load_ok(
+	    "sim_scsi_targets = [ 'name=a, image=x\\ty\\\\z\\'q\\\"', ]\n");
+	ck_assert_str_eq(cfg->targets[0].image, "/cfg/x\ty\\z'q\"");
 	simcfg_free(cfg);
 }
 END_TEST

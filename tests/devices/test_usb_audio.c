@@ -1,10 +1,10 @@
 /*
  * The USB Audio 1.0 speaker and microphone as a host meets them:
  * enumeration with the Audio Control topology and the streaming
- * descriptors, alternate settings gating the isochronous streams, the
- * sampling frequency and feature unit requests, the speaker's hash, the
- * microphone's pattern continuing across transfers, and packets of the
- * wrong size.
+ * descriptors at full and high speed, alternate settings gating the isochronous
+ * streams, the sampling frequency and feature unit requests, the speaker's
+ * hash, the microphone's pattern continuing across transfers, and packets of
+ * the wrong size.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -78,9 +78,14 @@ static void iso_full(struct sim_usb_device *d, bool in, unsigned np)
 	ck_assert_uint_eq(total, np * PKT);
 }
 
+static struct sim_usb_device *audio_at(enum sim_usb_speed speed)
+{
+	return USB_TEST_NEW(sim_usb_audio_new, speed);
+}
+
 static struct sim_usb_device *audio(void)
 {
-	return USB_TEST_NEW(sim_usb_audio_new, SIM_USB_SPEED_FULL);
+	return audio_at(SIM_USB_SPEED_FULL);
 }
 
 static void configure(struct sim_usb_device *d)
@@ -141,26 +146,54 @@ static enum sim_usb_status freq_set(struct sim_usb_device *d, uint16_t ep,
 
 /* ---- tests ---- */
 
-START_TEST(test_enumerate)
+/* The device descriptor, and the qualifier a high-speed device has
+ * (USB 2.0 9.6.2: the other speed's bcdUSB, class, bMaxPacketSize0 and
+ * configurations); no other-speed configuration either way. */
+static void expect_device(struct sim_usb_device *d, bool high)
 {
-	struct sim_usb_device *d = audio();
-	struct sim_usb_ep_info info;
-	uint8_t b[256];
-	uint32_t n, k;
-	char s[64];
+	uint8_t b[32];
+	uint32_t n;
 
 	ck_assert_int_eq(
 	    ctl(d, 0x80, SIM_USB_REQ_GET_DESCRIPTOR, 0x0100, 0, 18, b, &n),
 	    SIM_USB_OK);
 	ck_assert_uint_eq(n, 18);
-	ck_assert_uint_eq(le16(b + 2), 0x0110);
+	ck_assert_uint_eq(le16(b + 2), high ? 0x0200 : 0x0110);
 	ck_assert_mem_eq(b + 4, ((uint8_t[]){0, 0, 0, 64}), 4);
 	ck_assert_uint_eq(le16(b + 8), SIM_USB_AUDIO_VENDOR);
 	ck_assert_uint_eq(le16(b + 10), SIM_USB_AUDIO_PRODUCT);
-	/* A full-speed-only device has no qualifier. */
+	if (high) {
+		ck_assert_int_eq(ctl(d, 0x80, SIM_USB_REQ_GET_DESCRIPTOR,
+				     0x0600, 0, 32, b, &n),
+				 SIM_USB_OK);
+		ck_assert_uint_eq(n, 10);
+		ck_assert_mem_eq(
+		    b, ((uint8_t[]){10, 6, 0x00, 0x02, 0, 0, 0, 64, 1, 0}), 10);
+	} else {
+		/* A full-speed device has no qualifier. */
+		ck_assert_int_eq(ctl(d, 0x80, SIM_USB_REQ_GET_DESCRIPTOR,
+				     0x0600, 0, 10, b, &n),
+				 SIM_USB_STALL);
+	}
 	ck_assert_int_eq(
-	    ctl(d, 0x80, SIM_USB_REQ_GET_DESCRIPTOR, 0x0600, 0, 10, b, &n),
+	    ctl(d, 0x80, SIM_USB_REQ_GET_DESCRIPTOR, 0x0700, 0, 32, b, &n),
 	    SIM_USB_STALL);
+}
+
+/* Both speeds: the same descriptors but for the iso bInterval, 1 frame
+ * at full speed, 2^(4-1) microframes at high speed: 1 ms either way. */
+START_TEST(test_enumerate)
+{
+	bool high = _i == 1;
+	struct sim_usb_device *d =
+	    audio_at(high ? SIM_USB_SPEED_HIGH : SIM_USB_SPEED_FULL);
+	uint8_t ival = high ? 4 : 1;
+	struct sim_usb_ep_info info;
+	uint8_t b[256];
+	uint32_t n, k;
+	char s[64];
+
+	expect_device(d, high);
 	ck_assert_int_eq(
 	    ctl(d, 0x80, SIM_USB_REQ_GET_DESCRIPTOR, 0x0200, 0, 255, b, &n),
 	    SIM_USB_OK);
@@ -189,23 +222,23 @@ START_TEST(test_enumerate)
 	/* Speaker streaming: alternate 0 empty, alternate 1 with AS
 	 * general (terminal 1, delay 1, PCM), type I 2x16 bit at 48000,
 	 * iso OUT 1 adaptive 192 bytes every frame, sampling frequency
-	 * control. */
+	 * control. bInterval: one packet per 1 ms. */
 	ck_assert_mem_eq(b + 80, ((uint8_t[]){9, 4, 1, 0, 0, 1, 2, 0, 0}), 9);
 	ck_assert_mem_eq(b + 89, ((uint8_t[]){9, 4, 1, 1, 1, 1, 2, 0, 0}), 9);
 	ck_assert_mem_eq(b + 98, ((uint8_t[]){7, 0x24, 1, 1, 1, 1, 0}), 7);
 	ck_assert_mem_eq(
 	    b + 105, ((uint8_t[]){11, 0x24, 2, 1, 2, 2, 16, 1, 0x80, 0xbb, 0}),
 	    11);
-	ck_assert_mem_eq(b + 116,
-			 ((uint8_t[]){9, 5, 0x01, 0x09, 192, 0, 1, 0, 0}), 9);
+	ck_assert_mem_eq(
+	    b + 116, ((uint8_t[]){9, 5, 0x01, 0x09, 192, 0, ival, 0, 0}), 9);
 	ck_assert_mem_eq(b + 125, ((uint8_t[]){7, 0x25, 1, 1, 0, 0, 0}), 7);
 	/* Microphone streaming: terminal 5, iso IN 2 synchronous. */
 	ck_assert_mem_eq(b + 132, ((uint8_t[]){9, 4, 2, 0, 0, 1, 2, 0, 0}), 9);
 	ck_assert_mem_eq(b + 141, ((uint8_t[]){9, 4, 2, 1, 1, 1, 2, 0, 0}), 9);
 	ck_assert_mem_eq(b + 150, ((uint8_t[]){7, 0x24, 1, 5, 1, 1, 0}), 7);
 	ck_assert_mem_eq(b + 157, b + 105, 11);
-	ck_assert_mem_eq(b + 168,
-			 ((uint8_t[]){9, 5, 0x82, 0x0d, 192, 0, 1, 0, 0}), 9);
+	ck_assert_mem_eq(
+	    b + 168, ((uint8_t[]){9, 5, 0x82, 0x0d, 192, 0, ival, 0, 0}), 9);
 	ck_assert_mem_eq(b + 177, ((uint8_t[]){7, 0x25, 1, 1, 0, 0, 0}), 7);
 	ck_assert_int_eq(ctl(d, 0x80, SIM_USB_REQ_GET_DESCRIPTOR, 0x0302,
 			     0x0409, 255, b, &n),
@@ -222,11 +255,15 @@ START_TEST(test_enumerate)
 	ck_assert_int_eq(sim_usb_device_ep(d, 1, false, &info), 0);
 	ck_assert_int_eq(info.type, SIM_USB_EP_ISO);
 	ck_assert_uint_eq(info.max_packet, 192);
-	ck_assert_uint_eq(info.interval, 1);
+	ck_assert_uint_eq(info.interval, ival);
 	ck_assert_int_eq(sim_usb_device_ep(d, 2, true, &info), 0);
 	ck_assert_int_eq(info.type, SIM_USB_EP_ISO);
 	ck_assert_uint_eq(info.max_packet, 192);
-	ck_assert_uint_eq(info.interval, 1);
+	ck_assert_uint_eq(info.interval, ival);
+	/* Each packet still 48 sample frames. */
+	iso_full(d, true, 2);
+	for (k = 0; k < 2 * SIM_USB_AUDIO_FRAMES; k++)
+		expect_sample(buf + 4 * k, k);
 	sim_usb_device_free(d);
 }
 END_TEST
@@ -237,15 +274,17 @@ START_TEST(test_bad_speed)
 	char err[256] = "";
 
 	ck_assert_int_eq(
-	    sim_usb_audio_new(SIM_USB_SPEED_HIGH, &d, err, sizeof(err)),
-	    -EINVAL);
-	ck_assert_ptr_null(d);
-	ck_assert_ptr_nonnull(strstr(err, "usb audio: speed 3"));
-	ck_assert_ptr_nonnull(strstr(err, "full speed only"));
-	ck_assert_int_eq(
 	    sim_usb_audio_new(SIM_USB_SPEED_LOW, &d, err, sizeof(err)),
 	    -EINVAL);
+	ck_assert_ptr_null(d);
 	ck_assert_ptr_nonnull(strstr(err, "usb audio: speed 1"));
+	ck_assert_ptr_nonnull(strstr(err, "full or high speed only"));
+	d = (void *)1;
+	ck_assert_int_eq(
+	    sim_usb_audio_new((enum sim_usb_speed)4, &d, err, sizeof(err)),
+	    -EINVAL);
+	ck_assert_ptr_null(d);
+	ck_assert_ptr_nonnull(strstr(err, "usb audio: speed 4"));
 }
 END_TEST
 
@@ -624,7 +663,7 @@ static Suite *suite(void)
 	Suite *s = suite_create("usb_audio");
 	TCase *tc = tcase_create("audio");
 
-	tcase_add_test(tc, test_enumerate);
+	tcase_add_loop_test(tc, test_enumerate, 0, 2);
 	tcase_add_test(tc, test_bad_speed);
 	tcase_add_test(tc, test_alternates);
 	tcase_add_test(tc, test_sampling_frequency);

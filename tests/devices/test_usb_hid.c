@@ -494,6 +494,50 @@ START_TEST(test_bad_scripts)
 }
 END_TEST
 
+/* The characters a configuration may type map to distinct usages and
+ * back; anything else maps to none. */
+START_TEST(test_char_usages)
+{
+	const char *typable = "abcdefghijklmnopqrstuvwxyz0123456789 ";
+	bool seen[256] = { false };
+
+	for (const char *c = typable; *c; c++) {
+		uint8_t u = sim_usb_hid_usage_of_char(*c);
+
+		ck_assert_uint_ne(u, 0);
+		ck_assert_msg(!seen[u], "usage 0x%02x twice", u);
+		seen[u] = true;
+		ck_assert_int_eq(sim_usb_hid_char_of_usage(u), *c);
+	}
+	ck_assert_uint_eq(sim_usb_hid_usage_of_char('a'), 0x04);
+	ck_assert_uint_eq(sim_usb_hid_usage_of_char('1'), 0x1e);
+	ck_assert_uint_eq(sim_usb_hid_usage_of_char('0'), 0x27);
+	ck_assert_uint_eq(sim_usb_hid_usage_of_char(' '), 0x2c);
+	ck_assert_uint_eq(sim_usb_hid_usage_of_char('A'), 0);
+	ck_assert_uint_eq(sim_usb_hid_usage_of_char('\n'), 0);
+	ck_assert_int_eq(sim_usb_hid_char_of_usage(0), 0);
+	ck_assert_int_eq(sim_usb_hid_char_of_usage(0x28), 0); /* Enter */
+}
+END_TEST
+
+/* Neighbouring movements of the scripted mouse differ, so a lost or
+ * doubled report cannot pass for the next one. */
+START_TEST(test_mouse_pattern)
+{
+	struct sim_usb_hid_mouse_event prev, ev;
+
+	sim_usb_hid_mouse_pattern(0, &prev);
+	for (unsigned i = 1; i < 1000; i++) {
+		sim_usb_hid_mouse_pattern(i, &ev);
+		ck_assert(ev.dx != prev.dx || ev.dy != prev.dy ||
+			  ev.buttons != prev.buttons);
+		ck_assert_int_ne(ev.dx, 0);
+		ck_assert_uint_le(ev.buttons, 7);
+		prev = ev;
+	}
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("usb_hid");
@@ -507,6 +551,8 @@ static Suite *suite(void)
 	tcase_add_loop_test(tc, test_keyboard_leds, 0, 3);
 	tcase_add_test(tc, test_idle_and_protocol);
 	tcase_add_test(tc, test_bad_scripts);
+	tcase_add_test(tc, test_char_usages);
+	tcase_add_test(tc, test_mouse_pattern);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,365 +1,49 @@
 /*
- * PVUSB end to end, the first slice: the reference frontend core
- * (drivers/usbfront) against the qusb model (sim/backends/usbback) and
- * simulated devices (sim/devices: a HID keyboard, a mass-storage stick on
- * an image file, a CDC-ACM adapter), reached through the
- * frontend-under-test interface (sim/fut), with the test playing the
- * guest's USB core and class drivers: hub polling, port reset, enumeration (GET_DESCRIPTOR at address
- * 0, SET_ADDRESS, descriptors, SET_CONFIGURATION), an interrupt-IN reader
- * and a Bulk-Only Transport initiator. The toolstack plugs and unplugs by writing the
- * backend's port/1 node, as `xl usbdev-attach` does. Every checker audits
- * the guest at the end.
+ * PVUSB end to end: the reference frontend core (drivers/usbfront) against
+ * the qusb model (sim/backends/usbback) and simulated devices (sim/devices:
+ * a HID keyboard, a mass-storage stick on an image file, a CDC-ACM
+ * adapter, a CDC-ECM Ethernet reflector, a USB Audio 1.0 speaker and
+ * microphone), reached through the frontend-under-test interface
+ * (sim/fut) by the shared fixture (pvusb_fixture.h), with the test playing
+ * the guest's USB core and class drivers: hub polling, port reset,
+ * enumeration, an interrupt-IN reader, a Bulk-Only Transport initiator,
+ * cdc_ether's and snd-usb-audio's parts. The toolstack plugs and unplugs
+ * by writing the backend's port/<N> node, as `xl usbdev-attach` does.
+ * Every checker audits the guest at the end. Backend misbehaviour has its
+ * own file (test_pvusb_misbehave.c).
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "check_main.h"
-#include "sim/backends/usbback.h"
-#include "sim/check/check.h"
+#include "pvusb_fixture.h"
 #include "sim/devices/scsi_target.h"
 #include "sim/devices/usb_acm.h"
+#include "sim/devices/usb_audio.h"
+#include "sim/devices/usb_ecm.h"
 #include "sim/devices/usb_hid.h"
 #include "sim/devices/usb_msc.h"
 #include "tmpdir.h"
-#include "sim/xenstore/xenstore.h"
-#include "sim/fut/fut.h"
 
-#define GUEST 1
-#define FE "/local/domain/1/device/vusb/0"
-#define BE "/local/domain/0/backend/qusb/1/0"
-#define BUSID "3-1.5"
-#define MS 1000000ull
-#define ADDR 5
-
-/* An URB as the test builds it, with its result. */
-struct turb {
-	uint8_t port, devaddr, ep;
-	bool in;
-	enum fut_usb_xfer type;
-	uint16_t flags;
-	uint8_t setup[8];
-	uint16_t interval;
-	void *buf;
-	uint32_t len;
-	/* set at giveback */
-	int status;
-	uint32_t actual;
-	/* the harness' bookkeeping */
-	uint64_t tag;
-	bool back;
-	struct turb *next;
-};
-
-struct pv {
-	struct sim *sim;
-	struct usbback *ub;
-	struct usbback_config bc;
-	struct sim_usb_device *usbdev; /* what BUSID names */
-	struct fut *fut;
-	struct turb *out; /* submitted, not back */
-	uint64_t next_tag;
-	unsigned done, port_changes, connected;
-};
-
-/* ---- the guest's side, through the frontend-under-test interface ----------- */
-
-static void cb_giveback(void *arg, uint64_t tag,
-			const struct fut_usb_result *res)
-{
-	struct pv *p = arg;
-	struct turb **pp = &p->out;
-
-	while (*pp && (*pp)->tag != tag)
-		pp = &(*pp)->next;
-	ck_assert_msg(*pp != NULL, "giveback of unknown tag %llu",
-		      (unsigned long long)tag);
-	(*pp)->status = res->status;
-	(*pp)->actual = res->actual;
-	(*pp)->back = true;
-	*pp = (*pp)->next;
-	p->done++;
-}
-
-static void cb_port_changed(void *arg, uint8_t port)
-{
-	(void)port;
-	((struct pv *)arg)->port_changes++;
-}
-
-static void cb_connected(void *arg)
-{
-	((struct pv *)arg)->connected++;
-}
-
-static int submit(struct pv *p, struct turb *t)
-{
-	struct fut_usb_urb u = {
-		.tag = ++p->next_tag, .port = t->port, .devaddr = t->devaddr,
-		.ep = t->ep, .in = t->in, .type = t->type, .flags = t->flags,
-		.interval = t->interval, .data = t->buf, .len = t->len,
-	};
-	int err;
-
-	memcpy(u.setup, t->setup, sizeof(u.setup));
-	t->tag = u.tag;
-	t->back = false;
-	t->next = p->out;
-	p->out = t;
-	err = fut_usb_submit(p->fut, &u);
-	if (err)
-		p->out = t->next;
-	return err;
-}
-
-static bool in_error(struct pv *p)
-{
-	struct fut_stats st;
-
-	fut_stats(p->fut, &st);
-	return st.error;
-}
-
-static unsigned in_flight(struct pv *p)
-{
-	unsigned n = 0;
-
-	for (struct turb *t = p->out; t; t = t->next)
-		n++;
-	return n;
-}
-
-/* Runs until the URB comes back (bounded: 10 simulated seconds). */
-static int wait_urb(struct pv *p, unsigned before)
-{
-	uint64_t end = sim_now(p->sim) + 10000 * MS;
-
-	while (p->done == before && sim_now(p->sim) < end)
-		sim_run_until(p->sim, sim_now(p->sim) + MS);
-	ck_assert_uint_eq(p->done, before + 1);
-	return 0;
-}
-
-static int ctrl(struct pv *p, uint8_t addr, uint8_t type, uint8_t req,
-		uint16_t value, uint16_t index, void *buf, uint16_t len,
-		uint32_t *actual)
-{
-	struct turb u;
-	unsigned before = p->done;
-
-	memset(&u, 0, sizeof(u));
-	u.port = 1;
-	u.devaddr = addr;
-	u.type = FUT_USB_CTRL;
-	u.in = (type & 0x80) != 0;
-	u.setup[0] = type;
-	u.setup[1] = req;
-	u.setup[2] = (uint8_t)value;
-	u.setup[3] = (uint8_t)(value >> 8);
-	u.setup[4] = (uint8_t)index;
-	u.setup[5] = (uint8_t)(index >> 8);
-	u.setup[6] = (uint8_t)len;
-	u.setup[7] = (uint8_t)(len >> 8);
-	u.buf = buf;
-	u.len = len;
-	ck_assert_int_eq(submit(p, &u), 0);
-	wait_urb(p, before);
-	if (actual)
-		*actual = u.actual;
-	return u.status;
-}
-
-/* The hub driver's part: see the connection, reset the port. */
-static void port_reset(struct pv *p)
-{
-	uint16_t st, ch;
-
-	ck_assert_int_eq(fut_usb_port_status(p->fut, 1, &st, &ch), 0);
-	ck_assert(st & FUT_USB_PORT_CONNECTION);
-	ck_assert(ch & FUT_USB_C_CONNECTION);
-	fut_usb_port_feature(p->fut, 1, FUT_USB_FEAT_C_CONNECTION, false);
-	fut_usb_port_feature(p->fut, 1, FUT_USB_FEAT_RESET, true);
-	sim_run_until(p->sim, sim_now(p->sim) + 20 * MS);
-	fut_usb_port_status(p->fut, 1, &st, &ch);
-	ck_assert(st & FUT_USB_PORT_ENABLE);
-	ck_assert(ch & FUT_USB_C_RESET);
-	fut_usb_port_feature(p->fut, 1, FUT_USB_FEAT_C_RESET, false);
-}
-
-/* usb_new_device's sequence, as Linux's hub driver runs it; the first
- * interface must be of class iclass. */
-static void enumerate(struct pv *p, uint8_t iclass)
-{
-	uint8_t dev[18], cfg[256];
-	uint32_t n;
-
-	ck_assert_int_eq(ctrl(p, 0, 0x80, 6, 0x0100, 0, dev, 8, &n), 0);
-	ck_assert_uint_eq(n, 8);
-	ck_assert_uint_eq(dev[1], 1); /* DEVICE */
-	ck_assert_int_eq(ctrl(p, 0, 0x00, 5, ADDR, 0, NULL, 0, NULL), 0);
-	ck_assert_int_eq(ctrl(p, ADDR, 0x80, 6, 0x0100, 0, dev, 18, &n), 0);
-	ck_assert_uint_eq(n, 18);
-	ck_assert_uint_eq(dev[0], 18);
-	ck_assert_int_eq(ctrl(p, ADDR, 0x80, 6, 0x0200, 0, cfg, 9, &n), 0);
-	ck_assert_uint_eq(cfg[1], 2); /* CONFIGURATION */
-	uint16_t total = (uint16_t)(cfg[2] | cfg[3] << 8);
-	ck_assert_uint_le(total, sizeof(cfg));
-	ck_assert_int_eq(ctrl(p, ADDR, 0x80, 6, 0x0200, 0, cfg, total, &n),
-			 0);
-	ck_assert_uint_eq(n, total);
-	ck_assert_uint_eq(cfg[9 + 5], iclass);
-	ck_assert_int_eq(ctrl(p, ADDR, 0x00, 9, cfg[5], 0, NULL, 0, NULL), 0);
-}
-
-static void xs_put(struct pv *p, const char *dir, const char *key,
-		   const char *val);
-
-/* The toolstack plugs BUSID into port 1 (xl usbdev-attach); the hub
- * driver resets the port and enumerates; the first interface must be of
- * class iclass. */
-static void plug(struct pv *p, uint8_t iclass)
-{
-	xs_put(p, BE, "port/1", BUSID);
-	sim_run_until(p->sim, sim_now(p->sim) + 10 * MS);
-	port_reset(p);
-	enumerate(p, iclass);
-}
-
-/* An interrupt IN URB for the device at ADDR on port 1. */
-static void int_urb(struct turb *u, uint8_t ep, void *buf, uint32_t len,
-		    uint16_t interval)
-{
-	memset(u, 0, sizeof(*u));
-	u->port = 1;
-	u->devaddr = ADDR;
-	u->ep = ep;
-	u->in = true;
-	u->type = FUT_USB_INT;
-	u->interval = interval;
-	u->buf = buf;
-	u->len = len;
-}
+#define MS PV_MS
+#define ADDR PV_ADDR(1)
 
 /* One 8-byte report from the keyboard's interrupt IN endpoint 1. */
 static int read_report(struct pv *p, uint8_t report[8], uint64_t *at)
 {
 	struct turb u;
-	unsigned before = p->done;
 
-	int_urb(&u, 1, report, 8, 10);
-	ck_assert_int_eq(submit(p, &u), 0);
-	wait_urb(p, before);
+	pv_int_urb(&u, 1, 1, report, 8, 10);
+	ck_assert_int_eq(pv_submit(p, &u), 0);
+	pv_wait(p, &u);
 	*at = sim_now(p->sim);
 	return u.status;
-}
-
-/* ---- the toolstack -------------------------------------------------------- */
-
-static void xs_put(struct pv *p, const char *dir, const char *key,
-		   const char *val)
-{
-	char path[256];
-
-	snprintf(path, sizeof(path), "%s/%s", dir, key);
-	ck_assert_int_eq(sim_xs_write(sim_xs(p->sim), 0, 0, path, val,
-				      (unsigned)strlen(val)), 0);
-}
-
-/* libxl__device_usbctrl_add_xenstore, version 2, 2 ports. */
-static void toolstack_add(struct pv *p)
-{
-	struct sim_xs *xs = sim_xs(p->sim);
-	struct xs_permissions fe_perms[2] = { { GUEST, XS_PERM_NONE },
-					      { 0, XS_PERM_READ } };
-	struct xs_permissions be_perms[2] = { { 0, XS_PERM_NONE },
-					      { GUEST, XS_PERM_READ } };
-
-	ck_assert_int_eq(sim_xs_mkdir(xs, 0, 0, FE), 0);
-	ck_assert_int_eq(sim_xs_set_perms(xs, 0, 0, FE, fe_perms, 2), 0);
-	xs_put(p, FE, "backend", BE);
-	xs_put(p, FE, "backend-id", "0");
-	xs_put(p, FE, "state", "1");
-	ck_assert_int_eq(sim_xs_mkdir(xs, 0, 0, BE), 0);
-	ck_assert_int_eq(sim_xs_set_perms(xs, 0, 0, BE, be_perms, 2), 0);
-	xs_put(p, BE, "frontend", FE);
-	xs_put(p, BE, "frontend-id", "1");
-	xs_put(p, BE, "online", "1");
-	xs_put(p, BE, "state", "1");
-	xs_put(p, BE, "type", "qusb");
-	xs_put(p, BE, "usb-ver", "2");
-	xs_put(p, BE, "num-ports", "2");
-	xs_put(p, BE, "port/1", "");
-	xs_put(p, BE, "port/2", "");
-}
-
-static struct sim_usb_device *lookup(void *arg, const char *busid)
-{
-	struct pv *p = arg;
-
-	return strcmp(busid, BUSID) == 0 ? p->usbdev : NULL;
 }
 
 /* 'a', 'b', 'c' typed 100 ms apart, from 200 ms on. */
 static const struct sim_usb_hid_key_event keys[] = {
 	{ 200 * MS, 0, 0x04 }, { 300 * MS, 0, 0x05 }, { 400 * MS, 0, 0x06 },
 };
-
-/* A connected guest with `dev` behind bus id BUSID, not plugged yet. */
-static void pv_start(struct pv *p, struct sim_usb_device *dev)
-{
-	struct sim_config sc;
-	struct sim_domain *d;
-	struct usbback_config *bc = &p->bc;
-
-	memset(p, 0, sizeof(*p));
-	sim_config_default(&sc, 11);
-	p->sim = sim_create(&sc);
-	ck_assert_int_eq(sim_domain_create(p->sim, 0, "dom0", &d), 0);
-	ck_assert_int_eq(sim_domain_create(p->sim, GUEST, "guest", &d), 0);
-	p->usbdev = dev;
-	toolstack_add(p);
-	usbback_config_default(bc);
-	bc->sim = p->sim;
-	bc->self = 0;
-	bc->frontend = GUEST;
-	bc->path = BE;
-	bc->frontend_path = FE;
-	bc->lookup = lookup;
-	bc->lookup_arg = p;
-	ck_assert_int_eq(usbback_create(bc, &p->ub), 0);
-	const struct fut_env env = { .sim = p->sim, .guest = GUEST,
-				     .backend = 0, .frontend_path = FE,
-				     .backend_path = BE,
-				     .log = getenv("PVUSB_LOG") ? stderr : NULL,
-				     .log_level = 3 };
-	const struct fut_callbacks cb = { .connected = cb_connected,
-					  .usb_giveback = cb_giveback,
-					  .usb_port_changed = cb_port_changed,
-					  .arg = p };
-
-	ck_assert_int_eq(fut_create(fut_find("xpv-usbfront"), &env, &cb,
-				    &p->fut), 0);
-	sim_run_until(p->sim, 10 * MS);
-	ck_assert_uint_eq(p->connected, 1);
-}
-
-static void pv_finish(struct pv *p)
-{
-	struct usbback_stats st;
-
-	fut_close(p->fut);
-	sim_run_until(p->sim, sim_now(p->sim) + 1000 * MS);
-	usbback_stats(p->ub, &st);
-	ck_assert_int_eq(st.state, 6);
-	ck_assert_uint_eq(st.in_flight, 0);
-	usbback_destroy(p->ub);
-	fut_destroy(p->fut);
-	sim_usb_device_free(p->usbdev);
-	sim_domain_audit(sim_domain_get(p->sim, GUEST), "teardown");
-	sim_check_report(p->sim, stderr);
-	ck_assert_uint_eq(sim_violations_total(p->sim), 0);
-	sim_destroy(p->sim);
-}
 
 static struct sim_usb_device *keyboard(enum sim_usb_speed speed)
 {
@@ -373,32 +57,12 @@ static struct sim_usb_device *keyboard(enum sim_usb_speed speed)
 
 /* ---- a Bulk-Only Transport initiator (usb-storage's part) ------------------ */
 
-static void bulk_urb(struct turb *u, uint8_t ep, bool in, void *buf,
-		     uint32_t len)
-{
-	memset(u, 0, sizeof(*u));
-	u->port = 1;
-	u->devaddr = ADDR;
-	u->ep = ep;
-	u->in = in;
-	u->type = FUT_USB_BULK;
-	u->buf = buf;
-	u->len = len;
-}
-
 /* A bulk transfer on the storage class's endpoints, waited for. */
 static int bulk(struct pv *p, bool in, void *buf, uint32_t len,
 		uint32_t *actual)
 {
-	struct turb u;
-	unsigned before = p->done;
-
-	bulk_urb(&u, in ? SIM_USB_MSC_EP_IN : SIM_USB_MSC_EP_OUT, in, buf,
-		 len);
-	ck_assert_int_eq(submit(p, &u), 0);
-	wait_urb(p, before);
-	*actual = u.actual;
-	return u.status;
+	return pv_bulk(p, 1, in ? SIM_USB_MSC_EP_IN : SIM_USB_MSC_EP_OUT, in,
+		       buf, len, actual);
 }
 
 static void put_le32(uint8_t *b, uint32_t v)
@@ -417,8 +81,9 @@ static uint32_t get_le32(const uint8_t *b)
  * stalled data or status stage. */
 static void clear_halt_in(struct pv *p)
 {
-	ck_assert_int_eq(ctrl(p, ADDR, 0x02, 1, 0, 0x80 | SIM_USB_MSC_EP_IN,
-			      NULL, 0, NULL), 0);
+	ck_assert_int_eq(pv_ctrl(p, 1, ADDR, 0x02, 1, 0,
+				 0x80 | SIM_USB_MSC_EP_IN, NULL, 0, NULL),
+			 0);
 }
 
 /* One command through CBW, data and CSW. Data moves in URBs of up to
@@ -491,11 +156,11 @@ START_TEST(keyboard_enumerates_and_types)
 	uint64_t at;
 
 	pv_start(&p, keyboard(speeds[_i]));
-	xs_put(&p, BE, "port/1", BUSID);
+	pv_attach(&p, 1);
 	sim_run_until(p.sim, sim_now(p.sim) + 10 * MS);
 	ck_assert_uint_ge(p.port_changes, 1);
-	port_reset(&p);
-	enumerate(&p, 3);
+	pv_port_reset(&p, 1);
+	pv_enumerate(&p, 1, 3);
 	for (int k = 0; k < 3; k++) {
 		ck_assert_int_eq(read_report(&p, r, &at), 0);
 		ck_assert_uint_eq(r[2], keys[k].keycode); /* press */
@@ -520,13 +185,13 @@ START_TEST(unplug_and_replug)
 	uint64_t at;
 
 	pv_start(&p, keyboard(SIM_USB_SPEED_FULL));
-	plug(&p, 3);
-	int_urb(&u, 1, r, 8, 10);
+	pv_plug(&p, 1, 3);
+	pv_int_urb(&u, 1, 1, r, 8, 10);
 	before = p.done;
-	ck_assert_int_eq(submit(&p, &u), 0);
+	ck_assert_int_eq(pv_submit(&p, &u), 0);
 	sim_run_until(p.sim, sim_now(p.sim) + 20 * MS); /* NAKed: waits */
 	ck_assert_uint_eq(p.done, before);
-	xs_put(&p, BE, "port/1", "");
+	pv_detach(&p, 1);
 	sim_run_until(p.sim, sim_now(p.sim) + 20 * MS);
 	ck_assert_uint_eq(p.done, before + 1);
 	ck_assert_int_eq(u.status, -71);
@@ -534,9 +199,9 @@ START_TEST(unplug_and_replug)
 	ck_assert(!(st & FUT_USB_PORT_CONNECTION));
 	ck_assert(ch & FUT_USB_C_CONNECTION);
 	fut_usb_port_feature(p.fut, 1, FUT_USB_FEAT_C_CONNECTION, false);
-	plug(&p, 3);
+	pv_plug(&p, 1, 3);
 	ck_assert_int_eq(read_report(&p, r, &at), 0);
-	ck_assert(!in_error(&p));
+	ck_assert(!pv_in_error(&p));
 	pv_finish(&p);
 }
 END_TEST
@@ -570,9 +235,11 @@ START_TEST(mass_storage_verified_io)
 	ck_assert_int_eq(sim_usb_msc_new(speeds[_i], disk, &stick, err,
 					 sizeof(err)), 0);
 	pv_start(&p, stick);
-	plug(&p, 8);
-	ck_assert_int_eq(ctrl(&p, ADDR, 0xa1, SIM_USB_MSC_REQ_GET_MAX_LUN, 0,
-			      0, &lun, 1, &n), 0);
+	pv_plug(&p, 1, 8);
+	ck_assert_int_eq(pv_ctrl(&p, 1, ADDR, 0xa1,
+				 SIM_USB_MSC_REQ_GET_MAX_LUN, 0, 0, &lun, 1,
+				 &n),
+			 0);
 	ck_assert_uint_eq(lun, 0);
 	memset(cdb, 0, sizeof(cdb)); /* TEST UNIT READY */
 	ck_assert_int_eq(bot(&p, cdb, 6, false, NULL, 0, &residue), 1);
@@ -642,7 +309,7 @@ static struct pv *plugged_stick(struct pv *p, enum sim_usb_speed speed,
 	ck_assert_int_eq(sim_usb_msc_new(speed, *disk, &stick, err,
 					 sizeof(err)), 0);
 	pv_start(p, stick);
-	plug(p, 8);
+	pv_plug(p, 1, 8);
 	clear_unit_attention(p);
 	return p;
 }
@@ -672,20 +339,20 @@ START_TEST(unplug_during_storage_io)
 	ck_assert_int_eq(bulk(&p, false, cbw, sizeof(cbw), &n), 0);
 	before = p.done;
 	for (int i = 0; i < 2; i++) {
-		bulk_urb(&u[i], SIM_USB_MSC_EP_IN, true, buf[i],
+		pv_bulk_urb(&u[i], 1, SIM_USB_MSC_EP_IN, true, buf[i],
 			 sizeof(buf[i]));
-		ck_assert_int_eq(submit(&p, &u[i]), 0);
+		ck_assert_int_eq(pv_submit(&p, &u[i]), 0);
 	}
 	sim_run_until(p.sim, sim_now(p.sim) + 200000); /* 200 us */
 	ck_assert_msg(p.done == before, "%d %u / %d %u", u[0].status,
 		      u[0].actual, u[1].status, u[1].actual);
-	xs_put(&p, BE, "port/1", "");
+	pv_detach(&p, 1);
 	sim_run_until(p.sim, sim_now(p.sim) + 20 * MS);
 	ck_assert_uint_eq(p.done, before + 2);
 	ck_assert_int_eq(u[0].status, -71);
 	ck_assert_int_eq(u[1].status, -71);
-	ck_assert(!in_error(&p));
-	ck_assert_uint_eq(in_flight(&p), 0);
+	ck_assert(!pv_in_error(&p));
+	ck_assert_uint_eq(pv_in_flight(&p), 0);
 	pv_finish(&p);
 	sim_scsi_target_close(disk);
 	xpv_tmpdir_remove(dir);
@@ -703,10 +370,10 @@ START_TEST(unlink_waiting_urb)
 	unsigned before;
 
 	pv_start(&p, keyboard(SIM_USB_SPEED_FULL));
-	plug(&p, 3);
-	int_urb(&u, 1, r, 8, 10);
+	pv_plug(&p, 1, 3);
+	pv_int_urb(&u, 1, 1, r, 8, 10);
 	before = p.done;
-	ck_assert_int_eq(submit(&p, &u), 0);
+	ck_assert_int_eq(pv_submit(&p, &u), 0);
 	sim_run_until(p.sim, sim_now(p.sim) + 30 * MS);
 	ck_assert_uint_eq(p.done, before); /* nothing typed yet */
 	ck_assert_int_eq(fut_usb_unlink(p.fut, u.tag), 0);
@@ -715,7 +382,7 @@ START_TEST(unlink_waiting_urb)
 	ck_assert_int_eq(u.status, -ECONNRESET);
 	ck_assert_int_eq(read_report(&p, r, &at), 0);
 	ck_assert_uint_eq(r[2], keys[0].keycode);
-	ck_assert(!in_error(&p));
+	ck_assert(!pv_in_error(&p));
 	pv_finish(&p);
 }
 END_TEST
@@ -732,26 +399,24 @@ START_TEST(resume_with_urb_in_flight)
 	unsigned before;
 
 	pv_start(&p, keyboard(SIM_USB_SPEED_HIGH));
-	plug(&p, 3);
-	int_urb(&u, 1, r, 8, 7);
+	pv_plug(&p, 1, 3);
+	pv_int_urb(&u, 1, 1, r, 8, 7);
 	before = p.done;
-	ck_assert_int_eq(submit(&p, &u), 0);
+	ck_assert_int_eq(pv_submit(&p, &u), 0);
 	sim_run_until(p.sim, sim_now(p.sim) + 20 * MS);
 	/* A restore: the old backend went with the old domain, the
 	 * toolstack starts a new one with the same nodes. */
 	ck_assert_int_eq(fut_suspend(p.fut), 0);
-	usbback_destroy(p.ub);
-	xs_put(&p, BE, "state", "1");
-	ck_assert_int_eq(usbback_create(&p.bc, &p.ub), 0);
+	pv_backend_restart(&p, false);
 	ck_assert_int_eq(fut_resume(p.fut), 0);
 	sim_run_until(p.sim, sim_now(p.sim) + 20 * MS);
 	ck_assert_uint_eq(p.done, before + 1);
 	ck_assert_int_eq(u.status, -ESHUTDOWN);
-	port_reset(&p);
-	enumerate(&p, 3);
+	pv_port_reset(&p, 1);
+	pv_enumerate(&p, 1, 3);
 	ck_assert_int_eq(read_report(&p, r, &at), 0);
 	ck_assert_uint_eq(r[2], keys[0].keycode);
-	ck_assert(!in_error(&p));
+	ck_assert(!pv_in_error(&p));
 	pv_finish(&p);
 }
 END_TEST
@@ -767,17 +432,10 @@ START_TEST(resume_with_rings_still_mapped)
 	pv_start(&p, keyboard(SIM_USB_SPEED_FULL));
 	ck_assert_int_eq(fut_suspend(p.fut), 0);
 	ck_assert_int_eq(fut_resume(p.fut), 0); /* backend stays */
-	ck_assert(in_error(&p));
-	sim_gnttab_stats(sim_domain_get(p.sim, GUEST), &gs);
+	ck_assert(pv_in_error(&p));
+	sim_gnttab_stats(sim_domain_get(p.sim, PV_GUEST), &gs);
 	ck_assert_uint_eq(gs.quarantined, 2);
-	usbback_destroy(p.ub);
-	p.ub = NULL;
-	fut_destroy(p.fut);
-	sim_usb_device_free(p.usbdev);
-	sim_domain_audit(sim_domain_get(p.sim, GUEST), "teardown");
-	sim_check_report(p.sim, stderr);
-	ck_assert_uint_eq(sim_violations_total(p.sim), 0);
-	sim_destroy(p.sim);
+	pv_teardown(&p, PV_NO_CHECK);
 }
 END_TEST
 
@@ -794,42 +452,41 @@ START_TEST(acm_loopback)
 	struct turb u;
 	uint8_t note[16], out[3][300], in[900];
 	char err[256];
-	uint32_t n, got = 0;
-	unsigned before;
+	uint32_t got = 0;
 	struct pv p;
 
 	ck_assert_int_eq(sim_usb_acm_new(speeds[_i], &acm, err, sizeof(err)),
 			 0);
 	pv_start(&p, acm);
-	plug(&p, 2);
-	ck_assert_int_eq(ctrl(&p, ADDR, 0x21, SIM_USB_ACM_SET_LINE_CODING, 0,
-			      0, (void *)coding, 7, NULL), 0);
-	ck_assert_int_eq(ctrl(&p, ADDR, 0x21,
-			      SIM_USB_ACM_SET_CONTROL_LINE_STATE,
-			      SIM_USB_ACM_CTRL_DTR | SIM_USB_ACM_CTRL_RTS, 0,
-			      NULL, 0, NULL), 0);
-	int_urb(&u, SIM_USB_ACM_EP_NOTIFY, note, sizeof(note), 8);
-	before = p.done;
-	ck_assert_int_eq(submit(&p, &u), 0);
-	wait_urb(&p, before);
+	pv_plug(&p, 1, 2);
+	ck_assert_int_eq(pv_ctrl(&p, 1, ADDR, 0x21,
+				 SIM_USB_ACM_SET_LINE_CODING, 0, 0,
+				 (void *)coding, 7, NULL),
+			 0);
+	ck_assert_int_eq(pv_ctrl(&p, 1, ADDR, 0x21,
+				 SIM_USB_ACM_SET_CONTROL_LINE_STATE,
+				 SIM_USB_ACM_CTRL_DTR | SIM_USB_ACM_CTRL_RTS,
+				 0, NULL, 0, NULL),
+			 0);
+	pv_int_urb(&u, 1, SIM_USB_ACM_EP_NOTIFY, note, sizeof(note), 8);
+	ck_assert_int_eq(pv_submit(&p, &u), 0);
+	pv_wait(&p, &u);
 	ck_assert_int_eq(u.status, 0);
 	ck_assert_uint_eq(u.actual, SIM_USB_ACM_NOTIFY_LEN);
 	ck_assert_uint_eq(note[1], SIM_USB_ACM_SERIAL_STATE);
 	for (int w = 0; w < 3; w++) {
 		for (int i = 0; i < 300; i++)
 			out[w][i] = (uint8_t)(w * 300 + i);
-		bulk_urb(&u, SIM_USB_ACM_EP_OUT, false, out[w], 300);
-		before = p.done;
-		ck_assert_int_eq(submit(&p, &u), 0);
-		wait_urb(&p, before);
+		pv_bulk_urb(&u, 1, SIM_USB_ACM_EP_OUT, false, out[w], 300);
+		ck_assert_int_eq(pv_submit(&p, &u), 0);
+		pv_wait(&p, &u);
 		ck_assert_int_eq(u.status, 0);
 	}
 	while (got < sizeof(in)) {
-		bulk_urb(&u, SIM_USB_ACM_EP_IN, true, in + got,
-			 (uint32_t)sizeof(in) - got);
-		before = p.done;
-		ck_assert_int_eq(submit(&p, &u), 0);
-		wait_urb(&p, before);
+		pv_bulk_urb(&u, 1, SIM_USB_ACM_EP_IN, true, in + got,
+			    (uint32_t)sizeof(in) - got);
+		ck_assert_int_eq(pv_submit(&p, &u), 0);
+		pv_wait(&p, &u);
 		ck_assert_int_eq(u.status, 0);
 		ck_assert_uint_gt(u.actual, 0);
 		got += u.actual;
@@ -839,7 +496,248 @@ START_TEST(acm_loopback)
 	sim_usb_acm_stats(acm, &as);
 	ck_assert_uint_eq(as.line.rate, 115200);
 	ck_assert_uint_eq(as.bytes_in, sizeof(in));
-	(void)n;
+	pv_finish(&p);
+}
+END_TEST
+
+/* ---- cdc_ether's part ------------------------------------------------------- */
+
+/* One notification from the ECM interrupt endpoint: its bytes in n. */
+static uint32_t ecm_notification(struct pv *p, bool high, uint8_t n[16])
+{
+	struct turb u;
+
+	/* bInterval 16 frames, or 2^(8-1) microframes: 16 ms. */
+	pv_int_urb(&u, 1, SIM_USB_ECM_EP_NOTIFY, n, 16, high ? 128 : 16);
+	ck_assert_int_eq(pv_submit(p, &u), 0);
+	pv_wait(p, &u);
+	ck_assert_int_eq(u.status, 0);
+	return u.actual;
+}
+
+/* A frame from the host (source: the adapter's address, which the host
+ * uses as its own) to a peer, len bytes, with a payload of its own. */
+static void ecm_frame(uint8_t *f, uint32_t len, unsigned seed)
+{
+	static const uint8_t mac[6] = SIM_USB_ECM_MAC;
+	static const uint8_t peer[6] = { 0x02, 0, 0, 0, 0, 0x42 };
+
+	memcpy(f, peer, 6);
+	memcpy(f + 6, mac, 6);
+	f[12] = 0x88;
+	f[13] = 0xb5; /* IEEE 802 local experimental EtherType */
+	for (uint32_t i = 14; i < len; i++)
+		f[i] = (uint8_t)(i * 7 + seed);
+}
+
+/* A CDC-ECM adapter at full and high speed, driven as Linux's cdc_ether
+ * does: data interface alternate 1 (the link comes up), the packet
+ * filter, the NETWORK_CONNECTION and CONNECTION_SPEED_CHANGE
+ * notifications, then frames of several sizes (header only, minimum
+ * Ethernet, odd, maximum) each written on bulk OUT and its reflection
+ * (addresses swapped) read from bulk IN and compared byte for byte. */
+START_TEST(ecm_reflects_frames)
+{
+	static const enum sim_usb_speed speeds[] = { SIM_USB_SPEED_FULL,
+						     SIM_USB_SPEED_HIGH };
+	static const uint32_t sizes[] = { 14, 60, 333, 1514 };
+	bool high = speeds[_i] == SIM_USB_SPEED_HIGH;
+	uint8_t n[16], out[1514], want[1514], in[1514];
+	struct sim_usb_ecm_stats es;
+	struct sim_usb_device *ecm;
+	char err[256];
+	uint32_t got;
+	struct pv p;
+
+	ck_assert_int_eq(sim_usb_ecm_new(speeds[_i], &ecm, err, sizeof(err)),
+			 0);
+	pv_start(&p, ecm);
+	pv_plug(&p, 1, 2);
+	pv_set_interface(&p, 1, SIM_USB_ECM_DATA_IFACE, 1);
+	ck_assert_int_eq(pv_ctrl(&p, 1, ADDR, 0x21,
+				 SIM_USB_ECM_SET_PACKET_FILTER,
+				 SIM_USB_ECM_FILTER_DIRECTED |
+				     SIM_USB_ECM_FILTER_BROADCAST,
+				 SIM_USB_ECM_COMM_IFACE, NULL, 0, NULL),
+			 0);
+	/* NETWORK_CONNECTION, connected (wValue 1), to interface 0. */
+	ck_assert_uint_eq(ecm_notification(&p, high, n),
+			  SIM_USB_ECM_NETWORK_CONNECTION_LEN);
+	ck_assert_mem_eq(n, ((uint8_t[]){ 0xa1, 0x00, 1, 0, 0, 0, 0, 0 }), 8);
+	/* CONNECTION_SPEED_CHANGE: 10 or 100 Mbit/s both ways. */
+	ck_assert_uint_eq(ecm_notification(&p, high, n),
+			  SIM_USB_ECM_CONNECTION_SPEED_LEN);
+	ck_assert_uint_eq(n[1], SIM_USB_ECM_CONNECTION_SPEED_CHANGE);
+	ck_assert_uint_eq(get_le32(n + 8), high ? 100000000u : 10000000u);
+	ck_assert_uint_eq(get_le32(n + 12), get_le32(n + 8));
+	for (unsigned k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		uint32_t len = sizes[k];
+
+		ecm_frame(out, len, k);
+		memcpy(want, out + 6, 6); /* the reflection swaps them */
+		memcpy(want + 6, out, 6);
+		memcpy(want + 12, out + 12, len - 12);
+		ck_assert_int_eq(pv_bulk(&p, 1, SIM_USB_ECM_EP_OUT, false, out,
+					 len, &got),
+				 0);
+		ck_assert_uint_eq(got, len);
+		memset(in, 0xee, sizeof(in));
+		ck_assert_int_eq(pv_bulk(&p, 1, SIM_USB_ECM_EP_IN, true, in,
+					 sizeof(in), &got),
+				 0);
+		ck_assert_uint_eq(got, len);
+		ck_assert_mem_eq(in, want, len);
+	}
+	sim_usb_ecm_stats(ecm, &es);
+	ck_assert(es.link_up);
+	ck_assert_uint_eq(es.filter_sets, 1);
+	ck_assert_uint_eq(es.frames_out, 4);
+	ck_assert_uint_eq(es.frames_in, 4);
+	ck_assert_uint_eq(es.dropped + es.filtered + es.flushed, 0);
+	ck_assert(!pv_in_error(&p));
+	pv_finish(&p);
+}
+END_TEST
+
+/* ---- snd-usb-audio's part ----------------------------------------------------- */
+
+#define AUDIO_NPK 8 /* packets per URB, as snd-usb-audio's nrpacks */
+
+/* Sampling frequency SET_CUR (3 bytes of Hz) on an iso endpoint. */
+static int audio_set_rate(struct pv *p, uint16_t ep_addr, uint32_t hz)
+{
+	uint8_t b[3] = { (uint8_t)hz, (uint8_t)(hz >> 8), (uint8_t)(hz >> 16) };
+
+	return pv_ctrl(p, 1, ADDR, 0x22, SIM_USB_AUDIO_SET_CUR,
+		       SIM_USB_AUDIO_SAMPLING_FREQ << 8, ep_addr, b, 3, NULL);
+}
+
+/* Every packet of u: status 0, all of its 192 bytes; the URB the sum. */
+static void audio_expect_packets(const struct turb *u)
+{
+	ck_assert_int_eq(u->status, 0);
+	ck_assert_uint_eq(u->error_count, 0);
+	ck_assert_uint_eq(u->actual, AUDIO_NPK * SIM_USB_AUDIO_PACKET);
+	for (uint32_t i = 0; i < u->npackets; i++) {
+		ck_assert_int_eq(u->packets[i].status, 0);
+		ck_assert_uint_eq(u->packets[i].actual, SIM_USB_AUDIO_PACKET);
+	}
+}
+
+/* The backend's timing (usbback.h): an iso transfer's first packet goes
+ * at the (micro)frame boundary after the request arrives, one packet per
+ * interval (1 ms here at both speeds), and an endpoint serves one
+ * transfer at a time. start_frame counts frames (full speed, mod 2048)
+ * or microframes (high speed, mod 16384). For URBs queued together on
+ * one endpoint: the first starts one or two (micro)frames after its
+ * submission (the request's delivery takes microseconds), and each next
+ * one at the boundary after the previous one's last interval and the
+ * device's latency (10 us, under a microframe): AUDIO_NPK intervals and
+ * one (micro)frame later. Each takes AUDIO_NPK ms plus less than two
+ * (micro)frames from submission to giveback, or longer by the
+ * transfers queued before it. */
+static void audio_expect_timing(struct turb *u, unsigned n, bool high)
+{
+	uint64_t frame_ns = high ? 125000 : PV_MS;
+	uint32_t span = high ? 16384 : 2048;
+	uint32_t ival = high ? 8 : 1; /* (micro)frames per packet */
+	uint32_t s = (uint32_t)(u[0].submit_ns / frame_ns % span);
+	uint32_t d = (u[0].start_frame + span - s) % span;
+
+	ck_assert_msg(d == 1 || d == 2, "start_frame %u, submitted in %u",
+		      u[0].start_frame, s);
+	for (unsigned k = 0; k < n; k++) {
+		uint64_t took = u[k].back_ns - u[k].submit_ns;
+		uint64_t queued = k * (AUDIO_NPK * PV_MS + frame_ns);
+
+		ck_assert_uint_ge(took, AUDIO_NPK * PV_MS + queued);
+		ck_assert_uint_lt(took, AUDIO_NPK * PV_MS + queued +
+						2 * frame_ns);
+		if (k == 0)
+			continue;
+		ck_assert_uint_eq(u[k].start_frame,
+				  (u[k - 1].start_frame + AUDIO_NPK * ival + 1) %
+				      span);
+	}
+}
+
+/* n iso URBs of AUDIO_NPK packets on ep, submitted together. */
+static void audio_stream(struct pv *p, bool high, bool in, uint8_t *buf,
+			 struct turb *u,
+			 struct fut_usb_iso_packet (*pk)[AUDIO_NPK],
+			 unsigned n)
+{
+	uint8_t ep = in ? SIM_USB_AUDIO_EP_IN : SIM_USB_AUDIO_EP_OUT;
+	uint32_t bytes = AUDIO_NPK * SIM_USB_AUDIO_PACKET;
+
+	for (unsigned k = 0; k < n; k++) {
+		pv_iso_urb(&u[k], 1, ep, in, buf + k * bytes, pk[k], AUDIO_NPK,
+			   SIM_USB_AUDIO_PACKET, high ? 8 : 1);
+		ck_assert_int_eq(pv_submit(p, &u[k]), 0);
+	}
+	for (unsigned k = 0; k < n; k++) {
+		pv_wait(p, &u[k]);
+		audio_expect_packets(&u[k]);
+	}
+	audio_expect_timing(u, n, high);
+}
+
+/* The speaker and microphone at full and high speed, as snd-usb-audio
+ * starts them: both streaming interfaces to alternate 1, the sampling
+ * frequency set on each endpoint, then iso OUT URBs (checked against the
+ * speaker's hash of what it consumed) and iso IN URBs (checked sample by
+ * sample against the microphone's pattern, continuous across URBs), each
+ * packet's status and length, start frames and the 1 ms spacing. */
+START_TEST(audio_streams)
+{
+	static const enum sim_usb_speed speeds[] = { SIM_USB_SPEED_FULL,
+						     SIM_USB_SPEED_HIGH };
+	enum { NOUT = 3, NIN = 2, BYTES = AUDIO_NPK * SIM_USB_AUDIO_PACKET };
+	bool high = speeds[_i] == SIM_USB_SPEED_HIGH;
+	static uint8_t out[NOUT * BYTES], in[NIN * BYTES];
+	struct fut_usb_iso_packet pk[NOUT][AUDIO_NPK];
+	struct sim_usb_audio_stats as;
+	struct sim_usb_device *audio;
+	struct turb u[NOUT];
+	char err[256];
+	struct pv p;
+
+	ck_assert_int_eq(sim_usb_audio_new(speeds[_i], &audio, err,
+					   sizeof(err)),
+			 0);
+	pv_start(&p, audio);
+	pv_plug(&p, 1, 1);
+	pv_set_interface(&p, 1, SIM_USB_AUDIO_SPK_IFACE, 1);
+	pv_set_interface(&p, 1, SIM_USB_AUDIO_MIC_IFACE, 1);
+	ck_assert_int_eq(audio_set_rate(&p, SIM_USB_AUDIO_EP_OUT, 48000), 0);
+	ck_assert_int_eq(audio_set_rate(&p, 0x80 | SIM_USB_AUDIO_EP_IN,
+					48000),
+			 0);
+	for (uint32_t i = 0; i < sizeof(out); i++)
+		out[i] = (uint8_t)(i * 13 + (i >> 9));
+	audio_stream(&p, high, false, out, u, pk, NOUT);
+	memset(in, 0xee, sizeof(in));
+	audio_stream(&p, high, true, in, u, pk, NIN);
+	for (uint32_t f = 0; f < sizeof(in) / SIM_USB_AUDIO_FRAME_SIZE; f++) {
+		int16_t l, r;
+
+		sim_usb_audio_mic_sample(f, &l, &r);
+		ck_assert_int_eq((int16_t)(in[4 * f] | in[4 * f + 1] << 8), l);
+		ck_assert_int_eq((int16_t)(in[4 * f + 2] | in[4 * f + 3] << 8),
+				 r);
+	}
+	sim_usb_audio_stats(audio, &as);
+	ck_assert_uint_eq(as.freq_sets, 2);
+	ck_assert_uint_eq(as.packets_out, NOUT * AUDIO_NPK);
+	ck_assert_uint_eq(as.hash_out,
+			  sim_usb_audio_hash(SIM_USB_AUDIO_HASH_INIT, out,
+					     sizeof(out)));
+	ck_assert_uint_eq(as.bad_len_out + as.underruns + as.bad_len_in, 0);
+	ck_assert_uint_eq(as.packets_in, NIN * AUDIO_NPK);
+	ck_assert_uint_eq(as.mic_position, NIN * AUDIO_NPK * 48);
+	ck_assert_uint_eq(pv_be_stats(&p).iso_packets,
+			  (NOUT + NIN) * AUDIO_NPK);
+	ck_assert(!pv_in_error(&p));
 	pv_finish(&p);
 }
 END_TEST
@@ -858,6 +756,8 @@ int main(void)
 	tcase_add_test(tc, resume_with_urb_in_flight);
 	tcase_add_test(tc, resume_with_rings_still_mapped);
 	tcase_add_loop_test(tc, acm_loopback, 0, 2);
+	tcase_add_loop_test(tc, ecm_reflects_frames, 0, 2);
+	tcase_add_loop_test(tc, audio_streams, 0, 2);
 	suite_add_tcase(s, tc);
 	return xpv_check_run(s);
 }

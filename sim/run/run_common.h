@@ -1,0 +1,105 @@
+/*
+ * What the PVSCSI and PVUSB runs (pvscsi_run.c, pvusb_run.c) share: the
+ * toolstack's xenstore writes for a new device, image directories, the
+ * fault plan of a run, the read-back audit of image files and the
+ * checkers' summary.
+ */
+#ifndef SIM_RUN_RUN_COMMON_H
+#define SIM_RUN_RUN_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sim/check/check.h"
+#include "sim/core/sim.h"
+#include "sim/xen/xen.h"
+
+#define RUN_DOM0  0
+#define RUN_GUEST 1
+#define RUN_PATH_MAX 256
+#define RUN_FAULTS_MAX 512
+
+/* dir/key = value, written by Dom0 (in txn, 0: none); must succeed. */
+void run_xs_put(struct sim *sim, uint32_t txn, const char *dir,
+		const char *key, const char *value);
+
+/* libxl__device_generic_add's common part: the frontend directory
+ * (owned by the guest, Dom0 may read) with backend, backend-id and state
+ * 1; the backend directory (owned by Dom0, the guest may read) with
+ * frontend, frontend-id and online. The caller adds its own backend keys,
+ * then the backend's state. */
+void run_toolstack_device_dirs(struct sim *sim, sim_domid guest,
+			       const char *fe, const char *be);
+
+/* mkdir -p of the directory of an image the run will create (size > 0). */
+int run_image_dir_create(const char *image, uint64_t size, char *err,
+			 size_t errlen);
+
+/* The run's fault plan: opt_faults, else a swarm plan drawn from seed
+ * (when swarm), else cfg_faults (NULL: none). Its text goes to
+ * out[RUN_FAULTS_MAX]. 0, or -1 with a message. */
+int run_setup_faults(struct sim *sim, const char *opt_faults, bool swarm,
+		     const char *cfg_faults, uint64_t seed, char *out,
+		     char *err, size_t errlen);
+/* A timeline `faults` event: the plan replaced, its text to out. */
+void run_replace_faults(struct sim *sim, const char *spec, char *out);
+
+/* Reads back the blocks a guest saw written (the guests' block callbacks
+ * have this signature) from one image at a time. */
+struct run_audit {
+	struct sim *sim;
+	int fd;
+	const char *image;
+	uint8_t *buf;
+	size_t cap;
+	uint64_t audited, bad;
+};
+/* Opens image for the following run_audit_blocks calls; -1 if it cannot
+ * be read (nothing to audit). */
+int run_audit_open(struct run_audit *a, const char *image);
+void run_audit_close(struct run_audit *a);
+void run_audit_blocks(void *arg, uint64_t lba, uint32_t count,
+		      uint32_t block_size, const uint8_t *expected);
+void run_audit_free(struct run_audit *a);
+
+/* The checkers' counts and their report (malloc'd, NULL when clean). */
+void run_collect_checks(struct sim *sim,
+			uint64_t violations[SIM_CHECK__COUNT],
+			uint64_t *total, char **report);
+
+/* A run that did not end by itself: anything outstanding is a liveness
+ * failure. *stalled or *time_limit_hit is set; what is the unit counted
+ * ("commands", "URBs"). */
+void run_force_end(struct sim *sim, enum sim_run_result why, bool *stalled,
+		   bool *time_limit_hit, const char *what);
+
+/* What every run reports around its device-specific parts. */
+struct run_outcome {
+	const char *kind; /* "pvscsi", "pvusb" */
+	int json_version;
+	const char *frontend, *faults;
+	uint64_t seed, sim_time_ns, events, trace_hash;
+	bool time_limit_hit, stalled;
+	uint64_t blocks_audited, blocks_audit_bad;
+	uint32_t quarantined;
+	const uint64_t *violations; /* SIM_CHECK__COUNT */
+	uint64_t violations_total;
+	const char *report;
+};
+
+/* The text report's first line, and its last ones (images, time,
+ * quarantine, checkers). */
+void run_print_head(FILE *out, const char *config_path, const char *guest,
+		    const struct run_outcome *o);
+void run_print_tail(FILE *out, const struct run_outcome *o);
+/* The --json object's opening fields (up to the device arrays, which the
+ * caller writes with a leading comma) and its closing ones (docs/json.md). */
+void run_json_head(FILE *out, const char *config_path, const char *guest,
+		   const struct run_outcome *o);
+void run_json_tail(FILE *out, const struct run_outcome *o);
+/* A JSON string literal of s. */
+void run_json_str(FILE *out, const char *s);
+
+#endif /* SIM_RUN_RUN_COMMON_H */
