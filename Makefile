@@ -21,10 +21,11 @@ build: configure
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
-# The PVSCSI examples (disk + CD-ROM, LUN hotplug, verified workload),
+# The PVSCSI examples (disk + CD-ROM, LUN hotplug, verified workload), the
+# PVUSB ones (a desk: stick, keyboard, serial, unplug and re-plug; every class),
 # then the platform self-test. Images are created under examples/images/.
 demo: build
-	@for c in examples/pvscsi-*.cfg; do \
+	@for c in examples/pvscsi-*.cfg examples/pvusb-*.cfg; do \
 		$(BUILD)/sim/run/xpvsim run $$c || exit 1; echo; done
 	@$(BUILD)/tests/support/xpv-selftest --seed 1 --requests 10000
 

@@ -212,6 +212,19 @@ void xpvsim_run_options(const struct xpvsim_args *a,
 	opt->min_time_limit_ns = a->min_time_ns;
 }
 
+void xpvsim_usb_run_options(const struct xpvsim_args *a,
+			    struct pvusb_run_options *opt)
+{
+	memset(opt, 0, sizeof(*opt));
+	opt->seed = a->seed;
+	opt->has_seed = a->has_seed;
+	opt->frontend = a->frontend;
+	opt->faults = a->faults;
+	opt->swarm = a->swarm;
+	opt->ops_limit = a->ops_limit;
+	opt->min_time_limit_ns = a->min_time_ns;
+}
+
 void xpvsim_print_reproduce(FILE *out, const char *config, uint64_t seed,
 			    const char *faults, uint64_t ops_limit,
 			    const char *frontend, bool sweep_time)
@@ -248,42 +261,88 @@ static void close_out(FILE *f)
 		fclose(f);
 }
 
-static int cmd_run(const struct xpvsim_args *a)
+static void print_failed(const struct xpvsim_args *a, uint64_t seed,
+			 const char *faults)
+{
+	fprintf(stderr, "xpvsim: checkers failed; reproduce with:\n  ");
+	xpvsim_print_reproduce(stderr, a->config, seed, faults, a->ops_limit,
+			       a->frontend, false);
+}
+
+static int run_pvscsi(const struct xpvsim_args *a, const struct simcfg *cfg,
+		      FILE *log, FILE *trace)
 {
 	struct pvscsi_run_options opt;
 	struct pvscsi_run_result res;
-	struct simcfg *cfg;
 	char err[512];
 	int rc;
 
 	xpvsim_run_options(a, &opt);
 	opt.log_level = 3;
+	opt.log = log;
+	opt.trace = trace;
+	if (pvscsi_run(cfg, &opt, &res, err, sizeof(err)) != 0) {
+		fprintf(stderr, "xpvsim: %s: %s\n", a->config, err);
+		return 2;
+	}
+	if (a->json)
+		pvscsi_run_json(stdout, cfg, &res);
+	else
+		pvscsi_run_print(stdout, cfg, &res);
+	rc = res.violations_total ? 1 : 0;
+	if (rc)
+		print_failed(a, res.seed, res.faults);
+	pvscsi_run_result_free(&res);
+	return rc;
+}
+
+static int run_pvusb(const struct xpvsim_args *a, const struct simcfg *cfg,
+		     FILE *log, FILE *trace)
+{
+	struct pvusb_run_options opt;
+	struct pvusb_run_result res;
+	char err[512];
+	int rc;
+
+	xpvsim_usb_run_options(a, &opt);
+	opt.log_level = 3;
+	opt.log = log;
+	opt.trace = trace;
+	if (pvusb_run(cfg, &opt, &res, err, sizeof(err)) != 0) {
+		fprintf(stderr, "xpvsim: %s: %s\n", a->config, err);
+		return 2;
+	}
+	if (a->json)
+		pvusb_run_json(stdout, cfg, &res);
+	else
+		pvusb_run_print(stdout, cfg, &res);
+	rc = res.violations_total ? 1 : 0;
+	if (rc)
+		print_failed(a, res.seed, res.faults);
+	pvusb_run_result_free(&res);
+	return rc;
+}
+
+/* A configuration with usbctrl entries is a PVUSB guest, else PVSCSI. */
+static int cmd_run(const struct xpvsim_args *a)
+{
+	struct simcfg *cfg;
+	char err[512];
+	FILE *log, *trace;
+	int rc;
+
 	if (simcfg_load(a->config, &cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "xpvsim: %s\n", err);
 		return 2;
 	}
-	opt.log = open_out(a->log);
-	opt.trace = open_out(a->trace);
-	if (pvscsi_run(cfg, &opt, &res, err, sizeof(err)) != 0) {
-		fprintf(stderr, "xpvsim: %s: %s\n", a->config, err);
-		rc = 2;
-	} else {
-		if (a->json)
-			pvscsi_run_json(stdout, cfg, &res);
-		else
-			pvscsi_run_print(stdout, cfg, &res);
-		rc = res.violations_total ? 1 : 0;
-		if (rc) {
-			fprintf(stderr, "xpvsim: checkers failed; reproduce "
-					"with:\n  ");
-			xpvsim_print_reproduce(stderr, a->config, res.seed,
-					       res.faults, a->ops_limit,
-					       a->frontend, false);
-		}
-		pvscsi_run_result_free(&res);
-	}
-	close_out(opt.log);
-	close_out(opt.trace);
+	log = open_out(a->log);
+	trace = open_out(a->trace);
+	if (cfg->nr_usbctrls)
+		rc = run_pvusb(a, cfg, log, trace);
+	else
+		rc = run_pvscsi(a, cfg, log, trace);
+	close_out(log);
+	close_out(trace);
 	simcfg_free(cfg);
 	return rc;
 }

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "sim/run/pvscsi_run.h"
+#include "sim/run/pvusb_run.h"
 
 #define XPVSIM_MAX_CONFIGS 64
 #define XPVSIM_MAX_REPEAT 100
@@ -27,6 +28,8 @@ struct xpvsim_args {
 /* The run options the arguments ask for (logs and traces aside). */
 void xpvsim_run_options(const struct xpvsim_args *a,
 			struct pvscsi_run_options *opt);
+void xpvsim_usb_run_options(const struct xpvsim_args *a,
+			    struct pvusb_run_options *opt);
 /* "xpvsim run CONFIG --seed N [--faults '...'] [--ops-limit N]
  * [--frontend NAME] [--min-time 120s]": the command that reproduces a
  * run (sweep runs have a raised time limit). */

@@ -574,17 +574,6 @@ uint8_t sim_usb_hid_usage_of_char(char c)
 	return c == ' ' ? 0x2c : 0;
 }
 
-char sim_usb_hid_char_of_usage(uint8_t usage)
-{
-	if (usage >= KEY_FIRST && usage < KEY_FIRST + 26)
-		return (char)('a' + (usage - KEY_FIRST));
-	if (usage >= 0x1e && usage <= 0x26)
-		return (char)('1' + (usage - 0x1e));
-	if (usage == 0x27)
-		return '0';
-	return usage == 0x2c ? ' ' : 0;
-}
-
 void sim_usb_hid_mouse_pattern(unsigned i, struct sim_usb_hid_mouse_event *ev)
 {
 	ev->buttons = (uint8_t)(i % 3 == 2 ? 1u << (i / 3 % 3) : 0);

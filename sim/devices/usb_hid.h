@@ -81,11 +81,9 @@ int sim_usb_hid_mouse_new(enum sim_usb_speed speed,
 			  size_t errlen);
 
 /* The boot keyboard usage (HID Usage Tables 1.12, page 7) of 'a'..'z',
- * '0'..'9' and ' ', 0 for any other character; and back (0: none). The
- * run scripts a keyboard's keys with these and the guest's HID driver
- * decodes its reports with them. */
+ * '0'..'9' and ' ', 0 for any other character: how a configured
+ * keyboard's keys are scripted (sim/guest/usb_guest.h). */
 uint8_t sim_usb_hid_usage_of_char(char c);
-char sim_usb_hid_char_of_usage(uint8_t usage);
 /* The i-th movement (from 0) of a scripted mouse: buttons and a small
  * movement that differs from its neighbours, so that a lost, doubled or
  * reordered report shows; at_ns is left to the caller. */

@@ -494,8 +494,8 @@ START_TEST(test_bad_scripts)
 }
 END_TEST
 
-/* The characters a configuration may type map to distinct usages and
- * back; anything else maps to none. */
+/* The characters a configuration may type map to distinct usages;
+ * anything else maps to none. */
 START_TEST(test_char_usages)
 {
 	const char *typable = "abcdefghijklmnopqrstuvwxyz0123456789 ";
@@ -507,7 +507,6 @@ START_TEST(test_char_usages)
 		ck_assert_uint_ne(u, 0);
 		ck_assert_msg(!seen[u], "usage 0x%02x twice", u);
 		seen[u] = true;
-		ck_assert_int_eq(sim_usb_hid_char_of_usage(u), *c);
 	}
 	ck_assert_uint_eq(sim_usb_hid_usage_of_char('a'), 0x04);
 	ck_assert_uint_eq(sim_usb_hid_usage_of_char('1'), 0x1e);
@@ -515,8 +514,6 @@ START_TEST(test_char_usages)
 	ck_assert_uint_eq(sim_usb_hid_usage_of_char(' '), 0x2c);
 	ck_assert_uint_eq(sim_usb_hid_usage_of_char('A'), 0);
 	ck_assert_uint_eq(sim_usb_hid_usage_of_char('\n'), 0);
-	ck_assert_int_eq(sim_usb_hid_char_of_usage(0), 0);
-	ck_assert_int_eq(sim_usb_hid_char_of_usage(0x28), 0); /* Enter */
 }
 END_TEST
 
