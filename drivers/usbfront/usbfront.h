@@ -35,11 +35,15 @@
  * Results (policy written once, here): status 0, -19, -22, -32, -71, -75
  * and -108 pass through; any other value is -108 (ESHUTDOWN), as xen-hcd's
  * translation does; actual_length is clamped to [0, the URB's length], and
- * per iso packet to [0, that packet's length]. An IN transfer that ends
- * short with USBFRONT_SHORT_NOT_OK and status 0 completes with -121
- * (EREMOTEIO), as the Linux USB core reports it. An URB the upper layer
- * unlinked completes with -104 (ECONNRESET), whatever the backend says;
- * its data is delivered only up to the actual length reported.
+ * per iso packet to [0, that packet's length]; a transfer whose status is
+ * not 0 delivers no data (actual 0, buffer untouched: a backend that
+ * reports an error and data contradicts itself; an iso one has every
+ * packet failed with that status). An IN transfer that
+ * ends short with USBFRONT_SHORT_NOT_OK and status 0 completes with -121
+ * (EREMOTEIO), as the Linux USB core reports it, with its data. An URB the
+ * upper layer unlinked completes with -104 (ECONNRESET), whatever the
+ * backend says; its data is delivered only up to the actual length
+ * reported with status 0 (none if the backend answered an error).
  *
  * Error state (sticky, as scsifront's): a response with an id that is not
  * in flight (unlink responses too: xen-hcd's gap B), rsp_prod overflow on

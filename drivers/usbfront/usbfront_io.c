@@ -839,6 +839,18 @@ static void iso_done(struct usbfront *uf, struct uf_slot *s,
 		scatter(s, urb, urb->len);
 }
 
+/* Iso that failed as a whole: every packet with the transfer's status and
+ * no data. */
+static void iso_failed(struct usbfront_urb *urb)
+{
+	XPV_ASSERT(urb->status != 0);
+	for (xpv_u32 i = 0; i < urb->npackets; i++) {
+		urb->packets[i].actual = 0;
+		urb->packets[i].status = urb->status;
+	}
+	urb->error_count = urb->npackets;
+}
+
 static void urb_done(struct usbfront *uf, struct uf_slot *s,
 		     const struct xpv_usbif_urb_response *rsp,
 		     struct uf_batch *b)
@@ -849,6 +861,12 @@ static void urb_done(struct usbfront *uf, struct uf_slot *s,
 	xpv_timer_cancel(s->timer);
 	urb->status = decode_status(uf, rsp->status);
 	urb->actual = clamp_actual(uf, rsp->actual_length, urb->len);
+	/* A failed transfer moves no data: a backend reporting an error and
+	 * data contradicts itself (qusb and the model send 0). */
+	if (urb->status != 0 && urb->actual) {
+		uf->st.clamped_actual++;
+		urb->actual = 0;
+	}
 	/* Both are iso fields: on other transfers a backend's value means
 	 * nothing and does not reach the upper layer. */
 	urb->start_frame = urb->type == USBFRONT_ISO ? rsp->start_frame : 0;
@@ -856,11 +874,14 @@ static void urb_done(struct usbfront *uf, struct uf_slot *s,
 	if (!ended) {
 		urb->status = -XPV_ESHUTDOWN;
 		urb->actual = 0;
-	} else if (urb->type == USBFRONT_ISO) {
+	}
+	if (urb->type == USBFRONT_ISO && urb->status == 0) {
 		urb->error_count = rsp->error_count < 0 ? 0 :
 				   XPV_MIN((xpv_u32)rsp->error_count,
 					   urb->npackets);
 		iso_done(uf, s, urb);
+	} else if (urb->type == USBFRONT_ISO) {
+		iso_failed(urb);
 	} else if (urb->in) {
 		scatter(s, urb, urb->actual);
 	}

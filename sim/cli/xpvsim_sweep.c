@@ -7,8 +7,9 @@
  * every seed instead), and lists every seed whose checkers failed with the
  * command that reproduces it. --shrink then makes each failure smaller
  * while it still fails the same checker: fault classes are dropped one at
- * a time, then the I/O count of every workload is halved, and the smallest
- * reproduction is printed. Exit status 1 if any seed failed.
+ * a time, then the I/O count of every workload (PVUSB: every device's
+ * ops) is halved, and the smallest reproduction is printed. Exit status 1
+ * if any seed failed.
  *
  * Faults make error handling run its course (command timeout 1 s, abort
  * and reset timeouts 5 s, the toolstack's close timeout 10 s), so every
@@ -35,13 +36,32 @@ struct verdict {
 	char faults[PLAN_MAX];
 };
 
-static void run_one(const struct xpvsim_args *a, const struct simcfg *cfg,
-		    uint64_t seed, const char *faults, uint64_t ops_limit,
-		    struct verdict *v)
+/* The verdict's checker fields from a run's counts. A backend that lied
+ * about data (answered one request with another's response, or a length
+ * that was not the device's) can make the guest see wrong data on its
+ * own: data-corrupt then does not count, as in the fuzz sessions. */
+static void verdict_of(struct verdict *v, const char *faults,
+		       const uint64_t *violations, uint64_t total,
+		       bool backend_lied)
+{
+	snprintf(v->faults, sizeof(v->faults), "%s", faults);
+	v->violations = total;
+	if (backend_lied)
+		v->violations -= violations[SIM_CHECK_DATA_CORRUPT];
+	for (int c = 0; c < SIM_CHECK__COUNT && v->violations; c++)
+		if (violations[c] &&
+		    !(backend_lied && c == SIM_CHECK_DATA_CORRUPT)) {
+			v->check = c;
+			break;
+		}
+}
+
+static int run_pvscsi(const struct xpvsim_args *a, const struct simcfg *cfg,
+		      uint64_t seed, const char *faults, uint64_t ops_limit,
+		      struct verdict *v, char *err, size_t errlen)
 {
 	struct pvscsi_run_options opt;
 	struct pvscsi_run_result res;
-	char err[512];
 
 	xpvsim_run_options(a, &opt);
 	opt.seed = seed;
@@ -50,22 +70,63 @@ static void run_one(const struct xpvsim_args *a, const struct simcfg *cfg,
 	opt.swarm = faults == NULL;
 	opt.ops_limit = ops_limit;
 	opt.min_time_limit_ns = SWEEP_MIN_TIME;
+	bool lied = false;
+
+	if (pvscsi_run(cfg, &opt, &res, err, errlen) != 0)
+		return -1;
+	for (unsigned i = 0; i < res.nr_hosts; i++)
+		lied = lied || res.hosts[i].be_misattributed;
+	verdict_of(v, res.faults, res.violations, res.violations_total, lied);
+	pvscsi_run_result_free(&res);
+	return 0;
+}
+
+static int run_pvusb(const struct xpvsim_args *a, const struct simcfg *cfg,
+		     uint64_t seed, const char *faults, uint64_t ops_limit,
+		     struct verdict *v, char *err, size_t errlen)
+{
+	struct pvusb_run_options opt;
+	struct pvusb_run_result res;
+
+	xpvsim_usb_run_options(a, &opt);
+	opt.seed = seed;
+	opt.has_seed = true;
+	opt.faults = faults;
+	opt.swarm = faults == NULL;
+	opt.ops_limit = ops_limit;
+	opt.min_time_limit_ns = SWEEP_MIN_TIME;
+	bool lied = false;
+
+	if (pvusb_run(cfg, &opt, &res, err, errlen) != 0)
+		return -1;
+	for (unsigned i = 0; i < res.nr_ctrls; i++)
+		lied = lied || res.ctrls[i].be_misattributed;
+	verdict_of(v, res.faults, res.violations, res.violations_total, lied);
+	pvusb_run_result_free(&res);
+	return 0;
+}
+
+/* One run of either kind (a configuration with usbctrl is PVUSB). */
+static void run_one(const struct xpvsim_args *a, const struct simcfg *cfg,
+		    uint64_t seed, const char *faults, uint64_t ops_limit,
+		    struct verdict *v)
+{
+	char err[512];
+	int e;
+
 	v->check = -1;
 	v->violations = 0;
 	v->faults[0] = '\0';
-	if (pvscsi_run(cfg, &opt, &res, err, sizeof(err)) != 0) {
+	if (cfg->nr_usbctrls)
+		e = run_pvusb(a, cfg, seed, faults, ops_limit, v, err,
+			      sizeof(err));
+	else
+		e = run_pvscsi(a, cfg, seed, faults, ops_limit, v, err,
+			       sizeof(err));
+	if (e) {
 		fprintf(stderr, "xpvsim: %s: %s\n", a->config, err);
 		v->check = -2;
-		return;
 	}
-	snprintf(v->faults, sizeof(v->faults), "%s", res.faults);
-	v->violations = res.violations_total;
-	for (int c = 0; c < SIM_CHECK__COUNT && v->violations; c++)
-		if (res.violations[c]) {
-			v->check = c;
-			break;
-		}
-	pvscsi_run_result_free(&res);
 }
 
 /* The plan without its item number skip ("a=1,b=2" without 0: "b=2");
@@ -94,6 +155,7 @@ static bool plan_without(const char *plan, unsigned skip, char *out,
 	return found && strcmp(plan, "none") != 0;
 }
 
+/* The largest op count of a workload (PVSCSI) or device (PVUSB). */
 static uint64_t max_ops(const struct simcfg *cfg)
 {
 	uint64_t m = 1;
@@ -101,6 +163,9 @@ static uint64_t max_ops(const struct simcfg *cfg)
 	for (unsigned i = 0; i < cfg->nr_workloads; i++)
 		if (cfg->workloads[i].ops > m)
 			m = cfg->workloads[i].ops;
+	for (unsigned i = 0; i < cfg->nr_usb_devices; i++)
+		if (cfg->usb_devices[i].ops > m)
+			m = cfg->usb_devices[i].ops;
 	return m;
 }
 

@@ -350,11 +350,12 @@ static void xuf_close(struct fut *f)
 static void xuf_destroy(struct fut *f)
 {
 	struct xuf *x = xuf_of(f);
+	struct sim *sim = xuf_sim(x); /* the device goes first */
 
 	xpv_sim_dev_destroy(x->dev); /* remove gives every URB back */
 	SIM_ASSERT(x->live == NULL);
 	if (x->back_ev)
-		sim_cancel(xuf_sim(x), x->back_ev);
+		sim_cancel(sim, x->back_ev);
 	x->back_ev = 0;
 	hand_over_all(x);
 	free(x);

@@ -26,6 +26,7 @@
 #define UG_STRING_LEN	    255
 #define UG_CONFIG_MAX	    4096 /* wTotalLength the guest accepts */
 #define UG_ECONNRESET	    104
+#define UG_EREMOTEIO	    121
 
 enum ug_enum_step {
 	E_DEV8,	   /* GET_DESCRIPTOR(device, 8) at address 0 */
@@ -261,6 +262,18 @@ bool ug_transfer(struct usb_guest *g, struct ug_port *p, const struct ug_ep *ep,
 		 const void *data, uint32_t len, ug_urb_done_fn *done,
 		 uint64_t arg)
 {
+	/* Interrupt URBs wait for the device as long as it takes. */
+	return ug_transfer_timeout(g, p, ep, data, len, done, arg,
+				   (ep->attr & 3) == SIM_USB_EP_BULK
+					   ? UG_BULK_TIMEOUT_NS
+					   : 0);
+}
+
+bool ug_transfer_timeout(struct usb_guest *g, struct ug_port *p,
+			 const struct ug_ep *ep, const void *data, uint32_t len,
+			 ug_urb_done_fn *done, uint64_t arg,
+			 uint64_t timeout_ns)
+{
 	uint8_t type = ep->attr & 3;
 	struct ug_urb *u = ug_urb_new(g, p, len, 0);
 
@@ -273,9 +286,7 @@ bool ug_transfer(struct usb_guest *g, struct ug_port *p, const struct ug_ep *ep,
 	u->urb.interval = ep->interval;
 	if (!u->urb.in && len)
 		memcpy(u->buf, data, len);
-	/* Interrupt URBs wait for the device as long as it takes. */
-	ug_urb_submit(g, u, type == SIM_USB_EP_BULK ? UG_BULK_TIMEOUT_NS : 0,
-		      done, arg);
+	ug_urb_submit(g, u, timeout_ns, done, arg);
 	return true;
 }
 
@@ -325,8 +336,10 @@ static void check_completion(struct usb_guest *g, const struct ug_urb *u,
 	if (!u->urb.in || res->status == 0)
 		return;
 	/* An unlinked URB may have moved data up to its actual length
-	 * (usb_unlink_urb's rule); any other failure moves none. */
-	if (res->status == -UG_ECONNRESET) {
+	 * (usb_unlink_urb's rule), so may a short read the URB refused
+	 * (-EREMOTEIO, URB_SHORT_NOT_OK); any other failure moves none
+	 * (drivers/usbfront/usbfront.h). */
+	if (res->status == -UG_ECONNRESET || res->status == -UG_EREMOTEIO) {
 		check_untouched(g, u, res->actual, res->status);
 		return;
 	}
@@ -621,14 +634,15 @@ static void port_unbind(struct usb_guest *g, struct ug_port *p)
 	struct ug_dev *d = ug_port_dev(g, p);
 
 	if (p->info.state == UG_PORT_BOUND) {
-		/* Work cut short (by this disconnect, or by the failures that
-		 * came before its news) is carried over should a resume be
-		 * the cause; the class's stop fails the op in progress. */
+		/* The work done (all of it, or what this disconnect or the
+		 * failures before its news cut short) is carried over should
+		 * a resume be the cause: a restored guest goes on where it
+		 * was. The class's stop fails the op in progress. */
+		p->carry.valid = true;
+		p->carry.device = p->info.device;
+		p->carry.epoch = p->bind_epoch;
+		p->carry.ops_done = p->ops_done;
 		if (!p->finished) {
-			p->carry.valid = true;
-			p->carry.device = p->info.device;
-			p->carry.epoch = p->bind_epoch;
-			p->carry.ops_done = p->ops_done;
 			if (d) {
 				d->st.unplugged_busy++;
 				d->hid_gap = true; /* a report may be lost */

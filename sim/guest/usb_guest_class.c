@@ -92,7 +92,25 @@ struct hid_bind {
 	struct ug_ep ep;
 	uint8_t last[8]; /* the previous keyboard report */
 	unsigned script; /* events the device types */
+	uint64_t deadline_ns; /* give up waiting for the script then */
 };
+
+/* The reader gives up this long after the script's last event was due
+ * (or after it bound, if later), plus a poll per report: a report a
+ * backend dropped or misreported never comes, and waiting for it would
+ * keep the guest busy for ever. */
+#define HID_GRACE_NS	   1000000000ull
+#define HID_PER_EVENT_NS 20000000ull /* press and release, 10 ms polls */
+
+static uint64_t hid_deadline(const struct simcfg_usb_device *c,
+			     unsigned script, uint64_t bound_ns)
+{
+	uint64_t last_due = c->keys_at_ns +
+			    (script ? script - 1 : 0) * c->key_interval_ns;
+
+	return (last_due > bound_ns ? last_due : bound_ns) + HID_GRACE_NS +
+	       script * HID_PER_EVENT_NS;
+}
 
 static unsigned hid_script_len(const struct simcfg_usb_device *c)
 {
@@ -190,6 +208,20 @@ static bool keys_up(const uint8_t *rep)
 	return true;
 }
 
+/* Past the deadline: what has not arrived is lost (keys_lost). Not a
+ * verdict here: a backend may drop requests (the reader's last URB was
+ * then unlinked unanswered); the run judges lost keys against what its
+ * backend did (pvusb_run.c). */
+static void hid_give_up(struct usb_guest *g, struct ug_port *p,
+			struct hid_bind *h)
+{
+	struct ug_dev *d = ug_port_dev(g, p);
+
+	d->st.keys_lost += h->script - d->hid_next;
+	d->hid_next = h->script;
+	ug_bind_stopped(g, p);
+}
+
 static void hid_report_done(struct usb_guest *g, struct ug_port *p,
 			    struct ug_urb *u, const struct fut_usb_result *res)
 {
@@ -197,7 +229,11 @@ static void hid_report_done(struct usb_guest *g, struct ug_port *p,
 	struct ug_dev *d = ug_port_dev(g, p);
 
 	if (res->status) {
-		ug_bind_stopped(g, p);
+		if (sim_now(g->sim) >= h->deadline_ns &&
+		    d->hid_next < h->script)
+			hid_give_up(g, p, h); /* unlinked at the deadline */
+		else
+			ug_bind_stopped(g, p);
 		return;
 	}
 	d->st.reports++;
@@ -214,11 +250,14 @@ static void hid_report_done(struct usb_guest *g, struct ug_port *p,
 	hid_read(g, p);
 }
 
+
 /* The reader keeps one interrupt URB queued until the script is done. */
 static void hid_read(struct usb_guest *g, struct ug_port *p)
 {
 	struct hid_bind *h = p->cls_state;
 	struct ug_dev *d = ug_port_dev(g, p);
+	uint64_t now = sim_now(g->sim);
+	uint64_t deadline = h->deadline_ns;
 
 	/* Done at the last event (a keyboard's: once its key is up). */
 	if (d->hid_next >= h->script && (h->mouse || keys_up(h->last))) {
@@ -229,8 +268,15 @@ static void hid_read(struct usb_guest *g, struct ug_port *p)
 		ug_bind_stopped(g, p);
 		return;
 	}
+	if (now >= deadline && d->hid_next < h->script) {
+		hid_give_up(g, p, h);
+		return;
+	}
 	ug_op_begin(g, p); /* first_ns: when the reader started */
-	ug_transfer(g, p, &h->ep, NULL, 8, hid_report_done, 0);
+	/* Unlinked at the deadline (then stopped); after the last event
+	 * only the key release is awaited, for a grace at most. */
+	ug_transfer_timeout(g, p, &h->ep, NULL, 8, hid_report_done, 0,
+			    now < deadline ? deadline - now : HID_GRACE_NS);
 }
 
 enum { HID_SET_IDLE, HID_SET_PROTOCOL };
@@ -264,6 +310,7 @@ static void hid_start(struct usb_guest *g, struct ug_port *p)
 	p->cls_state = h;
 	h->mouse = c->cls == SIMCFG_USB_MOUSE;
 	h->script = hid_script_len(c);
+	h->deadline_ns = hid_deadline(c, h->script, sim_now(g->sim));
 	if (iface < 0 ||
 	    !ug_find_ep(p, (uint8_t)iface, 0, SIM_USB_EP_INTERRUPT, true,
 			&h->ep) ||
@@ -577,6 +624,9 @@ static void eth_next(struct usb_guest *g, struct ug_port *p)
 }
 
 /* ECM 1.2 6.3.1: traffic waits for NETWORK_CONNECTION saying connected. */
+static void eth_wait_link(struct usb_guest *g, struct ug_port *p,
+			  struct eth_bind *e);
+
 static void eth_note_done(struct usb_guest *g, struct ug_port *p,
 			  struct ug_urb *u, const struct fut_usb_result *res)
 {
@@ -596,7 +646,19 @@ static void eth_note_done(struct usb_guest *g, struct ug_port *p,
 		ug_bind_stopped(g, p);
 		return;
 	}
-	ug_transfer(g, p, &e->notify, NULL, 16, eth_note_done, 0);
+	eth_wait_link(g, p, e);
+}
+
+/* The link-up notification comes at once from a working adapter; one
+ * not there in 5 s (a backend that dropped the request) ends the
+ * binding. */
+#define UG_ECM_LINK_TIMEOUT_NS 5000000000ull
+
+static void eth_wait_link(struct usb_guest *g, struct ug_port *p,
+			  struct eth_bind *e)
+{
+	ug_transfer_timeout(g, p, &e->notify, NULL, 16, eth_note_done, 0,
+			    UG_ECM_LINK_TIMEOUT_NS);
 }
 
 static void eth_setup_done(struct usb_guest *g, struct ug_port *p,
@@ -620,7 +682,7 @@ static void eth_setup_done(struct usb_guest *g, struct ug_port *p,
 			   eth_setup_done, ETH_FILTER);
 		return;
 	default:
-		ug_transfer(g, p, &e->notify, NULL, 16, eth_note_done, 0);
+		eth_wait_link(g, p, e);
 	}
 }
 
@@ -779,6 +841,9 @@ static void au_done(struct usb_guest *g, struct ug_port *p, struct ug_urb *u,
 	au_pump(g, p);
 }
 
+#define AU_PACKET_NS	    1000000ull
+#define AU_TIMEOUT_SLACK_NS 1000000000ull
+
 static void au_submit(struct usb_guest *g, struct ug_port *p, struct au_bind *a,
 		      bool in)
 {
@@ -806,8 +871,11 @@ static void au_submit(struct usb_guest *g, struct ug_port *p, struct au_bind *a,
 		a->in_busy = true;
 	}
 	ug_op_begin(g, p);
-	/* Iso URBs have no timeout: the bus schedules them. */
-	ug_urb_submit(g, u, 0, au_done, in);
+	/* The bus schedules iso URBs: one packet a millisecond (both
+	 * speeds, usb_audio.h). One that is not back a second after its
+	 * last packet was due is unlinked, as a stream stop would. */
+	ug_urb_submit(g, u, AU_TIMEOUT_SLACK_NS + a->packets * AU_PACKET_NS,
+		      au_done, in);
 }
 
 /* Both directions stream side by side, one URB in flight each. */

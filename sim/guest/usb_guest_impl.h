@@ -167,6 +167,11 @@ bool ug_control(struct usb_guest *g, struct ug_port *p, uint8_t type,
 bool ug_transfer(struct usb_guest *g, struct ug_port *p, const struct ug_ep *ep,
 		 const void *data, uint32_t len, ug_urb_done_fn *done,
 		 uint64_t arg);
+/* The same with a timeout of its own (0: none). */
+bool ug_transfer_timeout(struct usb_guest *g, struct ug_port *p,
+			 const struct ug_ep *ep, const void *data, uint32_t len,
+			 ug_urb_done_fn *done, uint64_t arg,
+			 uint64_t timeout_ns);
 
 /* Descriptors of the active configuration. */
 bool ug_find_ep(const struct ug_port *p, uint8_t iface, uint8_t alt,

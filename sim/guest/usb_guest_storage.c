@@ -8,9 +8,11 @@
  * the CSW read; a stalled CSW is cleared and read once more; anything
  * else wrong (a bad or phase-error CSW, a second STALL, one of our
  * timeouts) gets the reset recovery (BOT 5.3.4) and the command fails as
- * a transport error, which the workload retries. A failure that says the
- * device is gone (-19, -71, -108, an unlink we did not ask for) ends the
- * binding: nothing is retried on a port that is gone.
+ * a transport error, which the workload retries; the sixth transport
+ * error of a binding takes the device offline (the binding ends). A
+ * failure that says the device is gone (-19, -71, -108, an unlink we did
+ * not ask for) ends the binding: nothing is retried on a port that is
+ * gone.
  *
  * A write marks its blocks unknown when it is issued and stamps them
  * with its generation only when its CSW says passed, so the map never
@@ -26,6 +28,11 @@
 
 #define ST_SCAN_TRIES  8 /* TUR and the scan commands, on UA or errors */
 #define ST_IO_RETRIES  2 /* a workload command, after UA or recovery */
+/* Transport errors (each one a reset recovery, most a 10 s timeout) a
+ * binding takes before the device is given up, as the SCSI error handler
+ * takes a device offline whose resets do not help: a backend that drops
+ * requests would otherwise keep a workload busy for ever. */
+#define ST_OFFLINE_AFTER 6
 #define ST_SENSE_LEN   18
 #define ST_URB_MAX     65536u	   /* the frontend's largest transfer */
 #define ST_STAMP_MAGIC 0x55565058u /* "XPVU" */
@@ -76,6 +83,7 @@ struct st_bind {
 	uint64_t op_lba;
 	uint32_t op_blocks, op_gen;
 	unsigned op_retries;
+	unsigned transport_errors; /* of this binding */
 };
 
 static void bot_csw(struct usb_guest *g, struct ug_port *p, struct st_bind *s);
@@ -520,8 +528,10 @@ static void io_done(struct usb_guest *g, struct ug_port *p, struct st_bind *s,
 	struct ug_dev *d = ug_port_dev(g, p);
 	bool ok = r == BOT_PASSED && residue == 0 && s->done == s->len;
 	bool ua = r == BOT_FAILED && (s->sense[2] & 0x0f) == 0x06;
+	bool offline = r == BOT_TRANSPORT &&
+		       ++s->transport_errors >= ST_OFFLINE_AFTER;
 
-	if (!ok && (ua || r == BOT_TRANSPORT) &&
+	if (!ok && !offline && (ua || r == BOT_TRANSPORT) &&
 	    s->op_retries < ST_IO_RETRIES && ug_may_continue(g, p)) {
 		s->op_retries++;
 		d->st.retried++;
@@ -534,7 +544,7 @@ static void io_done(struct usb_guest *g, struct ug_port *p, struct st_bind *s,
 		verify_read(g, p, s);
 	s->op_active = false;
 	ug_op_end(g, p, ok, ok ? s->len : 0);
-	if (r == BOT_DEAD)
+	if (r == BOT_DEAD || offline)
 		ug_bind_stopped(g, p);
 	else
 		io_next(g, p, s);

@@ -76,13 +76,13 @@ static void print_work(FILE *out, const struct simcfg_usb_device *c,
 	switch (c->cls) {
 	case SIMCFG_USB_KEYBOARD:
 		fprintf(out, "%" PRIu64 " reports, %" PRIu64 " of %zu keys "
-			     "in order",
-			g->reports, g->keys_seen, strlen(c->keys));
+			     "in order, %" PRIu64 " lost",
+			g->reports, g->keys_seen, strlen(c->keys), g->keys_lost);
 		return;
 	case SIMCFG_USB_MOUSE:
 		fprintf(out, "%" PRIu64 " reports, %" PRIu64 " of %u moves "
-			     "in order",
-			g->reports, g->keys_seen, c->moves);
+			     "in order, %" PRIu64 " lost",
+			g->reports, g->keys_seen, c->moves, g->keys_lost);
 		return;
 	case SIMCFG_USB_AUDIO:
 		fprintf(out, "%" PRIu64 " iso URBs ok, %" PRIu64 " packets (%"
@@ -203,13 +203,15 @@ static void json_device(FILE *out, const struct simcfg_usb_device *c,
 		     ",\"ops_ok\":%" PRIu64 ",\"ops_failed\":%" PRIu64
 		     ",\"bytes\":%" PRIu64 ",\"verified_bytes\":%" PRIu64
 		     ",\"reports\":%" PRIu64 ",\"keys_seen\":%" PRIu64
+		     ",\"keys_lost\":%" PRIu64
 		     ",\"iso_packets\":%" PRIu64 ",\"iso_packets_bad\":%" PRIu64
 		     ",\"audio_checked\":%s,\"audio_match\":%s"
 		     ",\"sim_seconds\":%.9f,\"mb_per_s\":%.3f}",
 		g->enumerations, g->enum_failed, g->unplugged_busy, g->urbs,
 		g->urbs_ok, g->urbs_failed, g->urbs_unlinked, g->stalls,
 		g->clear_halts, g->ops, g->ops_ok, g->ops_failed, g->bytes,
-		g->verified_bytes, g->reports, g->keys_seen, g->iso_packets,
+		g->verified_bytes, g->reports, g->keys_seen, g->keys_lost,
+		g->iso_packets,
 		g->iso_packets_bad, yes(d->audio_checked), yes(d->audio_match),
 		s, s > 0 ? (double)g->bytes / s / 1e6 : 0);
 }

@@ -280,6 +280,11 @@ static void backend_stop(struct ctrl *c)
 	cr->be_iso_packets += st.iso_packets;
 	for (int f = 0; f < SIM_FAULT__COUNT; f++)
 		cr->be_misbehaved += st.misbehaved[f];
+	cr->be_misattributed += st.misbehaved[SIM_FAULT_BE_USB_ACTUAL] +
+				st.misbehaved[SIM_FAULT_BE_BAD_ID] +
+				st.misbehaved[SIM_FAULT_BE_STALE_ID] +
+				st.misbehaved[SIM_FAULT_BE_DUP_RSP] +
+				st.misbehaved[SIM_FAULT_BE_RSP_REWRITE];
 	usbback_destroy(c->ub);
 	c->ub = NULL;
 }
@@ -418,9 +423,9 @@ static void audit_images(struct run *r)
 	run_audit_free(&a);
 }
 
-/* What the speaker heard against what the guest sent, when every OUT URB
- * of the guest went through whole (a failed one may have been heard in
- * part). */
+/* What the speaker heard against what the guest sent, when it was bound
+ * on one controller (one stream) and every OUT URB of the guest went
+ * through whole (a failed one may have been heard in part). */
 static void audit_audio(struct run *r)
 {
 	for (unsigned d = 0; d < r->cfg->nr_usb_devices; d++) {
@@ -428,7 +433,8 @@ static void audit_audio(struct run *r)
 		struct sim_usb_audio_stats as;
 
 		if (dev_cfg(r, d)->cls != SIMCFG_USB_AUDIO ||
-		    dr->guest.urbs_failed || dr->guest.urbs_unlinked)
+		    dr->ctrls_bound != 1 || dr->guest.urbs_failed ||
+		    dr->guest.urbs_unlinked)
 			continue;
 		sim_usb_audio_stats(r->devs[d].dev, &as);
 		dr->audio_checked = true;
@@ -441,10 +447,32 @@ static void audit_audio(struct run *r)
 	}
 }
 
+/* Scripted keys (moves) the guest gave up waiting for: with a backend
+ * that never misbehaved and no save/restore (which fails the URBs in
+ * flight, a report with them), the frontend lost them. */
+static void audit_hid(struct run *r)
+{
+	uint64_t misbehaved = 0;
+
+	for (unsigned i = 0; i < r->nr_ctrls; i++)
+		misbehaved += r->res->ctrls[i].be_misbehaved +
+			      r->res->ctrls[i].resumed;
+	for (unsigned d = 0; d < r->cfg->nr_usb_devices; d++) {
+		const struct ug_device_stats *g = &r->res->devices[d].guest;
+
+		if (g->keys_lost && !misbehaved)
+			sim_violation(r->sim, SIM_CHECK_DATA_CORRUPT,
+				      "%s: %llu scripted events never arrived "
+				      "from a well-behaved backend",
+				      dev_cfg(r, d)->name,
+				      (unsigned long long)g->keys_lost);
+	}
+}
+
 static void add_device_stats(struct ug_device_stats *sum,
 			     const struct ug_device_stats *s)
 {
-	uint64_t first = sum->first_ns, out_hash = sum->out_hash;
+	uint64_t first = sum->first_ns;
 
 	sum->enumerations += s->enumerations;
 	sum->enum_failed += s->enum_failed;
@@ -465,13 +493,15 @@ static void add_device_stats(struct ug_device_stats *sum,
 	sum->verified_bytes += s->verified_bytes;
 	sum->reports += s->reports;
 	sum->keys_seen += s->keys_seen;
+	sum->keys_lost += s->keys_lost;
 	sum->iso_packets += s->iso_packets;
 	sum->iso_packets_bad += s->iso_packets_bad;
 	if (!s->enumerations)
 		return;
 	/* Identity and times from the controllers that saw the device;
-	 * the audio hash is one stream, so one controller's. */
-	sum->out_hash = out_hash ? out_hash : s->out_hash;
+	 * the audio hash from the last of them (audit_audio compares it
+	 * only when there was one). */
+	sum->out_hash = s->out_hash;
 	sum->first_ns = first && first < s->first_ns ? first : s->first_ns;
 	if (s->last_ns > sum->last_ns)
 		sum->last_ns = s->last_ns;
@@ -502,9 +532,11 @@ static void collect(struct run *r)
 
 			usb_guest_device_stats(c->guest, d, &s);
 			add_device_stats(&res->devices[d].guest, &s);
+			res->devices[d].ctrls_bound += s.enumerations > 0;
 		}
 	}
 	audit_audio(r);
+	audit_hid(r);
 	sim_gnttab_stats(sim_domain_get(r->sim, RUN_GUEST), &gs);
 	res->quarantined = gs.quarantined;
 	res->events = sim_events_run(r->sim);

@@ -66,6 +66,11 @@ struct pvusb_ctrl_result {
 	uint64_t be_plugs, be_unplugs, be_plug_refused, be_conn_events;
 	uint64_t be_bytes_in, be_bytes_out, be_iso_packets;
 	uint64_t be_misbehaved;
+	/* Of those, answers that may have handed the guest other data than
+	 * the device's (a lied actual_length, bad, stale or duplicated ids,
+	 * rewritten slots): such a backend can make the data checkers fail
+	 * on its own. */
+	uint64_t be_misattributed;
 };
 
 struct pvusb_device_result {
@@ -73,6 +78,7 @@ struct pvusb_device_result {
 	/* audio: the speaker heard exactly the bytes the guest sent */
 	bool audio_checked, audio_match;
 	int last_ctrl; /* index of the controller it was last attached to */
+	unsigned ctrls_bound; /* controllers whose guest enumerated it */
 };
 
 struct pvusb_run_result {

@@ -474,7 +474,8 @@ START_TEST(result_policy)
 		{ 0, -5, 0, 0, 0 },
 		{ 0, 1000, 0, 0, 64 },
 		{ -32, 0, 0, -32, 0 },
-		{ 5, 3, 0, -108, 3 },
+		{ 5, 3, 0, -108, 0 },  /* a failure delivers no data */
+		{ -71, 40, 0, -71, 0 },
 		{ -1000, 0, 0, -108, 0 },
 		{ 0, 10, USBFRONT_SHORT_NOT_OK, -USBFRONT_EREMOTEIO, 10 },
 		{ 0, 64, USBFRONT_SHORT_NOT_OK, 0, 64 },

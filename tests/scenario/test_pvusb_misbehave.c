@@ -38,7 +38,7 @@
  *     iso_packet: on a frame descriptor -> that packet clamped
  *  8: sense_len, residual_len: vscsiif only
  *  9: unknown status
- *     urb_response: be-usb-status@1 -> -108, no error state;
+ *     urb_response: be-usb-status@1 -> -108, no data, no error state;
  *     iso_packet: on a frame descriptor -> that packet -108
  * 10: data grant kept mapped after the response
  *     urb_response: be-hold-grant@1 -> page quarantined, URB -108,
@@ -295,7 +295,7 @@ static const struct rsp_case rsp_cases[] = {
 	{ "7 actual too long", SIM_FAULT_BE_USB_ACTUAL,
 	  NULL, { 1, 4000 }, 2, R_CLAMP, 0, 18 },
 	{ "9 unknown status", SIM_FAULT_BE_USB_STATUS,
-	  "be-usb-status@1", { 0 }, 0, R_STATUS, -ESHUTDOWN, 18 },
+	  "be-usb-status@1", { 0 }, 0, R_STATUS, -ESHUTDOWN, 0 },
 	{ "10 grant kept mapped", SIM_FAULT_BE_HOLD_GRANT,
 	  "be-hold-grant@1", { 0 }, 0, R_QUARANTINE, -ESHUTDOWN, 0 },
 	{ "22 garbage", SIM_FAULT_BE_GARBAGE,
@@ -330,6 +330,9 @@ static void rsp_expect(struct pv *p, const struct rsp_case *c,
 		expect_working(p);
 		break;
 	case R_STATUS:
+		/* A failed transfer delivers no data (usbfront.h). */
+		for (unsigned i = 0; i < 18; i++)
+			ck_assert_uint_eq(got[i], 0xee);
 		expect_working(p);
 		break;
 	}
