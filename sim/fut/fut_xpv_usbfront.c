@@ -40,6 +40,7 @@ struct xuf {
 	uint64_t submitted, completed, failed;
 	struct usbfront_stats last; /* the core's counters at remove */
 	bool last_error;
+	bool break_done; /* a one-shot deliberate defect happened */
 };
 
 static struct xuf *xuf_of(struct fut *f)
@@ -76,7 +77,17 @@ static void hand_over(struct xuf *x, struct xuf_urb *u)
 	x->completed++;
 	if (res.status)
 		x->failed++;
+	/* Deliberate defects for the checkers' tests (xpv_sim.h). */
+	if (!x->break_done && xpv_sim_get_break() == XPV_BREAK_NEVER_COMPLETE) {
+		x->break_done = true;
+		urb_release(u);
+		return;
+	}
 	x->cb.usb_giveback(x->cb.arg, u->tag, &res);
+	if (!x->break_done && xpv_sim_get_break() == XPV_BREAK_COMPLETE_TWICE) {
+		x->break_done = true;
+		x->cb.usb_giveback(x->cb.arg, u->tag, &res);
+	}
 	urb_release(u);
 }
 
