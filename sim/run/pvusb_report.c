@@ -120,7 +120,8 @@ static void print_device(FILE *out, const struct simcfg_usb_device *c,
 	if (g->enum_failed)
 		fprintf(out, ", %u failed", g->enum_failed);
 	if (g->unplugged_busy)
-		fprintf(out, ", %u unplug(s) during I/O", g->unplugged_busy);
+		fprintf(out, ", %u binding(s) cut short by a disconnect",
+			g->unplugged_busy);
 	fprintf(out, "\n  ");
 	print_work(out, c, d);
 	fprintf(out, "\n  URBs %" PRIu64 " ok %" PRIu64 " failed %" PRIu64
