@@ -60,7 +60,7 @@ static void keep_heap(void)
 #endif
 }
 
-static void once(void)
+void fuzz_session_init(void)
 {
 	static bool done;
 
@@ -126,7 +126,7 @@ void fuzz_session_run(const char *config_text,
 {
 	struct pvscsi_run_options opt = *base;
 
-	once();
+	fuzz_session_init();
 	struct pvscsi_run_result res;
 	const struct simcfg *cfg = config_of(config_text);
 	char err[512];

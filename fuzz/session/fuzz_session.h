@@ -10,6 +10,12 @@
 
 #include "sim/run/pvscsi_run.h"
 
+/* What every session target needs once per process, before its first
+ * session: the heap kept between sessions and XPV_BREAK read from the
+ * environment (a deliberately broken frontend, xpv_sim.h). Idempotent;
+ * fuzz_session_run calls it. */
+void fuzz_session_init(void);
+
 /* A scratch directory for this process's image files, made on first use
  * and removed at exit. Images are reused by every session of the process:
  * what a session reads from blocks it did not write is never checked, and
