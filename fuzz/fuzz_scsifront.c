@@ -72,7 +72,7 @@ static uint64_t decide_draw(void *arg, uint64_t bound)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fuzz_input in;
-	struct scsiback_decider d = { decide_hit, decide_draw, &in };
+	struct sim_fault_decider d = { decide_hit, decide_draw, &in };
 	struct pvscsi_run_options opt = { .decider = &d };
 	char text[1024];
 

@@ -6,7 +6,7 @@
  * (sim/backends/usbback.h) by writing port/<N> as `xl usbdev-attach`
  * does, writes junk there, sets num-ports and usb-ver before the probe,
  * tampers with both xenbus state nodes, saves and restores the guest, and
- * decides every misbehaviour of the backend (struct usbback_decider),
+ * decides every misbehaviour of the backend (struct sim_fault_decider),
  * while a small guest USB core drives the reference frontend through
  * sim/fut: it polls the root hub, resets ports that report a connection,
  * enumerates what appears (GET_DESCRIPTOR at address 0, SET_ADDRESS,
@@ -134,7 +134,7 @@ struct run {
 	struct fut *fut;
 	struct usbback *be;
 	struct usbback_config bc;
-	struct usbback_decider decider;
+	struct sim_fault_decider decider;
 	struct sim_scsi_target *disk;
 	struct sim_usb_device *devs[NDEV];
 	enum sim_usb_speed speed[NDEV];
@@ -1177,7 +1177,7 @@ static void setup(struct run *r)
 	devices(r);
 	if (fuzz_bool(&r->script)) /* attached before the backend probes */
 		put_port(r, 1, busids[fuzz_pick(&r->script, NDEV)]);
-	r->decider = (struct usbback_decider){ decide_hit, decide_draw, r };
+	r->decider = (struct sim_fault_decider){ decide_hit, decide_draw, r };
 	usbback_config_default(&r->bc);
 	r->bc.sim = r->sim;
 	r->bc.self = 0;

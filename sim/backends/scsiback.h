@@ -112,16 +112,6 @@
 
 struct scsiback;
 
-/* Where the model's decisions come from: whether each injection point
- * misbehaves, the details of a hit, and each command's service time.
- * NULL: the fault plan (rates, countdowns) and the simulation's random
- * stream. A fuzz target supplies its own, so its input decides all of them
- * (a decider that says no and draws 0 makes a well-behaved, fast backend). */
-struct scsiback_decider {
-	bool (*hit)(void *arg, enum sim_fault f);
-	uint64_t (*draw)(void *arg, uint64_t bound); /* a value < bound */
-	void *arg;
-};
 
 struct scsiback_config {
 	struct sim *sim;
@@ -140,7 +130,11 @@ struct scsiback_config {
 	/* Created for a restored guest: its frontend's first connection is
 	 * a resume (be-remove-after-resume applies to it). */
 	bool restored;
-	const struct scsiback_decider *decider; /* NULL: fault plan + RNG */
+	/* The model's decisions (sim/core/fault.h): misbehaviour, the
+	 * details of a hit and each command's service time (a decider that
+	 * says no and draws 0 makes a well-behaved, fast backend). NULL:
+	 * the fault plan and the random stream. */
+	const struct sim_fault_decider *decider;
 	uint64_t service_min_ns;   /* per request, plus per_kib_ns per KiB */
 	uint64_t service_max_ns;
 	uint64_t per_kib_ns;

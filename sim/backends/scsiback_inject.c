@@ -17,9 +17,7 @@
 
 static bool sb_hit(struct scsiback *sb, enum sim_fault f)
 {
-	const struct scsiback_decider *d = sb->cfg.decider;
-
-	if (d ? !d->hit(d->arg, f) : !sim_fault_hit(sim_faults(sb->sim), f))
+	if (!sim_fault_decide(sb->sim, sb->cfg.decider, f))
 		return false;
 	sb->st.misbehaved[f]++;
 	sim_trace(sb->sim, "scsiback-inject", f, sb->st.responses);
@@ -28,14 +26,7 @@ static bool sb_hit(struct scsiback *sb, enum sim_fault f)
 
 uint64_t sb_draw(struct scsiback *sb, uint64_t bound)
 {
-	const struct scsiback_decider *d = sb->cfg.decider;
-	uint64_t v;
-
-	if (!d)
-		return sim_rng_below(sim_rng(sb->sim), bound);
-	v = d->draw(d->arg, bound);
-	SIM_ASSERT(v < bound); /* the decider's contract */
-	return v;
+	return sim_fault_draw(sb->sim, sb->cfg.decider, bound);
 }
 
 static void sb_random_bytes(struct scsiback *sb, void *p, size_t len)

@@ -238,16 +238,6 @@
 
 struct usbback;
 
-/* Where the model's misbehaviour comes from: whether each injection point
- * misbehaves and the details of a hit. NULL: the fault plan (rates,
- * countdowns) and the simulation's random stream. A fuzz target supplies
- * its own, so its input decides both (a decider that says no and draws 0
- * makes a well-behaved backend). The model's timing is not drawn. */
-struct usbback_decider {
-	bool (*hit)(void *arg, enum sim_fault f);
-	uint64_t (*draw)(void *arg, uint64_t bound); /* a value < bound */
-	void *arg;
-};
 
 struct usbback_config {
 	struct sim *sim;
@@ -259,7 +249,10 @@ struct usbback_config {
 	/* Created for a restored guest: its frontend's first connection is
 	 * a resume (be-remove-after-resume applies to it). */
 	bool restored;
-	const struct usbback_decider *decider; /* NULL: fault plan + RNG */
+	/* The model's misbehaviour and the details of a hit
+	 * (sim/core/fault.h; the model's timing is not drawn). NULL: the
+	 * fault plan and the random stream. */
+	const struct sim_fault_decider *decider;
 	/* Host bus id (port/<N>'s value) -> device; NULL: no such device.
 	 * Devices outlive the backend; the backend resets them at plug and
 	 * connect and never frees them. */

@@ -17,9 +17,7 @@
 
 static bool ub_hit(struct usbback *ub, enum sim_fault f)
 {
-	const struct usbback_decider *d = ub->cfg.decider;
-
-	if (d ? !d->hit(d->arg, f) : !sim_fault_hit(sim_faults(ub->sim), f))
+	if (!sim_fault_decide(ub->sim, ub->cfg.decider, f))
 		return false;
 	ub->st.misbehaved[f]++;
 	sim_trace(ub->sim, "usbback-inject", f, ub->st.responses);
@@ -28,14 +26,7 @@ static bool ub_hit(struct usbback *ub, enum sim_fault f)
 
 uint64_t ub_draw(struct usbback *ub, uint64_t bound)
 {
-	const struct usbback_decider *d = ub->cfg.decider;
-	uint64_t v;
-
-	if (!d)
-		return sim_rng_below(sim_rng(ub->sim), bound);
-	v = d->draw(d->arg, bound);
-	SIM_ASSERT(v < bound); /* the decider's contract */
-	return v;
+	return sim_fault_draw(ub->sim, ub->cfg.decider, bound);
 }
 
 static void ub_random_bytes(struct usbback *ub, void *p, size_t len)

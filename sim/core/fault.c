@@ -335,3 +335,21 @@ int sim_fault_plan_parse(struct sim_fault_plan *plan, const char *spec,
 			return -1;
 	return 0;
 }
+
+bool sim_fault_decide(struct sim *sim, const struct sim_fault_decider *d,
+		      enum sim_fault f)
+{
+	return d ? d->hit(d->arg, f) : sim_fault_hit(sim_faults(sim), f);
+}
+
+uint64_t sim_fault_draw(struct sim *sim, const struct sim_fault_decider *d,
+			uint64_t bound)
+{
+	uint64_t v;
+
+	if (!d)
+		return sim_rng_below(sim_rng(sim), bound);
+	v = d->draw(d->arg, bound);
+	SIM_ASSERT(v < bound); /* the decider's contract */
+	return v;
+}

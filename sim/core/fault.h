@@ -88,6 +88,23 @@ bool sim_fault_countdown_get(const struct sim_fault_plan *plan,
 /* The injection point: consult the plan for class f. */
 bool sim_fault_hit(struct sim_fault_plan *plan, enum sim_fault f);
 
+/* Where a model's misbehaviour comes from (the backend models take one in
+ * their config): whether each injection point misbehaves, and the details
+ * of a hit. NULL: the simulation's fault plan (rates, countdowns) and its
+ * random stream. A fuzz target supplies its own, so its input decides
+ * both (a decider that says no and draws 0 makes a well-behaved model). */
+struct sim_fault_decider {
+	bool (*hit)(void *arg, enum sim_fault f);
+	uint64_t (*draw)(void *arg, uint64_t bound); /* a value < bound */
+	void *arg;
+};
+/* One consultation of class f through d (NULL: the plan). */
+bool sim_fault_decide(struct sim *sim, const struct sim_fault_decider *d,
+		      enum sim_fault f);
+/* A value below bound through d (NULL: the random stream). */
+uint64_t sim_fault_draw(struct sim *sim, const struct sim_fault_decider *d,
+			uint64_t bound);
+
 uint64_t sim_fault_consulted(const struct sim_fault_plan *plan,
 			     enum sim_fault f);
 uint64_t sim_fault_injected(const struct sim_fault_plan *plan,

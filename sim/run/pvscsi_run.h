@@ -21,7 +21,7 @@
 #include "sim/cli/simcfg.h"
 #include "sim/guest/scsi_guest.h"
 
-struct scsiback_decider;
+struct sim_fault_decider;
 
 #define PVSCSI_RUN_MAX_HOSTS 8
 #define PVSCSI_RUN_JSON_VERSION 1
@@ -43,7 +43,7 @@ struct pvscsi_run_options {
 	uint64_t min_time_limit_ns; /* raise sim_time_limit to at least this */
 	/* The backends' decisions (sim/backends/scsiback.h); NULL: the fault
 	 * plan and the seed. Fuzz targets pass their input's. */
-	const struct scsiback_decider *decider;
+	const struct sim_fault_decider *decider;
 	/* Called for each vscsi host once its xenstore nodes are written and
 	 * its backend runs, before the frontend probes: a fuzz target
 	 * schedules its own events there (a hostile dom0's writes). */

@@ -29,7 +29,7 @@
 #include "sim/cli/simcfg.h"
 #include "sim/guest/usb_guest.h"
 
-struct usbback_decider;
+struct sim_fault_decider;
 
 #define PVUSB_RUN_MAX_CTRLS 8
 #define PVUSB_RUN_JSON_VERSION 1 /* docs/json.md */
@@ -50,7 +50,7 @@ struct pvusb_run_options {
 	uint64_t min_time_limit_ns;
 	/* The backends' decisions (sim/backends/usbback.h); NULL: the fault
 	 * plan and the seed. */
-	const struct usbback_decider *decider;
+	const struct sim_fault_decider *decider;
 };
 
 struct pvusb_ctrl_result {

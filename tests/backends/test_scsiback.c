@@ -1246,7 +1246,7 @@ static uint64_t pick_draw(void *arg, uint64_t bound)
 START_TEST(inject_bad_id_names_no_awaited_request)
 {
 	struct pick p = { 0, 0 };
-	struct scsiback_decider d = { pick_hit, pick_draw, &p };
+	struct sim_fault_decider d = { pick_hit, pick_draw, &p };
 	struct fx f;
 	RING_IDX slots;
 

@@ -1885,7 +1885,7 @@ END_TEST
 START_TEST(inject_bad_id_names_no_awaited_request)
 {
 	struct pick p = {0, 0};
-	struct usbback_decider d = {pick_hit, pick_draw, &p};
+	struct sim_fault_decider d = {pick_hit, pick_draw, &p};
 	struct sim_page *pg;
 	usbif_urb_request_t rq, b;
 	struct fx f;
@@ -2092,7 +2092,7 @@ END_TEST
 START_TEST(inject_hold_ring)
 {
 	struct pick p = {BIT(SIM_FAULT_BE_HOLD_RING), (uint64_t)_i};
-	struct usbback_decider d = {pick_hit, pick_draw, &p};
+	struct sim_fault_decider d = {pick_hit, pick_draw, &p};
 	uint32_t urb_ref, conn_ref;
 	unsigned held;
 	struct fx f;
@@ -2173,7 +2173,7 @@ END_TEST
 START_TEST(inject_conn_bad)
 {
 	struct pick p = {BIT(SIM_FAULT_BE_CONN_BAD), (uint64_t)_i};
-	struct usbback_decider d = {pick_hit, pick_draw, &p};
+	struct sim_fault_decider d = {pick_hit, pick_draw, &p};
 	usbif_conn_response_t c;
 	struct fx f;
 
@@ -2263,7 +2263,7 @@ static bool value_in(const char *v, unsigned lo, unsigned hi)
 START_TEST(inject_xs_values)
 {
 	struct pick p = {BIT(SIM_FAULT_BE_XS_VALUES), (uint64_t)_i};
-	struct usbback_decider d = {pick_hit, pick_draw, &p};
+	struct sim_fault_decider d = {pick_hit, pick_draw, &p};
 	char ports[32], ver[32];
 	struct fx f;
 
@@ -2377,7 +2377,7 @@ END_TEST
 START_TEST(decider_one_class)
 {
 	struct pick p = {0, 3};
-	struct usbback_decider d = {pick_hit, pick_draw, &p};
+	struct sim_fault_decider d = {pick_hit, pick_draw, &p};
 	usbif_urb_request_t rq;
 	struct fx f;
 
@@ -2465,7 +2465,7 @@ struct run_out {
  * the rate (or the seed's swarm plan, xenstore quota refusals off: they
  * would refuse this harness's own writes). fx_fini: nothing leaked, no
  * checker violation. */
-static struct run_out inject_run(uint64_t seed, const struct usbback_decider *d,
+static struct run_out inject_run(uint64_t seed, const struct sim_fault_decider *d,
 				 enum plan_kind plan)
 {
 	struct run_out out = {0, 0, 0};
@@ -2531,7 +2531,7 @@ static struct run_out inject_run(uint64_t seed, const struct usbback_decider *d,
 START_TEST(decider_well_behaved)
 {
 	struct pick p = {0, 0};
-	struct usbback_decider d = {pick_hit, pick_draw, &p};
+	struct sim_fault_decider d = {pick_hit, pick_draw, &p};
 	struct run_out plain = inject_run(200, NULL, PLAN_NONE);
 	struct run_out decided = inject_run(200, &d, PLAN_NONE);
 

@@ -69,7 +69,7 @@ struct pv_config {
 	 * there); NULL: no faults. pv_faults installs one later. */
 	const char *faults;
 	/* The backend's misbehaviour source; NULL: the fault plan. */
-	const struct usbback_decider *decider;
+	const struct sim_fault_decider *decider;
 	/* Plugged by pv_plug(port); the fixture frees them. */
 	struct sim_usb_device *dev[PV_MAX_PORTS + 1];
 	/* The frontend may refuse to connect (bad backend values): do not

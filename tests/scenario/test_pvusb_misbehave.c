@@ -104,7 +104,7 @@
 /* Hits the nth consultation of one class once armed, and answers the
  * model's draws from a list (then 0): the value a row names. */
 struct script {
-	struct usbback_decider d;
+	struct sim_fault_decider d;
 	enum sim_fault cls;
 	uint64_t nth, seen;
 	bool armed;
@@ -130,7 +130,7 @@ static uint64_t script_draw(void *arg, uint64_t bound)
 	return v;
 }
 
-static const struct usbback_decider *
+static const struct sim_fault_decider *
 script_init(struct script *s, enum sim_fault cls, uint64_t nth,
 	    const uint64_t *draws, unsigned ndraws)
 {
@@ -165,7 +165,7 @@ static struct sim_usb_device *keyboard(void)
 }
 
 /* A connected guest, the keyboard on port 1 (enumerated if plugged). */
-static void guest(struct pv *p, const struct usbback_decider *d,
+static void guest(struct pv *p, const struct sim_fault_decider *d,
 		  const char *faults, bool plugged)
 {
 	struct pv_config cfg;
