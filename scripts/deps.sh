@@ -12,6 +12,8 @@ PACKAGES=(
 	check                                  # unit-test framework (pkg-config: check)
 	libxen-dev                             # Xen public headers, <xenstore.h>
 	linux-headers-amd64 kmod               # Kbuild check of the portable cores
+	libpcap-dev                            # pcap traces: writing, reading, importing captures
+	tshark                                 # trace tests: Wireshark's dissectors, and ours in Lua
 )
 
 missing=()
