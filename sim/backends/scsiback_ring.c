@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../trace/trace.h"
+
 #define SB_DMA_BIDIRECTIONAL 0 /* Linux enum dma_data_direction */
 #define SB_DMA_TO_DEVICE     1
 #define SB_DMA_FROM_DEVICE   2
@@ -40,6 +42,7 @@ void sb_ring_put(struct scsiback *sb, const vscsiif_response_t *rsp)
 	sim_shm_publish(sb->sim, slot, sizeof(*slot));
 	sb->ring.rsp_prod_pvt++;
 	RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&sb->ring, notify);
+	sim_rec_ring_pushed(sb->sim);
 	sb->st.responses++;
 	sim_trace(sb->sim, "scsiback-rsp", rsp->rqid, (uint32_t)rsp->rslt);
 	if (notify) {
@@ -554,6 +557,27 @@ static void sb_on_event(struct sim *sim, void *arg, uint32_t port)
 
 /* ---- connect / disconnect ------------------------------------------------ */
 
+/* Tell the recorder (sim/trace) which page is this device's ring. */
+static void sb_ring_record(struct scsiback *sb, uint32_t ref)
+{
+	struct sim_rec_ring ring = {
+		.kind = SIM_REC_RING_VSCSIIF,
+		.map = sb->ring_map,
+		.req_prod = &sb->ring.sring->req_prod,
+		.rsp_prod = &sb->ring.sring->rsp_prod,
+		.entries = sb->ring.sring->ring,
+		.entry_size = sizeof(union vscsiif_sring_entry),
+		.nr_ents = RING_SIZE(&sb->ring),
+		.gref = ref,
+		.frontend = sb->cfg.frontend,
+		.backend = sim_domain_id(sb->dom),
+		.frontend_path = sb->fpath,
+		.backend_path = sb->path,
+	};
+
+	sim_rec_ring_attach(sb->sim, &ring);
+}
+
 int sb_ring_connect(struct scsiback *sb, uint32_t ref, uint32_t fe_port)
 {
 	uint32_t local;
@@ -580,6 +604,7 @@ int sb_ring_connect(struct scsiback *sb, uint32_t ref, uint32_t fe_port)
 	BACK_RING_INIT(&sb->ring,
 		       (vscsiif_sring_t *)sim_grant_map_addr(sb->ring_map),
 		       SB_PAGE);
+	sb_ring_record(sb, ref);
 	sb->port = local;
 	sb->ring_ref = ref;
 	sb->fe_port = fe_port;

@@ -9,6 +9,8 @@
 
 #include <string.h>
 
+#include "../trace/trace.h"
+
 static void ub_on_event(struct sim *sim, void *arg, uint32_t port);
 
 bool ub_ring_connected(const struct usbback *ub)
@@ -66,6 +68,7 @@ void ub_urb_put(struct usbback *ub, const usbif_urb_response_t *rsp)
 		wmb();
 		ub->urb.sring->rsp_prod = ub->urb.rsp_prod_pvt + ub->urb_lie;
 	}
+	sim_rec_ring_pushed(ub->sim);
 	ub->st.responses++;
 	if (notify)
 		ub_notify(ub);
@@ -141,6 +144,7 @@ static void ub_conn_send(struct usbback *ub, const struct ub_conn_event *e)
 		wmb();
 		r->sring->rsp_prod = r->rsp_prod_pvt + ub->conn_lie;
 	}
+	sim_rec_ring_pushed(ub->sim);
 	ub->st.conn_events++;
 	sim_trace(ub->sim, "usbback-conn", rq.id,
 		  (uint64_t)e->port << 8 | e->speed);
@@ -373,6 +377,38 @@ static int ub_bind(struct usbback *ub, uint32_t fe_port, uint32_t *local)
 	return r;
 }
 
+/* Tell the recorder (sim/trace) which pages are this device's rings. */
+static void ub_rings_record(struct usbback *ub, uint32_t urb_ref,
+			    uint32_t conn_ref)
+{
+	struct sim_rec_ring urb = {
+		.kind = SIM_REC_RING_USBIF_URB,
+		.map = ub->urb_map,
+		.req_prod = &ub->urb.sring->req_prod,
+		.rsp_prod = &ub->urb.sring->rsp_prod,
+		.entries = ub->urb.sring->ring,
+		.entry_size = sizeof(union usbif_urb_sring_entry),
+		.nr_ents = RING_SIZE(&ub->urb),
+		.gref = urb_ref,
+		.frontend = ub->cfg.frontend,
+		.backend = sim_domain_id(ub->dom),
+		.frontend_path = ub->fpath,
+		.backend_path = ub->path,
+	};
+	struct sim_rec_ring conn = urb;
+
+	conn.kind = SIM_REC_RING_USBIF_CONN;
+	conn.map = ub->conn_map;
+	conn.req_prod = &ub->conn.sring->req_prod;
+	conn.rsp_prod = &ub->conn.sring->rsp_prod;
+	conn.entries = ub->conn.sring->ring;
+	conn.entry_size = sizeof(union usbif_conn_sring_entry);
+	conn.nr_ents = RING_SIZE(&ub->conn);
+	conn.gref = conn_ref;
+	sim_rec_ring_attach(ub->sim, &urb);
+	sim_rec_ring_attach(ub->sim, &conn);
+}
+
 int ub_ring_connect(struct usbback *ub, uint32_t urb_ref, uint32_t conn_ref,
 		    uint32_t fe_port)
 {
@@ -404,6 +440,7 @@ int ub_ring_connect(struct usbback *ub, uint32_t urb_ref, uint32_t conn_ref,
 		       UB_PAGE);
 	BACK_RING_INIT(&ub->conn, (usbif_conn_sring_t *)sim_grant_map_addr(cm),
 		       UB_PAGE);
+	ub_rings_record(ub, urb_ref, conn_ref);
 	ub->port = local;
 	ub->urb_ref = urb_ref;
 	ub->conn_ref = conn_ref;

@@ -2,7 +2,8 @@
  * xpvsim: run a simulated guest described by an xl-style configuration.
  *
  *   xpvsim run CONFIG [--seed N] [--json] [--frontend NAME]
- *                     [--log FILE] [--trace FILE]
+ *                     [--log FILE] [--trace FILE] [--trace-text FILE]
+ *                     [--usbmon FILE]
  *   xpvsim bench CONFIG... (xpvsim_bench.c)
  *   xpvsim sweep CONFIG ... (xpvsim_sweep.c)
  *
@@ -30,7 +31,8 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: xpvsim run CONFIG [OPTIONS] [--json] [--log FILE]\n"
-		"                         [--trace FILE]\n"
+		"                         [--trace FILE] [--trace-text FILE]\n"
+		"                         [--usbmon FILE]\n"
 		"       xpvsim bench CONFIG... [OPTIONS] [--repeat N]\n"
 		"       xpvsim sweep CONFIG [OPTIONS] [--from N] [--to N]\n"
 		"                           [--shrink]\n"
@@ -40,6 +42,10 @@ static void usage(FILE *out)
 		"         limit to at least this)\n"
 		"CONFIG is an xl-style guest configuration (docs/config.md).\n"
 		"--json prints the summary described in docs/json.md.\n"
+		"--usbmon writes a PVUSB run's USB traffic as a usbmon pcap\n"
+		"(Wireshark reads it).\n"
+		"--trace records the run as pcap (docs/trace-format.md);\n"
+		"--trace-text writes every trace record as text ('-': stderr).\n"
 		"sweep runs seeds --from..--to (default 1..100) with a fault plan\n"
 		"drawn from each seed and lists the failing ones; --shrink makes\n"
 		"each failure smaller (fewer faults, fewer I/Os) while it fails.\n"
@@ -120,7 +126,11 @@ static int own_option(struct xpvsim_args *a, const char *o, const char *v,
 	} else if (run && strcmp(o, "--log") == 0) {
 		a->log = v;
 	} else if (run && strcmp(o, "--trace") == 0) {
-		a->trace = v;
+		a->trace_pcap = v;
+	} else if (run && strcmp(o, "--trace-text") == 0) {
+		a->trace_text = v;
+	} else if (run && strcmp(o, "--usbmon") == 0) {
+		a->usbmon = v;
 	} else if (bench && strcmp(o, "--repeat") == 0) {
 		if (number(o, v, &a->repeat))
 			return -1;
@@ -269,18 +279,31 @@ static void print_failed(const struct xpvsim_args *a, uint64_t seed,
 			       a->frontend, false);
 }
 
+/* The files a run writes besides its report (NULL: not asked for). */
+struct run_files {
+	FILE *log, *trace_text; /* text; "-" is stderr */
+	FILE *trace_pcap;	/* docs/trace-format.md */
+	FILE *usbmon;		/* PVUSB runs only */
+};
+
 static int run_pvscsi(const struct xpvsim_args *a, const struct simcfg *cfg,
-		      FILE *log, FILE *trace)
+		      const struct run_files *f)
 {
 	struct pvscsi_run_options opt;
 	struct pvscsi_run_result res;
 	char err[512];
 	int rc;
 
+	if (f->usbmon) {
+		fprintf(stderr, "xpvsim: --usbmon: %s is a PVSCSI guest, "
+				"it has no USB traffic\n", a->config);
+		return 2;
+	}
 	xpvsim_run_options(a, &opt);
 	opt.log_level = 3;
-	opt.log = log;
-	opt.trace = trace;
+	opt.log = f->log;
+	opt.trace = f->trace_text;
+	opt.trace_pcap = f->trace_pcap;
 	if (pvscsi_run(cfg, &opt, &res, err, sizeof(err)) != 0) {
 		fprintf(stderr, "xpvsim: %s: %s\n", a->config, err);
 		return 2;
@@ -297,7 +320,7 @@ static int run_pvscsi(const struct xpvsim_args *a, const struct simcfg *cfg,
 }
 
 static int run_pvusb(const struct xpvsim_args *a, const struct simcfg *cfg,
-		     FILE *log, FILE *trace)
+		     const struct run_files *f)
 {
 	struct pvusb_run_options opt;
 	struct pvusb_run_result res;
@@ -306,8 +329,10 @@ static int run_pvusb(const struct xpvsim_args *a, const struct simcfg *cfg,
 
 	xpvsim_usb_run_options(a, &opt);
 	opt.log_level = 3;
-	opt.log = log;
-	opt.trace = trace;
+	opt.log = f->log;
+	opt.trace = f->trace_text;
+	opt.trace_pcap = f->trace_pcap;
+	opt.usbmon = f->usbmon;
 	if (pvusb_run(cfg, &opt, &res, err, sizeof(err)) != 0) {
 		fprintf(stderr, "xpvsim: %s: %s\n", a->config, err);
 		return 2;
@@ -323,26 +348,58 @@ static int run_pvusb(const struct xpvsim_args *a, const struct simcfg *cfg,
 	return rc;
 }
 
+/* A binary output file, or NULL when not asked for; -1 if it cannot be
+ * created (said on stderr). */
+static int open_binary(const char *path, FILE **out)
+{
+	*out = NULL;
+	if (!path)
+		return 0;
+	*out = fopen(path, "wb");
+	if (*out)
+		return 0;
+	fprintf(stderr, "xpvsim: %s: %s\n", path, strerror(errno));
+	return -1;
+}
+
+/* Closes a binary output; its writer wrote through a stream of its own
+ * (trace_pcap.h, usbmon.h), so a failure here is the file's. */
+static int close_binary(FILE *f, const char *path)
+{
+	if (!f || fclose(f) == 0)
+		return 0;
+	fprintf(stderr, "xpvsim: %s: %s\n", path, strerror(errno));
+	return -1;
+}
+
 /* A configuration with usbctrl entries is a PVUSB guest, else PVSCSI. */
 static int cmd_run(const struct xpvsim_args *a)
 {
+	struct run_files f = { 0 };
 	struct simcfg *cfg;
 	char err[512];
-	FILE *log, *trace;
-	int rc;
+	int rc = 2;
 
 	if (simcfg_load(a->config, &cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "xpvsim: %s\n", err);
 		return 2;
 	}
-	log = open_out(a->log);
-	trace = open_out(a->trace);
-	if (cfg->nr_usbctrls)
-		rc = run_pvusb(a, cfg, log, trace);
-	else
-		rc = run_pvscsi(a, cfg, log, trace);
-	close_out(log);
-	close_out(trace);
+	if (open_binary(a->trace_pcap, &f.trace_pcap) == 0 &&
+	    open_binary(a->usbmon, &f.usbmon) == 0) {
+		f.log = open_out(a->log);
+		f.trace_text = open_out(a->trace_text);
+		if (cfg->nr_usbctrls)
+			rc = run_pvusb(a, cfg, &f);
+		else
+			rc = run_pvscsi(a, cfg, &f);
+		close_out(f.log);
+		close_out(f.trace_text);
+	}
+	/* Both closed, whatever the first says. */
+	if (close_binary(f.trace_pcap, a->trace_pcap) +
+		    close_binary(f.usbmon, a->usbmon) <
+	    0)
+		rc = 2;
 	simcfg_free(cfg);
 	return rc;
 }

@@ -17,7 +17,10 @@
 
 struct xpvsim_args {
 	const char *cmd; /* "run", "bench" or "sweep" */
-	const char *config, *frontend, *log, *trace, *faults;
+	const char *config, *frontend, *log, *faults;
+	const char *trace_text; /* run --trace-text: trace records as text */
+	const char *trace_pcap; /* run --trace: docs/trace-format.md */
+	const char *usbmon;	/* run --usbmon: a PVUSB run's USB traffic */
 	const char *configs[XPVSIM_MAX_CONFIGS]; /* bench */
 	unsigned nr_configs;
 	uint64_t seed, repeat, ops_limit, min_time_ns;

@@ -43,6 +43,8 @@ struct sim {
 	FILE *trace_log;
 	struct sim_part_slot parts[SIM_PART__COUNT];
 	unsigned attach_count;
+	sim_event_fn *clock_hook;
+	void *clock_hook_arg;
 	/* Events run or cancelled, kept for the next sim_schedule: a fuzz
 	 * session schedules hundreds. Linked through their arg field and
 	 * poisoned under ASan, so a stale event is still caught. */
@@ -110,18 +112,26 @@ struct sim *sim_create(const struct sim_config *cfg)
 	return sim;
 }
 
+static void destroy_part(struct sim *sim, enum sim_part which)
+{
+	struct sim_part_slot *s = &sim->parts[which];
+	void *part = s->part;
+
+	s->part = NULL;
+	if (part && s->destroy)
+		s->destroy(part);
+}
+
 static void destroy_parts(struct sim *sim)
 {
+	/* The recorder reads the other parts' memory: it goes first. */
+	destroy_part(sim, SIM_PART_RECORDER);
 	/* Last attached first: later parts may depend on earlier ones. */
 	for (unsigned n = sim->attach_count; n > 0; n--) {
 		for (int i = 0; i < SIM_PART__COUNT; i++) {
 			struct sim_part_slot *s = &sim->parts[i];
-			if (s->part && s->order == n - 1) {
-				void *part = s->part;
-				s->part = NULL;
-				if (s->destroy)
-					s->destroy(part);
-			}
+			if (s->part && s->order == n - 1)
+				destroy_part(sim, (enum sim_part)i);
 		}
 	}
 }
@@ -184,6 +194,28 @@ void *sim_part(const struct sim *sim, enum sim_part which)
 {
 	SIM_ASSERT(which < SIM_PART__COUNT);
 	return sim->parts[which].part;
+}
+
+void sim_detach(struct sim *sim, enum sim_part which)
+{
+	SIM_ASSERT(which < SIM_PART__COUNT);
+	sim->parts[which].part = NULL;
+	sim->parts[which].destroy = NULL;
+}
+
+void sim_set_clock_hook(struct sim *sim, sim_event_fn *fn, void *arg)
+{
+	sim->clock_hook = fn;
+	sim->clock_hook_arg = arg;
+}
+
+/* Every change of now_ns goes through here. */
+static void clock_set(struct sim *sim, uint64_t t_ns)
+{
+	SIM_ASSERT(t_ns >= sim->now_ns);
+	if (t_ns != sim->now_ns && sim->clock_hook)
+		sim->clock_hook(sim, sim->clock_hook_arg);
+	sim->now_ns = t_ns;
 }
 
 /* ---- the heap ---------------------------------------------------------- */
@@ -324,8 +356,7 @@ static void run_one(struct sim *sim)
 
 	heap_remove(sim, 0);
 	sim_u64map_del(&sim->pending, ev->id);
-	SIM_ASSERT(ev->time_ns >= sim->now_ns);
-	sim->now_ns = ev->time_ns;
+	clock_set(sim, ev->time_ns);
 	sim->events_run++;
 	sim_trace_str(sim, ev->what, "");
 	sim_event_fn *fn = ev->fn;
@@ -375,7 +406,7 @@ enum sim_run_result sim_run_until(struct sim *sim, uint64_t t_ns)
 
 	if (r == SIM_RUN_IDLE || r == SIM_RUN_TIME_LIMIT) {
 		if (sim->now_ns < deadline)
-			sim->now_ns = deadline;
+			clock_set(sim, deadline);
 		if (deadline == t_ns)
 			return SIM_RUN_IDLE;
 	}

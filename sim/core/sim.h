@@ -103,6 +103,9 @@ enum sim_part {
 	SIM_PART_XEN,    /* sim/xen/xen.h */
 	SIM_PART_XS,     /* sim/xenstore/xenstore.h */
 	SIM_PART_TASKS,  /* sim/core/task.h */
+	/* sim/trace/trace.h. It watches the other parts' memory, so
+	 * sim_destroy destroys it first, whatever its attach order. */
+	SIM_PART_RECORDER,
 	SIM_PART__COUNT,
 };
 
@@ -110,6 +113,13 @@ typedef void sim_part_destroy_fn(void *part);
 void sim_attach(struct sim *sim, enum sim_part which, void *part,
 		sim_part_destroy_fn *destroy);
 void *sim_part(const struct sim *sim, enum sim_part which);
+/* Forget an attached part without destroying it (its owner took it back). */
+void sim_detach(struct sim *sim, enum sim_part which);
+
+/* fn(sim, arg) runs whenever the clock is about to move forward, with the
+ * old time still current (the recorder, sim/trace, stamps what happened
+ * since its last record with that time). One hook; fn NULL removes it. */
+void sim_set_clock_hook(struct sim *sim, sim_event_fn *fn, void *arg);
 
 /* Simulator bugs (never bad input): print and abort. */
 #define SIM_ASSERT(cond)                                               \

@@ -14,6 +14,7 @@
 
 #include "sim/check/check.h"
 #include "sim/devices/usb_audio.h"
+#include "sim/trace/usbmon.h"
 
 /* Tags: a mark bit no SCSI guest tag has, the controller, a sequence
  * number and the slot, so they are unique in the run. */
@@ -214,7 +215,15 @@ void ug_urb_submit(struct usb_guest *g, struct ug_urb *u, uint64_t timeout_ns,
 		u->packets[i].actual = 0;
 		u->packets[i].status = 0;
 	}
+	/* usbmon sees a submission before the controller does, and a
+	 * refusal as an error record after it (Linux's usb_hcd_submit_urb). */
+	if (g->hooks.usbmon)
+		usbmon_submit(g->hooks.usbmon, sim_now(g->sim),
+			      g->hooks.usbmon_bus, &u->urb);
 	err = g->fut ? fut_usb_submit(g->fut, &u->urb) : -ESHUTDOWN;
+	if (err && g->hooks.usbmon)
+		usbmon_error(g->hooks.usbmon, sim_now(g->sim),
+			     g->hooks.usbmon_bus, &u->urb, err);
 	if (err) {
 		u->local_fail = true;
 		u->local_status = err;
@@ -381,6 +390,11 @@ static void on_giveback(void *arg, uint64_t tag,
 	else if (d)
 		d->st.urbs_ok++;
 	check_completion(g, u, &res);
+	/* Recorded as the class driver will see it (clamped), before the
+	 * driver's completion can submit more. */
+	if (g->hooks.usbmon)
+		usbmon_complete(g->hooks.usbmon, sim_now(g->sim),
+				g->hooks.usbmon_bus, &u->urb, &res);
 	urb_complete(g, u, &res);
 }
 

@@ -109,6 +109,7 @@
 #include "sim/fut/fut.h"
 
 struct usb_guest;
+struct usbmon;
 
 enum ug_port_state {
 	UG_PORT_EMPTY,
@@ -160,6 +161,12 @@ struct usb_guest_hooks {
 	 * now, -1 none (the toolstack knows). */
 	int (*device_at)(void *arg, uint8_t port);
 	void *arg;
+	/* Where every URB is recorded as usbmon records (sim/trace/
+	 * usbmon.h) with this bus number: its submission (or refusal) and
+	 * its giveback, with the buffer as the guest submitted or received
+	 * it. NULL: nowhere. */
+	struct usbmon *usbmon;
+	uint16_t usbmon_bus;
 };
 
 /* A guest for cfg's usbctrls[ctrl]. */

@@ -15,6 +15,7 @@
 #include "run_dev.h"
 #include "sim/backends/scsiback.h"
 #include "sim/core/fault.h"
+#include "sim/trace/trace_pcap.h"
 #include "sim/xenstore/xenstore.h"
 
 #define GUEST RUN_GUEST
@@ -667,6 +668,10 @@ int pvscsi_run(const struct simcfg *cfg, const struct pvscsi_run_options *opt,
 		sc.max_time_ns = opt->min_time_limit_ns;
 	r.sim = sim_create(&sc);
 	sim_trace_log(r.sim, opt->trace);
+	if (sim_record_run_start(r.sim, opt->trace_pcap, err, errlen)) {
+		sim_destroy(r.sim);
+		goto out_targets;
+	}
 	SIM_ASSERT(sim_domain_create(r.sim, DOM0, "dom0", &d) == 0);
 	SIM_ASSERT(sim_domain_create(r.sim, GUEST, cfg->name, &d) == 0);
 	/* Faults start with the guest: set-up is not under test. */
@@ -681,6 +686,10 @@ int pvscsi_run(const struct simcfg *cfg, const struct pvscsi_run_options *opt,
 		rc = 0;
 	} else {
 		hosts_free(&r);
+	}
+	if (sim_record_run_end(r.sim, rc, err, errlen)) {
+		pvscsi_run_result_free(res);
+		rc = -1;
 	}
 	sim_destroy(r.sim);
 out_targets:

@@ -33,6 +33,10 @@ struct pvscsi_run_options {
 	FILE *log;          /* frontend log lines, or NULL */
 	int log_level;      /* 0..3 */
 	FILE *trace;        /* every trace record, or NULL */
+	/* The run recorded as pcap (docs/trace-format.md), or NULL. Stays
+	 * the caller's to close; the run fails (-1) if it cannot be
+	 * written. */
+	FILE *trace_pcap;
 	/* Overrides of the configuration (reproducing and shrinking runs):
 	 * faults, a fault plan in sim_faults syntax ("none": no faults);
 	 * swarm, a plan drawn from the seed; ops_limit, at most this many

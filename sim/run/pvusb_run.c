@@ -19,6 +19,8 @@
 #include "sim/devices/usb_ecm.h"
 #include "sim/devices/usb_hid.h"
 #include "sim/devices/usb_msc.h"
+#include "sim/trace/trace_pcap.h"
+#include "sim/trace/usbmon.h"
 #include "sim/xenstore/xenstore.h"
 
 _Static_assert(sizeof(((struct pvusb_run_result *)0)->faults) ==
@@ -60,6 +62,7 @@ struct run {
 	unsigned nr_ctrls;
 	struct run_dev *devs_of_run[PVUSB_RUN_MAX_CTRLS];
 	struct run_devs all;
+	struct usbmon *usbmon; /* opt->usbmon's writer, or NULL */
 };
 
 static const struct simcfg_usb_device *dev_cfg(const struct run *r,
@@ -346,7 +349,10 @@ static int ctrl_start(struct ctrl *c, char *err, size_t errlen)
 	struct usb_guest_hooks hooks = { .idle = on_idle,
 					 .closed = on_closed,
 					 .device_at = device_at,
-					 .arg = c };
+					 .arg = c,
+					 .usbmon = r->usbmon,
+					 .usbmon_bus =
+						 (uint16_t)(c->cfg->devid + 1) };
 	struct fut_env env = {
 		.sim = r->sim, .guest = RUN_GUEST, .backend = RUN_DOM0,
 		.frontend_path = c->dev.fe, .backend_path = c->dev.be,
@@ -696,12 +702,18 @@ int pvusb_run(const struct simcfg *cfg, const struct pvusb_run_options *opt,
 	make_view(&r);
 	if (hostdevs_open(&r, err, errlen))
 		goto out_devs;
+	if (opt->usbmon && usbmon_open(opt->usbmon, &r.usbmon, err, errlen))
+		goto out_devs;
 	sim_config_default(&sc, res->seed);
 	sc.max_time_ns = cfg->time_limit_ns;
 	if (sc.max_time_ns < opt->min_time_limit_ns)
 		sc.max_time_ns = opt->min_time_limit_ns;
 	r.sim = sim_create(&sc);
 	sim_trace_log(r.sim, opt->trace);
+	if (sim_record_run_start(r.sim, opt->trace_pcap, err, errlen)) {
+		sim_destroy(r.sim);
+		goto out_usbmon;
+	}
 	SIM_ASSERT(sim_domain_create(r.sim, RUN_DOM0, "dom0", &d) == 0);
 	SIM_ASSERT(sim_domain_create(r.sim, RUN_GUEST, cfg->name, &d) == 0);
 	/* Faults start with the guest: set-up is not under test. */
@@ -714,7 +726,14 @@ int pvusb_run(const struct simcfg *cfg, const struct pvusb_run_options *opt,
 	} else {
 		ctrls_free(&r);
 	}
+	if (sim_record_run_end(r.sim, rc, err, errlen))
+		rc = -1;
 	sim_destroy(r.sim);
+out_usbmon:
+	/* After the guests are gone: nothing records any more. */
+	if (r.usbmon && usbmon_close(r.usbmon, rc ? NULL : err,
+				     rc ? 0 : errlen) != 0)
+		rc = -1;
 out_devs:
 	hostdevs_close(&r);
 	free(r.cfg_view.usb_devices);

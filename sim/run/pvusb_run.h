@@ -41,6 +41,14 @@ struct pvusb_run_options {
 	FILE *log;	      /* frontend log lines, or NULL */
 	int log_level;	      /* 0..3 */
 	FILE *trace;	      /* every trace record, or NULL */
+	/* The run recorded as pcap (docs/trace-format.md), or NULL; as
+	 * pvscsi_run_options'. */
+	FILE *trace_pcap;
+	/* The guests' USB traffic as a usbmon pcap (sim/trace/usbmon.h),
+	 * or NULL; bus number = the usbctrl's devid + 1. Stays the
+	 * caller's to close; pvusb_run fails (-1) if it cannot be
+	 * written. */
+	FILE *usbmon;
 	/* Overrides, as pvscsi_run_options': a fault plan ("none": no
 	 * faults), a swarm plan from the seed, at most ops_limit ops per
 	 * device binding, a time limit of at least min_time_limit_ns. */
@@ -100,7 +108,8 @@ struct pvusb_run_result {
 };
 
 /* Runs cfg (which must have usbctrl entries and no vscsi) to the end. 0,
- * or -1 with a message in err when the run could not be set up. */
+ * or -1 with a message in err when the run could not be set up (or its
+ * usbmon file could not be written). */
 int pvusb_run(const struct simcfg *cfg, const struct pvusb_run_options *opt,
 	      struct pvusb_run_result *res, char *err, size_t errlen);
 void pvusb_run_result_free(struct pvusb_run_result *res);

@@ -13,6 +13,7 @@
 
 #include "../check/check.h"
 #include "../core/fault.h"
+#include "../trace/trace.h"
 #include "xen_impl.h"
 
 #define DELAY_FACTOR 1000u
@@ -136,6 +137,9 @@ static void port_deliver(struct sim *sim, void *arg)
 		p->eoi_outstanding = true;
 	p->dom->evstats.deliveries++;
 	sim_trace(sim, "evtchn-deliver", p->dom->id, p->port);
+	sim_rec_evtchn_deliver(sim, p->dom->id, p->port,
+			       p->peer ? p->peer->dom->id : SIM_REC_DOMID_NONE,
+			       p->peer ? p->peer->port : 0);
 	if (storm) {
 		p->pending = true;
 		port_kick(p);
@@ -213,11 +217,15 @@ int sim_evtchn_send(struct sim_domain *d, uint32_t port)
 		/* The peer closed: Xen drops the event silently. */
 		d->evstats.dropped++;
 		sim_trace(port_sim(p), "evtchn-send-drop", d->id, port);
+		sim_rec_evtchn_send(port_sim(p), d->id, port, false,
+				    SIM_REC_DOMID_NONE, 0);
 		return 0;
 	}
 	peer = p->peer;
 	sim_trace(port_sim(p), "evtchn-send", (uint64_t)d->id << 32 | port,
 		  (uint64_t)peer->dom->id << 32 | peer->port);
+	sim_rec_evtchn_send(port_sim(p), d->id, port, true, peer->dom->id,
+			    peer->port);
 	peer->pending = true;
 	port_kick(peer);
 	return 0;

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "../check/check.h"
+#include "../trace/trace.h"
 #include "xen_impl.h"
 
 #define GTF_MAPPED (GTF_reading | GTF_writing)
@@ -181,6 +182,7 @@ int sim_gnttab_grant(struct sim_domain *d, uint32_t ref, sim_domid peer,
 	gt->stats.grants++;
 	sim_trace(dom_sim(d), "gnt-grant", ref,
 		  (uint64_t)peer << 32 | (uint64_t)readonly << 31 | d->id);
+	sim_rec_gnt_grant(dom_sim(d), d->id, ref, peer, readonly, pg->gfn);
 	return 0;
 }
 
@@ -207,8 +209,10 @@ int sim_gnttab_try_end(struct sim_domain *d, uint32_t ref)
 	struct sim_gnttab *gt = d->gt;
 	struct sim_gnt_shadow *sh;
 
-	if (ref >= SIM_GNTTAB_ENTRIES || !ref_active(gt, ref))
+	if (ref >= SIM_GNTTAB_ENTRIES || !ref_active(gt, ref)) {
+		sim_rec_gnt_end(dom_sim(d), d->id, ref, -EINVAL);
 		return -EINVAL;
+	}
 	sh = shadow_mut(gt, ref);
 	/* Atomic per gnttab_try_end_foreign_access (XSA-396): flags are
 	 * checked and cleared in one step, so the peer cannot map between a
@@ -217,11 +221,13 @@ int sim_gnttab_try_end(struct sim_domain *d, uint32_t ref)
 		gt->stats.revoke_while_mapped++;
 		sh->page->revoke_failed = true;
 		sim_trace(dom_sim(d), "gnt-end-busy", ref, d->id);
+		sim_rec_gnt_end(dom_sim(d), d->id, ref, -EBUSY);
 		return -EBUSY;
 	}
 	entry_end(d, ref);
 	gt->stats.ends++;
 	sim_trace(dom_sim(d), "gnt-end", ref, d->id);
+	sim_rec_gnt_end(dom_sim(d), d->id, ref, 0);
 	return 0;
 }
 
@@ -271,6 +277,8 @@ int sim_gnttab_map(struct sim_domain *mapper, sim_domid granter, uint32_t ref,
 	sim_trace(dom_sim(mapper), "gnt-map", ref,
 		  (uint64_t)granter << 32 | (uint64_t)writable << 31 |
 		  (uint32_t)-err);
+	sim_rec_gnt_map(dom_sim(mapper), mapper->id, granter, ref, writable,
+			err);
 	if (err)
 		return err;
 	sh = shadow_mut(g->gt, ref);
@@ -333,6 +341,8 @@ static void map_free(struct sim_grant_map *map)
 	struct sim_domain *m = map->mapper;
 	struct sim_page *pg = map->page;
 
+	/* First: a ring registered on this mapping is read one last time. */
+	sim_rec_map_gone(dom_sim(m), map);
 	if (map->granter)
 		map_detach(map);
 	if (map->prev)
@@ -356,6 +366,9 @@ void sim_gnttab_unmap(struct sim_grant_map *map)
 	sim_trace(dom_sim(map->mapper), "gnt-unmap", map->ref,
 		  (uint64_t)(map->granter ? map->granter->id : 0xffff) << 32 |
 		  map->mapper->id);
+	sim_rec_gnt_unmap(dom_sim(map->mapper), map->mapper->id,
+			  map->granter ? map->granter->id : SIM_REC_DOMID_NONE,
+			  map->ref, map->writable);
 	map_free(map);
 }
 
@@ -387,6 +400,8 @@ int sim_gnttab_copy(struct sim_domain *caller, sim_domid granter, uint32_t ref,
 	sim_trace(dom_sim(caller), "gnt-copy", ref,
 		  (uint64_t)granter << 48 | (uint64_t)to_granted << 47 |
 		  (uint64_t)offset << 24 | (uint64_t)len << 8 | (uint8_t)-err);
+	sim_rec_gnt_copy(dom_sim(caller), caller->id, granter, ref, to_granted,
+			 offset, len, err);
 	if (err)
 		return err;
 	frame = shadow_at(g->gt, ref)->page->data;

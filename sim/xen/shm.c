@@ -9,6 +9,7 @@
  * Memory outside simulator frames (private buffers) is not observed.
  */
 #include "../check/check.h"
+#include "../trace/trace.h"
 #include "xen_impl.h"
 
 /* ---- per-byte bitmap ---- */
@@ -139,6 +140,9 @@ void sim_shm_store(struct sim *sim, const void *addr, size_t len)
 
 	if (!sim_xen_of(sim))
 		return;
+	/* A frontend store: record what earlier stores published (this
+	 * one lands after the call; trace.h). */
+	sim_rec_flush(sim);
 	while (shm_next(sim, &a, &left, &w)) {
 		if (w.page && page_grants_ended(w.page)) {
 			report_after_end(sim, "store", w.page, w.off, len);

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "../core/fault.h"
+#include "../trace/trace.h"
 #include "xs_internal.h"
 
 /* ---- paths --------------------------------------------------------------- */
@@ -524,6 +525,7 @@ int sim_xs_op_write(const struct sim_xs_view *v, sim_domid caller,
 	}
 	v->xs->st.writes++;
 	sim_trace(v->xs->sim, "xs-write", sim_xs_path_hash(path), len);
+	sim_rec_xs_write(v->xs->sim, caller, path, val, len);
 	sim_xs_fire(v->xs, path, false, n, NULL, 0);
 	return 0;
 }
@@ -544,6 +546,7 @@ int sim_xs_op_mkdir(const struct sim_xs_view *v, sim_domid caller,
 		return 0;
 	}
 	sim_trace(v->xs->sim, "xs-mkdir", sim_xs_path_hash(path), 0);
+	sim_rec_xs_mkdir(v->xs->sim, caller, path);
 	sim_xs_fire(v->xs, path, false, n, NULL, 0);
 	return 0;
 }
@@ -618,6 +621,7 @@ int sim_xs_op_rm(const struct sim_xs_view *v, sim_domid caller,
 	v->xs->st.nodes -= subtree_count(n);
 	node_unref(n);
 	sim_trace(v->xs->sim, "xs-rm", sim_xs_path_hash(path), 0);
+	sim_rec_xs_rm(v->xs->sim, caller, path);
 	return 0;
 }
 
@@ -648,6 +652,7 @@ int sim_xs_op_set_perms(const struct sim_xs_view *v, sim_domid caller,
 			       num);
 	} else {
 		sim_trace(v->xs->sim, "xs-perms", sim_xs_path_hash(path), num);
+		sim_rec_xs_perms(v->xs->sim, caller, path, perms, num);
 		/* A watcher losing access is told too: pass the old list. */
 		sim_xs_fire(v->xs, path, false, n, old, nold);
 	}

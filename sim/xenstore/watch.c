@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../trace/trace.h"
 #include "xs_internal.h"
 
 bool sim_xs_path_is_special(const char *path)
@@ -77,6 +78,7 @@ static void ev_deliver(struct sim *sim, void *arg)
 
 	ev_unlink(ev->xs, ev);
 	ev->xs->st.watch_events++;
+	sim_rec_xs_watch_fire(sim, w->dom, ev->path, ev->token);
 	/* The callback may unwatch (even this watch): ev is ours alone. */
 	w->fn(sim, w->arg, ev->path, ev->token);
 	free(ev);

@@ -1,0 +1,158 @@
+/*
+ * The recorder: one record per event that crosses the frontend/backend
+ * boundary (ring publications, event channels, grants, xenstore changes,
+ * xenbus states), encoded as docs/trace-format.md says and handed to a
+ * sink (trace_pcap.h writes them to a pcap file). Attached to a struct
+ * sim as SIM_PART_RECORDER; every hook below returns at once when no
+ * recorder is attached, so recording costs a NULL check otherwise.
+ *
+ * Records carry simulated time and simulated data only, and the recorder
+ * never feeds the trace hash, schedules or draws from the RNG: a recorded
+ * run is the same run, and the same seed gives the same bytes.
+ *
+ * Ring publications. Backend models register each ring page they map
+ * (sim_rec_ring_attach, after BACK_RING_INIT); the end of that mapping
+ * (sim/xen/gnttab.c) unregisters it. The recorder keeps, per ring and
+ * direction, the last producer index it recorded and compares it with
+ * shared memory at every flush point: before any other record, after a
+ * backend pushes responses (sim_rec_ring_pushed), at each frontend store
+ * to shared memory (the shm observer calls sim_rec_flush), and before the
+ * clock moves. The contract reports a frontend's req_prod store before
+ * the store happens, so the publication is seen at the next flush point;
+ * every flush point comes before anything else is recorded and before
+ * time passes, so the records keep the publication's time and order.
+ * Frontend cores are untouched by this.
+ *
+ * To record a new kind of event: add a type to enum sim_rec_type and its
+ * payload to docs/trace-format.md, then a hook here that flushes first
+ * (rec_get + rec_flush_rings in trace.c) and writes the payload.
+ */
+#ifndef SIM_TRACE_TRACE_H
+#define SIM_TRACE_TRACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../core/sim.h"
+#include "../xen/xen.h"
+
+#define SIM_REC_VERSION	   1
+#define SIM_REC_HDR_LEN	   32u
+#define SIM_REC_MAX	   65535u /* largest record; the pcap snaplen */
+#define SIM_REC_DOMID_NONE ((sim_domid)0x7ff4) /* DOMID_INVALID */
+
+/* Header flags. */
+#define SIM_REC_F_BEFORE_ATTACH 0x1u /* request published before attach */
+#define SIM_REC_F_TRUNCATED	0x2u /* a string was cut to its limit */
+
+enum sim_rec_type {
+	SIM_REC_RING_ATTACH = 1,
+	SIM_REC_RING_DETACH = 2,
+	SIM_REC_RING_ENTRY = 3,
+	SIM_REC_RING_INDEX = 4,
+	SIM_REC_EVTCHN_SEND = 16,
+	SIM_REC_EVTCHN_DELIVER = 17,
+	SIM_REC_GNT_GRANT = 32,
+	SIM_REC_GNT_END = 33,
+	SIM_REC_GNT_MAP = 34,
+	SIM_REC_GNT_UNMAP = 35,
+	SIM_REC_GNT_COPY = 36,
+	SIM_REC_XS_WRITE = 48,
+	SIM_REC_XS_MKDIR = 49,
+	SIM_REC_XS_RM = 50,
+	SIM_REC_XS_SET_PERMS = 51,
+	SIM_REC_XS_WATCH_FIRE = 52,
+	SIM_REC_XENBUS_STATE = 53,
+};
+
+enum sim_rec_ring_kind {
+	SIM_REC_RING_VSCSIIF = 1,
+	SIM_REC_RING_USBIF_URB = 2,
+	SIM_REC_RING_USBIF_CONN = 3,
+};
+
+enum sim_rec_dir {
+	SIM_REC_REQUEST = 0,
+	SIM_REC_RESPONSE = 1,
+};
+
+/* ---- the recorder and its sink ------------------------------------------ */
+
+/* Takes one whole record (header and payload) stamped time_ns; returns 0
+ * or a negative errno, remembered and reported by sim_recorder_stop. */
+typedef int sim_rec_write_fn(void *ctx, uint64_t time_ns, const void *rec,
+			     size_t len);
+/* Ends the output; 0 or a negative errno. */
+typedef int sim_rec_close_fn(void *ctx);
+
+struct sim_rec_sink {
+	sim_rec_write_fn *write;
+	sim_rec_close_fn *close;
+	void *ctx;
+};
+
+/* Attach a recorder writing to sink. -EEXIST if one is attached. */
+int sim_recorder_start(struct sim *sim, const struct sim_rec_sink *sink);
+/* Flush, close the sink and detach. 0, or the first error the sink
+ * reported; 0 when no recorder is attached. sim_destroy stops an attached
+ * recorder first (ignoring errors). */
+int sim_recorder_stop(struct sim *sim);
+bool sim_recorder_attached(const struct sim *sim);
+/* Records written so far (the next record's seq). */
+uint64_t sim_recorder_records(const struct sim *sim);
+
+/* ---- hooks ------------------------------------------------------------- */
+
+/* A ring page a backend mapped. Pointers are into the mapped page and
+ * stay valid while `map` exists; the paths are copied. */
+struct sim_rec_ring {
+	enum sim_rec_ring_kind kind;
+	const struct sim_grant_map *map; /* unregistered when it ends */
+	const volatile uint32_t *req_prod, *rsp_prod;
+	const volatile void *entries; /* entry 0 */
+	uint32_t entry_size, nr_ents, gref;
+	sim_domid frontend, backend;
+	const char *frontend_path, *backend_path;
+};
+void sim_rec_ring_attach(struct sim *sim, const struct sim_rec_ring *ring);
+/* A backend pushed responses (after RING_PUSH_RESPONSES*). */
+void sim_rec_ring_pushed(struct sim *sim);
+/* Record ring publications seen since the last flush. */
+void sim_rec_flush(struct sim *sim);
+/* The mapping ended: a ring registered on it is detached. */
+void sim_rec_map_gone(struct sim *sim, const struct sim_grant_map *map);
+
+/* sent false: the port had no peer and the event was dropped. */
+void sim_rec_evtchn_send(struct sim *sim, sim_domid dom, uint32_t port,
+			 bool sent, sim_domid remote, uint32_t remote_port);
+/* remote SIM_REC_DOMID_NONE: the peer has closed. */
+void sim_rec_evtchn_deliver(struct sim *sim, sim_domid dom, uint32_t port,
+			    sim_domid remote, uint32_t remote_port);
+
+void sim_rec_gnt_grant(struct sim *sim, sim_domid granter, uint32_t ref,
+		       sim_domid peer, bool readonly, uint64_t gfn);
+void sim_rec_gnt_end(struct sim *sim, sim_domid granter, uint32_t ref,
+		     int result);
+void sim_rec_gnt_map(struct sim *sim, sim_domid mapper, sim_domid granter,
+		     uint32_t ref, bool writable, int result);
+void sim_rec_gnt_unmap(struct sim *sim, sim_domid mapper, sim_domid granter,
+		       uint32_t ref, bool writable);
+void sim_rec_gnt_copy(struct sim *sim, sim_domid caller, sim_domid granter,
+		      uint32_t ref, bool to_granted, uint16_t offset,
+		      uint16_t len, int result);
+
+/* Changes applied to the live store; a write of a xenbus state key also
+ * gets a XENBUS_STATE record. */
+void sim_rec_xs_write(struct sim *sim, sim_domid dom, const char *path,
+		      const void *val, unsigned len);
+void sim_rec_xs_mkdir(struct sim *sim, sim_domid dom, const char *path);
+void sim_rec_xs_rm(struct sim *sim, sim_domid dom, const char *path);
+struct xs_permissions;
+void sim_rec_xs_perms(struct sim *sim, sim_domid dom, const char *path,
+		      const struct xs_permissions *perms, unsigned num);
+/* A watch event about to be delivered to `dom`'s watch. */
+void sim_rec_xs_watch_fire(struct sim *sim, sim_domid dom, const char *path,
+			   const char *token);
+
+#endif /* SIM_TRACE_TRACE_H */
