@@ -200,7 +200,8 @@ static void check_usbctrls(const struct simcfg *cfg)
 }
 
 /* The work a device's class allows (docs/config.md): HID devices have
- * none, the others at least one op of a block in the class's range. */
+ * none, a captured one a block of at most 1M (or none: 0) and a device
+ * address, the others at least one op of a block in the class's range. */
 static bool usb_work_ok(const struct simcfg_usb_device *d)
 {
 	switch (d->cls) {
@@ -214,6 +215,9 @@ static bool usb_work_ok(const struct simcfg_usb_device *d)
 		return d->ops >= 1 && d->block >= 14 && d->block <= 1514;
 	case SIMCFG_USB_AUDIO:
 		return d->ops >= 1 && d->block >= 1 && d->block <= 32;
+	case SIMCFG_USB_CAPTURE: /* 0: the bound class's default */
+		return d->block <= (1u << 20) && d->capture_addr <= 127 &&
+		       (d->capture_bus < 0) == (d->capture_addr < 0);
 	default:
 		return true;
 	}
@@ -229,9 +233,10 @@ static void check_usb_device(const struct simcfg *cfg, unsigned i)
 			  "line %u: %s at %u.%u, block %u, ops %llu", d->line,
 			  fuzz_quote(d->name), d->hostbus, d->hostaddr,
 			  d->block, (unsigned long long)d->ops);
-	if (d->cls == SIMCFG_USB_STORAGE && !d->image)
-		fuzz_fail("simcfg-usb-device", "line %u: storage without "
-			  "an image", d->line);
+	if ((d->cls == SIMCFG_USB_STORAGE || d->cls == SIMCFG_USB_CAPTURE) &&
+	    !d->image)
+		fuzz_fail("simcfg-usb-device", "line %u: %s without its "
+			  "file", d->line, simcfg_usb_class_name(d->cls));
 	for (unsigned j = 0; j < i; j++)
 		if (!strcmp(cfg->usb_devices[j].name, d->name) ||
 		    (cfg->usb_devices[j].hostbus == d->hostbus &&

@@ -96,6 +96,8 @@ enum simcfg_usb_class {
 	SIMCFG_USB_SERIAL,   /* CDC-ACM, loops its bulk OUT back to IN */
 	SIMCFG_USB_ETHERNET, /* CDC-ECM, reflects the frames it is sent */
 	SIMCFG_USB_AUDIO,    /* UAC1 speaker and microphone, isochronous */
+	SIMCFG_USB_CAPTURE,  /* a real device replayed from a capture
+			      * (sim/devices/usb_replay.h) */
 };
 
 /* A simulated host USB device, at bus address hostbus.hostaddr; the
@@ -106,9 +108,12 @@ struct simcfg_usb_device {
 	uint8_t hostbus;  /* 1..255 */
 	uint8_t hostaddr; /* 1..127 */
 	enum simcfg_usb_class cls;
-	enum sim_usb_speed speed; /* default: high; HID full */
-	/* storage: the medium, as a sim_scsi_targets disk */
-	char *image; /* resolved against the config's directory */
+	/* default: high; HID full; capture 0: what usb_replay infers */
+	enum sim_usb_speed speed;
+	/* storage: the medium, as a sim_scsi_targets disk; capture: the
+	 * capture file (capture=), which the reader does not open. Either
+	 * resolved against the config's directory (simcfg_free frees it). */
+	char *image;
 	uint64_t size;
 	uint32_t block_size;
 	bool read_only;
@@ -129,6 +134,13 @@ struct simcfg_usb_device {
 	uint32_t block;
 	uint64_t ops;
 	bool verify;
+	/* capture: which device of the file (capture_device=BUS.ADDR; both
+	 * -1: the importer's choice), and whether IN answers keep the
+	 * capture's waits (capture_timing, default 1). block and ops are 0
+	 * when not given: the bound class's defaults
+	 * (simcfg_usb_capture_binding). */
+	int capture_bus, capture_addr;
+	bool capture_timing;
 	unsigned line;
 };
 
@@ -237,6 +249,15 @@ const char *simcfg_usb_class_name(enum simcfg_usb_class c);
  * into d. */
 void simcfg_usb_storage_config(const struct simcfg_usb_device *d,
 			       struct sim_scsi_target_config *out);
+/* What the guest's class driver works with when it binds a captured
+ * device (d: class capture) as a `bound` device (storage .. audio, by
+ * the first interface): d with that class, the class's defaults for
+ * block, ops and pattern not given, block clamped into the class's range
+ * (storage: a multiple of 512), and verify off (the data comes from a
+ * recording, not from what this guest sent). */
+void simcfg_usb_capture_binding(const struct simcfg_usb_device *d,
+				enum simcfg_usb_class bound,
+				struct simcfg_usb_device *out);
 /* The device's bus id as the backend's port/<N> holds it: "B-A". */
 void simcfg_usb_busid(const struct simcfg_usb_device *d, char *buf, size_t len);
 /* The device model's view of a target; pointers into t. */

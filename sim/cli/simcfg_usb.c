@@ -215,12 +215,17 @@ enum {
 	D_BLOCK,
 	D_OPS,
 	D_VERIFY,
+	D_CAPTURE,
+	D_CAPTURE_DEVICE,
+	D_CAPTURE_TIMING,
 	D__COUNT
 };
 static const char *const device_fields[] = {
-    "name",  "hostbus",	   "hostaddr",	"class", "speed",   "image",
-    "size",  "block_size", "read_only", "keys",	 "keys_at", "key_interval",
-    "moves", "pattern",	   "block",	"ops",	 "verify",
+    "name",	  "hostbus",	    "hostaddr",	      "class",
+    "speed",	  "image",	    "size",	      "block_size",
+    "read_only",  "keys",	    "keys_at",	      "key_interval",
+    "moves",	  "pattern",	    "block",	      "ops",
+    "verify",	  "capture",	    "capture_device", "capture_timing",
 };
 
 #define COMMON_FIELDS                                                          \
@@ -305,6 +310,20 @@ static const struct usb_class_def {
 	    .block_default = 8,
 	    .ops_default = 8,
 	},
+    /* Whatever the real device was: block and ops go to the class the
+     * guest binds (simcfg_usb_capture_binding), so here a block is only
+     * a size; 0 is "not given". */
+    [SIMCFG_USB_CAPTURE] =
+	{
+	    .name = "capture",
+	    .fields = F(D_CAPTURE) | F(D_CAPTURE_DEVICE) |
+		      F(D_CAPTURE_TIMING) | F(D_PATTERN) | F(D_BLOCK) |
+		      F(D_OPS),
+	    .speeds = SPEEDS_ALL,
+	    .speed_default = 0,
+	    .block_min = 1,
+	    .block_max = 1024 * KiB,
+	},
 };
 
 #define NR_CLASSES (sizeof(usb_classes) / sizeof(usb_classes[0]))
@@ -330,7 +349,7 @@ static int device_class(struct simcfg_ctx *c, const char *key, unsigned line,
 		}
 	return simcfg_fail(c, line, key,
 			   "class: '%.48s': want storage, keyboard, mouse, "
-			   "serial, ethernet or audio",
+			   "serial, ethernet, audio or capture",
 			   v);
 }
 
@@ -409,7 +428,8 @@ static int image_unique(struct simcfg_ctx *c, const char *key, unsigned line,
 					   "SCSI target at line %u",
 					   d->image, cfg->targets[i].line);
 	for (const struct simcfg_usb_device *o = cfg->usb_devices; o < d; o++)
-		if (o->image && strcmp(o->image, d->image) == 0)
+		if (o->cls == SIMCFG_USB_STORAGE && o->image &&
+		    strcmp(o->image, d->image) == 0)
 			return simcfg_fail(c, line, key,
 					   "image '%.64s' already used by the "
 					   "USB device at line %u",
@@ -571,6 +591,62 @@ static int device_work(struct simcfg_ctx *c, const char *key, unsigned line,
 	return 0;
 }
 
+/* capture_device=BUS.ADDR, as usbmon and USBPcap number devices: bus
+ * 0 to 65535 (USBPcap's root hub index may be 0), address 0 to 127. */
+static int capture_device(struct simcfg_ctx *c, const char *key,
+			  unsigned line, struct simcfg_usb_device *d,
+			  const char *v)
+{
+	const char *dot = v ? strchr(v, '.') : NULL;
+	char bus[8];
+	uint64_t b, a;
+
+	d->capture_bus = d->capture_addr = -1;
+	if (!v)
+		return 0;
+	if (!dot || (size_t)(dot - v) >= sizeof(bus) ||
+	    (memcpy(bus, v, (size_t)(dot - v)), bus[dot - v] = 0,
+	     simcfg_parse_u64(bus, UINT16_MAX, &b) < 0) ||
+	    simcfg_parse_u64(dot + 1, 127, &a) < 0)
+		return simcfg_fail(c, line, key,
+				   "capture_device: '%.48s': want BUS.ADDR "
+				   "(bus 0 to 65535, address 0 to 127)",
+				   v);
+	d->capture_bus = (int)b;
+	d->capture_addr = (int)a;
+	return 0;
+}
+
+/* A real device from a capture file: the file is the run's to open
+ * (a bad one is a set-up error there, with the importer's message). */
+static int device_capture(struct simcfg_ctx *c, const char *key,
+			  unsigned line, struct simcfg_usb_device *d,
+			  const char **v)
+{
+	if (!v[D_CAPTURE])
+		return simcfg_fail(c, line, key,
+				   "capture= missing (the capture file)");
+	if (!*v[D_CAPTURE])
+		return simcfg_fail(c, line, key, "capture: empty path");
+	d->image = simcfg_resolve(c, key, line, v[D_CAPTURE]);
+	if (!d->image ||
+	    capture_device(c, key, line, d, v[D_CAPTURE_DEVICE]) < 0 ||
+	    device_pattern(c, key, line, d, v[D_PATTERN]) < 0 ||
+	    device_block(c, key, line, d, v[D_BLOCK]) < 0)
+		return -1;
+	d->capture_timing = true;
+	if (v[D_CAPTURE_TIMING] &&
+	    simcfg_parse_bool(v[D_CAPTURE_TIMING], &d->capture_timing) < 0)
+		return simcfg_fail(c, line, key,
+				   "capture_timing: '%.48s': want 0 or 1",
+				   v[D_CAPTURE_TIMING]);
+	if (v[D_OPS] && !in_range(v[D_OPS], 1, UINT64_MAX, &d->ops))
+		return simcfg_fail(c, line, key,
+				   "ops: '%.48s': want a count of 1 or more",
+				   v[D_OPS]);
+	return 0;
+}
+
 static int device_unique(struct simcfg_ctx *c, const char *key, unsigned line,
 			 const struct simcfg_usb_device *d)
 {
@@ -639,6 +715,8 @@ static int device_item(struct simcfg_ctx *c, const char *key, unsigned line,
 	case SIMCFG_USB_KEYBOARD:
 	case SIMCFG_USB_MOUSE:
 		return device_input(c, key, line, d, v);
+	case SIMCFG_USB_CAPTURE:
+		return device_capture(c, key, line, d, v);
 	case SIMCFG_USB_STORAGE:
 		if (device_medium(c, key, line, d, v) < 0 ||
 		    device_pattern(c, key, line, d, v[D_PATTERN]) < 0)
@@ -934,6 +1012,35 @@ void simcfg_usb_storage_config(const struct simcfg_usb_device *d,
 	out->vendor = NULL; /* the model's "XPV" */
 	out->product = "XPV USB DISK";
 	out->serial = d->serial;
+}
+
+void simcfg_usb_capture_binding(const struct simcfg_usb_device *d,
+				enum simcfg_usb_class bound,
+				struct simcfg_usb_device *out)
+{
+	const struct usb_class_def *cd = &usb_classes[bound];
+
+	SIM_ASSERT(d->cls == SIMCFG_USB_CAPTURE);
+	SIM_ASSERT(bound < SIMCFG_USB_CAPTURE);
+	*out = *d;
+	out->cls = bound;
+	out->verify = false;
+	out->block = d->block ? d->block : cd->block_default;
+	if (out->block < cd->block_min)
+		out->block = cd->block_min;
+	if (out->block > cd->block_max)
+		out->block = cd->block_max;
+	if (bound == SIMCFG_USB_STORAGE)
+		out->block -= out->block % 512;
+	if (!d->ops)
+		out->ops = cd->ops_default;
+	/* HID: no script to type; the reader counts ops reports. */
+	if (bound == SIMCFG_USB_KEYBOARD || bound == SIMCFG_USB_MOUSE) {
+		out->keys[0] = 0;
+		out->moves = 0;
+		if (!d->ops)
+			out->ops = 8;
+	}
 }
 
 void simcfg_usb_busid(const struct simcfg_usb_device *d, char *buf, size_t len)

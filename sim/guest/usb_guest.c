@@ -60,13 +60,25 @@ static uint16_t le16(const uint8_t *b)
 	return (uint16_t)(b[0] | b[1] << 8);
 }
 
-const struct simcfg_usb_device *ug_port_cfg(const struct usb_guest *g,
-					    const struct ug_port *p)
+/* The sim_usb_devices entry as configured. */
+static const struct simcfg_usb_device *entry_of(const struct usb_guest *g,
+						const struct ug_port *p)
 {
 	int d = p->info.device;
 
 	return d >= 0 && (unsigned)d < g->nr_devs ? &g->cfg->usb_devices[d]
 						  : NULL;
+}
+
+const struct simcfg_usb_device *ug_port_cfg(const struct usb_guest *g,
+					    const struct ug_port *p)
+{
+	if (p->captured) {
+		SIM_ASSERT(entry_of(g, p) &&
+			   entry_of(g, p)->cls == SIMCFG_USB_CAPTURE);
+		return &p->capture_view;
+	}
+	return entry_of(g, p);
 }
 
 struct ug_dev *ug_port_dev(struct usb_guest *g, const struct ug_port *p)
@@ -575,11 +587,76 @@ uint64_t ug_ops_done(const struct ug_port *p)
 	return p->ops_done;
 }
 
+/* A captured device with no driver here: enumerated, nothing to do. */
+static void none_start(struct usb_guest *g, struct ug_port *p)
+{
+	ug_bind_finished(g, p);
+}
+
+static void none_stop(struct usb_guest *g, struct ug_port *p)
+{
+	(void)g, (void)p;
+}
+
+static const struct ug_class none_class = {
+    .name = "none",
+    .start = none_start,
+    .stop = none_stop,
+};
+
+/* What a captured device's first interface (class, subclass, protocol)
+ * makes it, as Linux would pick the driver: mass storage over
+ * Bulk-Only, HID boot keyboard or mouse, CDC-ACM, CDC-ECM, audio.
+ * SIMCFG_USB_CAPTURE: none of those. */
+static enum simcfg_usb_class captured_class(const uint8_t *iface)
+{
+	uint8_t cls = iface[5], sub = iface[6], proto = iface[7];
+
+	switch (cls) {
+	case 8:
+		return proto == 0x50 ? SIMCFG_USB_STORAGE : SIMCFG_USB_CAPTURE;
+	case 3:
+		if (sub == 1 && proto == 1)
+			return SIMCFG_USB_KEYBOARD;
+		if (sub == 1 && proto == 2)
+			return SIMCFG_USB_MOUSE;
+		return SIMCFG_USB_CAPTURE;
+	case 2:
+		return sub == 2	  ? SIMCFG_USB_SERIAL
+		       : sub == 6 ? SIMCFG_USB_ETHERNET
+				  : SIMCFG_USB_CAPTURE;
+	case 1:
+		return SIMCFG_USB_AUDIO;
+	default:
+		return SIMCFG_USB_CAPTURE;
+	}
+}
+
+/* A captured device is seen through the class it turned out to be. */
+static void capture_view(struct usb_guest *g, struct ug_port *p,
+			 const uint8_t *iface)
+{
+	const struct simcfg_usb_device *c = entry_of(g, p);
+	enum simcfg_usb_class bound;
+
+	p->captured = false;
+	if (!c || c->cls != SIMCFG_USB_CAPTURE)
+		return;
+	bound = captured_class(iface);
+	p->captured = true;
+	if (bound == SIMCFG_USB_CAPTURE)
+		p->capture_view = *c;
+	else
+		simcfg_usb_capture_binding(c, bound, &p->capture_view);
+}
+
 /* Bound by the first interface's class (and subclass, for CDC); the
  * configured class must agree, since the workload is that entry's. */
 static const struct ug_class *class_for(const struct simcfg_usb_device *c,
 					uint8_t cls, uint8_t sub)
 {
+	if (c->cls == SIMCFG_USB_CAPTURE) /* no class of its own */
+		return &none_class;
 	switch (cls) {
 	case 8:
 		return c->cls == SIMCFG_USB_STORAGE ? &ug_storage_class : NULL;
@@ -603,10 +680,12 @@ static const struct ug_class *class_for(const struct simcfg_usb_device *c,
 
 static void port_bind(struct usb_guest *g, struct ug_port *p)
 {
-	const struct simcfg_usb_device *c = ug_port_cfg(g, p);
+	const struct simcfg_usb_device *c;
 	struct ug_dev *d = ug_port_dev(g, p);
 	const uint8_t *i = p->config + 9;
 
+	capture_view(g, p, i);
+	c = ug_port_cfg(g, p);
 	p->info.iclass = i[5];
 	if (d) {
 		d->st.enumerations++;
@@ -621,6 +700,8 @@ static void port_bind(struct usb_guest *g, struct ug_port *p)
 		return;
 	}
 	p->info.state = UG_PORT_BOUND;
+	if (d)
+		d->st.driver = p->cls->name;
 	p->over = p->finished = false;
 	p->ops_done = 0;
 	/* Interrupted by a resume (one came since that binding began):
@@ -673,6 +754,7 @@ static void port_unbind(struct usb_guest *g, struct ug_port *p)
 		p->cls = NULL;
 		p->cls_state = NULL;
 	}
+	p->captured = false;
 	port_flush(g, p);
 }
 

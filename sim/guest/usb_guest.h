@@ -15,7 +15,8 @@
  * (the frontend fails them) and its class driver stops.
  *
  * Class drivers, bound by the first interface's class (and subclass for
- * CDC), which must agree with the entry's class; what each does per
+ * CDC), which must agree with the entry's class (a captured device's is
+ * its own: "capture" below); what each does per
  * binding comes from the sim_usb_devices entry the hooks name for the
  * port (sim/cli/simcfg.h). A binding is finished when its work is done;
  * it stops early when a transfer fails in a way that says the device is
@@ -73,6 +74,27 @@
  *             binding, with the alternate setting); every frame
  *             descriptor's status and actual (192) are checked
  *             (iso_packets_bad).
+ *   capture   a real device replayed from a capture (class capture in
+ *             sim_usb_devices): no class of its own. It is bound as what
+ *             its first interface is, as Linux picks a driver: class 8
+ *             protocol 0x50 storage, class 3 boot subclass protocol 1
+ *             keyboard and 2 mouse, class 2 subclass 2 serial and 6
+ *             ethernet, class 1 audio; the driver sees the entry through
+ *             that class (simcfg_usb_capture_binding: its defaults for
+ *             block, ops, pattern). Anything else has no driver here: it
+ *             counts as enumerated and its binding as finished at once.
+ *             Nothing a captured device sends is verified (verify is off
+ *             in that view), since it answers from a recording, not from
+ *             what this guest sent: a difference is the replay's
+ *             divergence (usb_replay.h), which the run reports, never
+ *             data-corrupt. A captured HID device has no script: the
+ *             reader takes ops reports (default 8), each an op, contents
+ *             unchecked, and finishes early (nothing lost) when none
+ *             came for 11 s (the replay holds an IN back for at most
+ *             10 s); a STALLed SET_PROTOCOL is no failure (a capture of
+ *             Linux's usbhid, which keeps the report protocol, has none
+ *             to replay). The frontend checkers below apply as to any
+ *             device.
  * An URB out for longer than its timeout (control 5 s, bulk 10 s,
  * interrupt and iso never) is unlinked, as usb_start_wait_urb does.
  *
@@ -136,6 +158,10 @@ struct ug_device_stats {
 				     * (HID: reader started, last report) */
 	uint16_t vendor, product;   /* from the device descriptor */
 	uint8_t speed;		    /* enum sim_usb_speed at the last bind */
+	/* The class driver of the last binding ("usbhid", "usb-storage",
+	 * "cdc-acm", "cdc_ether", "snd-usb-audio"; "none": a captured
+	 * device of another class), NULL: never bound. */
+	const char *driver;
 	char product_name[64];	    /* string descriptor, ASCII */
 };
 

@@ -19,6 +19,7 @@
 #include "sim/devices/usb_audio.h"
 #include "sim/devices/usb_ecm.h"
 #include "sim/devices/usb_hid.h"
+#include "sim/devices/usb_replay.h"
 
 #define UG_TYPE_CLASS_IFACE (SIM_USB_TYPE_CLASS | SIM_USB_RECIP_INTERFACE)
 #define UG_TYPE_CLASS_EP    (SIM_USB_TYPE_CLASS | SIM_USB_RECIP_ENDPOINT)
@@ -88,6 +89,7 @@ int usb_guest_mouse_script(const struct simcfg_usb_device *d,
 
 struct hid_bind {
 	bool mouse;
+	bool captured; /* no script: ops reports, contents unchecked */
 	uint8_t iface;
 	struct ug_ep ep;
 	uint8_t last[8]; /* the previous keyboard report */
@@ -111,6 +113,11 @@ static uint64_t hid_deadline(const struct simcfg_usb_device *c,
 	return (last_due > bound_ns ? last_due : bound_ns) + HID_GRACE_NS +
 	       script * HID_PER_EVENT_NS;
 }
+
+/* A captured device's reader has no script to know when reports are
+ * due: it gives up when none came for this long, the longest the replay
+ * holds an IN back (the capture's wait, usb_replay.h) and a grace. */
+#define HID_CAPTURE_IDLE_NS (SIM_USB_REPLAY_WAIT_MAX_NS + HID_GRACE_NS)
 
 static unsigned hid_script_len(const struct simcfg_usb_device *c)
 {
@@ -229,8 +236,10 @@ static void hid_report_done(struct usb_guest *g, struct ug_port *p,
 	struct ug_dev *d = ug_port_dev(g, p);
 
 	if (res->status) {
-		if (sim_now(g->sim) >= h->deadline_ns &&
-		    d->hid_next < h->script)
+		if (h->captured && sim_now(g->sim) >= h->deadline_ns)
+			ug_bind_finished(g, p); /* the recording ran out */
+		else if (sim_now(g->sim) >= h->deadline_ns &&
+			 d->hid_next < h->script)
 			hid_give_up(g, p, h); /* unlinked at the deadline */
 		else
 			ug_bind_stopped(g, p);
@@ -238,7 +247,11 @@ static void hid_report_done(struct usb_guest *g, struct ug_port *p,
 	}
 	d->st.reports++;
 	d->st.last_ns = sim_now(g->sim);
-	if (!h->mouse) {
+	if (h->captured) {
+		/* A report is an op; what it says is the recording's. */
+		ug_op_end(g, p, true, res->actual);
+		h->deadline_ns = sim_now(g->sim) + HID_CAPTURE_IDLE_NS;
+	} else if (!h->mouse) {
 		keyboard_report(g, p, h, u->buf, res->actual);
 	} else if (res->actual < 3) {
 		sim_violation(g->sim, SIM_CHECK_DATA_CORRUPT,
@@ -259,13 +272,20 @@ static void hid_read(struct usb_guest *g, struct ug_port *p)
 	uint64_t now = sim_now(g->sim);
 	uint64_t deadline = h->deadline_ns;
 
-	/* Done at the last event (a keyboard's: once its key is up). */
-	if (d->hid_next >= h->script && (h->mouse || keys_up(h->last))) {
+	/* Done at the last event (a keyboard's: once its key is up); a
+	 * captured device's after ops reports. */
+	if (h->captured ? ug_ops_done(p) >= ug_port_cfg(g, p)->ops
+			: d->hid_next >= h->script &&
+				  (h->mouse || keys_up(h->last))) {
 		ug_bind_finished(g, p);
 		return;
 	}
 	if (!ug_may_continue(g, p)) {
 		ug_bind_stopped(g, p);
+		return;
+	}
+	if (now >= deadline && h->captured) {
+		ug_bind_finished(g, p); /* the recording ran out */
 		return;
 	}
 	if (now >= deadline && d->hid_next < h->script) {
@@ -287,8 +307,12 @@ static void hid_setup_done(struct usb_guest *g, struct ug_port *p,
 	struct hid_bind *h = p->cls_state;
 
 	/* HID 7.2.4: SET_IDLE is optional for a mouse; a STALL is no
-	 * failure. SET_PROTOCOL is required of boot devices. */
-	if ((res->status && !(res->status == -32 && u->arg == HID_SET_IDLE)) ||
+	 * failure. SET_PROTOCOL is required of boot devices, but a capture
+	 * of a driver that never sent it (Linux's usbhid keeps the report
+	 * protocol) STALLs it: the reader goes on. */
+	bool stall_ok = u->arg == HID_SET_IDLE || h->captured;
+
+	if ((res->status && !(res->status == -32 && stall_ok)) ||
 	    !ug_may_continue(g, p)) {
 		ug_bind_stopped(g, p);
 		return;
@@ -309,8 +333,11 @@ static void hid_start(struct usb_guest *g, struct ug_port *p)
 
 	p->cls_state = h;
 	h->mouse = c->cls == SIMCFG_USB_MOUSE;
-	h->script = hid_script_len(c);
-	h->deadline_ns = hid_deadline(c, h->script, sim_now(g->sim));
+	h->captured = p->captured;
+	h->script = h->captured ? 0 : hid_script_len(c);
+	h->deadline_ns = h->captured
+			     ? sim_now(g->sim) + HID_CAPTURE_IDLE_NS
+			     : hid_deadline(c, h->script, sim_now(g->sim));
 	if (iface < 0 ||
 	    !ug_find_ep(p, (uint8_t)iface, 0, SIM_USB_EP_INTERRUPT, true,
 			&h->ep) ||

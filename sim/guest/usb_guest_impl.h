@@ -95,6 +95,11 @@ struct ug_port {
 	uint8_t speed;
 	/* The binding. */
 	const struct ug_class *cls;
+	/* A captured device (class capture): bound as the class of its
+	 * first interface, with the entry seen through that class
+	 * (simcfg_usb_capture_binding): what ug_port_cfg returns. */
+	bool captured;
+	struct simcfg_usb_device capture_view;
 	void *cls_state;
 	bool over;	      /* finished, or stopped for good */
 	bool finished;	      /* all its work done */
@@ -143,6 +148,7 @@ struct ug_dev {
 
 /* ---- core services for the class drivers (usb_guest.c) ---- */
 
+/* The entry on port p (a captured device's: as its bound class). */
 const struct simcfg_usb_device *ug_port_cfg(const struct usb_guest *g,
 					    const struct ug_port *p);
 struct ug_dev *ug_port_dev(struct usb_guest *g, const struct ug_port *p);

@@ -74,6 +74,13 @@ static void print_work(FILE *out, const struct simcfg_usb_device *c,
 	double s = dev_seconds(g);
 
 	switch (c->cls) {
+	case SIMCFG_USB_CAPTURE:
+		fprintf(out, "driver %s: ", g->driver ? g->driver : "-");
+		if (!g->driver || strcmp(g->driver, "usbhid") != 0)
+			break; /* ops of the class it was bound as */
+		fprintf(out, "%" PRIu64 " reports (contents not checked)",
+			g->reports);
+		return;
 	case SIMCFG_USB_KEYBOARD:
 		fprintf(out, "%" PRIu64 " reports, %" PRIu64 " of %zu keys "
 			     "in order, %" PRIu64 " lost",
@@ -105,6 +112,14 @@ static void print_work(FILE *out, const struct simcfg_usb_device *c,
 		fprintf(out, "; %.2f MB/s simulated", (double)g->bytes / s / 1e6);
 }
 
+/* A captured device's speed is the one its replay was given: the
+ * configured one, or what it inferred from the descriptors. */
+static uint8_t device_speed(const struct simcfg_usb_device *c,
+			    const struct pvusb_device_result *d)
+{
+	return d->captured ? (uint8_t)d->replay.speed : (uint8_t)c->speed;
+}
+
 static void print_device(FILE *out, const struct simcfg_usb_device *c,
 			 const struct pvusb_device_result *d)
 {
@@ -112,8 +127,9 @@ static void print_device(FILE *out, const struct simcfg_usb_device *c,
 
 	fprintf(out, "device %s (%s, %s speed, bus id %u-%u): %u "
 		     "enumeration(s)",
-		c->name, simcfg_usb_class_name(c->cls), speed_name(c->speed),
-		c->hostbus, c->hostaddr, g->enumerations);
+		c->name, simcfg_usb_class_name(c->cls),
+		speed_name(device_speed(c, d)), c->hostbus, c->hostaddr,
+		g->enumerations);
 	if (g->enumerations)
 		fprintf(out, " as %04x:%04x \"%s\"", g->vendor, g->product,
 			g->product_name);
@@ -129,6 +145,8 @@ static void print_device(FILE *out, const struct simcfg_usb_device *c,
 		     " cleared %" PRIu64 "\n",
 		g->urbs, g->urbs_ok, g->urbs_failed, g->urbs_unlinked,
 		g->stalls, g->clear_halts);
+	if (d->captured)
+		fprintf(out, "  capture: %s\n", d->replay_report);
 }
 
 static void outcome_of(const struct pvusb_run_result *res,
@@ -183,6 +201,28 @@ static void json_ctrl(FILE *out, const struct pvusb_ctrl_result *c)
 		c->be_conn_events, c->be_misbehaved);
 }
 
+/* The driver bound and, for class capture, the replay's report (zeros,
+ * false and null for the other classes): flat, as every summary object. */
+static void json_replay(FILE *out, const struct pvusb_device_result *d)
+{
+	const struct sim_usb_replay_stats *r = &d->replay;
+
+	fprintf(out, ",\"driver\":");
+	run_json_str(out, d->guest.driver ? d->guest.driver : "");
+	fprintf(out, ",\"captured\":%s,\"replay_transfers\":%u,"
+		     "\"replay_scripted\":%u,\"replay_by_descriptors\":%u,"
+		     "\"replay_not_replayed\":%u,\"replay_replayed\":%u,"
+		     "\"replay_skipped\":%u,\"replay_polls_past_end\":%u,"
+		     "\"replay_diverged\":%s,\"replay_divergence\":",
+		yes(d->captured), r->transfers, r->scripted, r->by_descriptors,
+		r->not_replayed, r->replayed, r->skipped, r->polls_past_end,
+		yes(r->diverged));
+	if (r->diverged)
+		run_json_str(out, d->divergence);
+	else
+		fprintf(out, "null");
+}
+
 static void json_device(FILE *out, const struct simcfg_usb_device *c,
 			const struct pvusb_device_result *d)
 {
@@ -193,7 +233,7 @@ static void json_device(FILE *out, const struct simcfg_usb_device *c,
 	run_json_str(out, c->name);
 	fprintf(out, ",\"class\":\"%s\",\"speed\":\"%s\",\"busid\":\"%u-%u\","
 		     "\"product_name\":",
-		simcfg_usb_class_name(c->cls), speed_name(c->speed),
+		simcfg_usb_class_name(c->cls), speed_name(device_speed(c, d)),
 		c->hostbus, c->hostaddr);
 	run_json_str(out, g->product_name);
 	fprintf(out, ",\"enumerations\":%u,\"enum_failed\":%u,"
@@ -207,7 +247,7 @@ static void json_device(FILE *out, const struct simcfg_usb_device *c,
 		     ",\"keys_lost\":%" PRIu64
 		     ",\"iso_packets\":%" PRIu64 ",\"iso_packets_bad\":%" PRIu64
 		     ",\"audio_checked\":%s,\"audio_match\":%s"
-		     ",\"sim_seconds\":%.9f,\"mb_per_s\":%.3f}",
+		     ",\"sim_seconds\":%.9f,\"mb_per_s\":%.3f",
 		g->enumerations, g->enum_failed, g->unplugged_busy, g->urbs,
 		g->urbs_ok, g->urbs_failed, g->urbs_unlinked, g->stalls,
 		g->clear_halts, g->ops, g->ops_ok, g->ops_failed, g->bytes,
@@ -215,7 +255,10 @@ static void json_device(FILE *out, const struct simcfg_usb_device *c,
 		g->iso_packets,
 		g->iso_packets_bad, yes(d->audio_checked), yes(d->audio_match),
 		s, s > 0 ? (double)g->bytes / s / 1e6 : 0);
+	json_replay(out, d);
+	fputc('}', out);
 }
+
 
 void pvusb_run_json(FILE *out, const struct simcfg *cfg,
 		    const struct pvusb_run_result *res)

@@ -7,6 +7,7 @@
 #include "pvusb_run.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,7 @@
 #include "sim/devices/usb_ecm.h"
 #include "sim/devices/usb_hid.h"
 #include "sim/devices/usb_msc.h"
+#include "sim/devices/usb_replay.h"
 #include "sim/trace/trace_pcap.h"
 #include "sim/trace/usbmon.h"
 #include "sim/xenstore/xenstore.h"
@@ -113,6 +115,30 @@ static int storage_new(const struct simcfg_usb_device *c, struct hostdev *h,
 	return sim_usb_msc_new(c->speed, h->medium, &h->dev, err, errlen);
 }
 
+/* A real device from its capture: read whole, replayed by a device that
+ * keeps its own copy. An unreadable or malformed file is the importer's
+ * message (file, record, byte offset); one without a usable device is
+ * usb_replay's, after the file's name. */
+static int capture_new(const struct simcfg_usb_device *c, struct hostdev *h,
+		       char *err, size_t errlen)
+{
+	const struct sim_usb_capture_select sel = {.bus = c->capture_bus,
+						   .addr = c->capture_addr};
+	const struct sim_usb_replay_params rp = {
+		.speed = c->speed, .ignore_timing = !c->capture_timing};
+	struct sim_usb_capture *cap;
+	char why[384];
+	int e;
+
+	if (sim_usb_capture_read_file(c->image, &sel, &cap, err, errlen))
+		return -1;
+	e = sim_usb_replay_new(cap, &rp, &h->dev, why, sizeof(why));
+	sim_usb_capture_free(cap);
+	if (e)
+		snprintf(err, errlen, "%s: %s", c->image, why);
+	return e ? -1 : 0;
+}
+
 static int hostdev_new(const struct simcfg_usb_device *c, struct hostdev *h,
 		       char *err, size_t errlen)
 {
@@ -130,6 +156,8 @@ static int hostdev_new(const struct simcfg_usb_device *c, struct hostdev *h,
 		return sim_usb_ecm_new(c->speed, &h->dev, err, errlen);
 	case SIMCFG_USB_AUDIO:
 		return sim_usb_audio_new(c->speed, &h->dev, err, errlen);
+	case SIMCFG_USB_CAPTURE:
+		return capture_new(c, h, err, errlen);
 	}
 	SIM_ASSERT(!"unknown USB device class");
 	return -1;
@@ -139,7 +167,7 @@ static int hostdevs_open(struct run *r, char *err, size_t errlen)
 {
 	r->devs = sim_xcalloc(r->cfg->nr_usb_devices + 1, sizeof(*r->devs));
 	for (unsigned i = 0; i < r->cfg->nr_usb_devices; i++) {
-		char why[256];
+		char why[1024];
 
 		if (hostdev_new(dev_cfg(r, i), &r->devs[i], why, sizeof(why))) {
 			snprintf(err, errlen, "sim_usb_devices '%s': %s",
@@ -475,6 +503,29 @@ static void audit_hid(struct run *r)
 	}
 }
 
+/* Each captured device's replay: how far the guest's requests followed
+ * the capture (usb_replay.h). */
+static void collect_replays(struct run *r)
+{
+	for (unsigned d = 0; d < r->cfg->nr_usb_devices; d++) {
+		struct pvusb_device_result *dr = &r->res->devices[d];
+		const struct sim_usb_replay_divergence *dv = &dr->replay.div;
+
+		if (dev_cfg(r, d)->cls != SIMCFG_USB_CAPTURE)
+			continue;
+		dr->captured = true;
+		sim_usb_replay_stats(r->devs[d].dev, &dr->replay);
+		sim_usb_replay_report(r->devs[d].dev, dr->replay_report,
+				      sizeof(dr->replay_report));
+		if (dr->replay.diverged)
+			snprintf(dr->divergence, sizeof(dr->divergence),
+				 "at %" PRIu64 " ns on endpoint %u %s: expected "
+				 "%s, got %s (capture record %u)",
+				 dv->now_ns, dv->ep, dv->in ? "IN" : "OUT",
+				 dv->expected, dv->got, dv->record);
+	}
+}
+
 static void add_device_stats(struct ug_device_stats *sum,
 			     const struct ug_device_stats *s)
 {
@@ -514,6 +565,8 @@ static void add_device_stats(struct ug_device_stats *sum,
 	sum->vendor = s->vendor;
 	sum->product = s->product;
 	sum->speed = s->speed;
+	if (s->driver)
+		sum->driver = s->driver;
 	memcpy(sum->product_name, s->product_name, sizeof(s->product_name));
 }
 
@@ -543,6 +596,7 @@ static void collect(struct run *r)
 	}
 	audit_audio(r);
 	audit_hid(r);
+	collect_replays(r);
 	sim_gnttab_stats(sim_domain_get(r->sim, RUN_GUEST), &gs);
 	res->quarantined = gs.quarantined;
 	res->events = sim_events_run(r->sim);

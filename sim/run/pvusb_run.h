@@ -3,7 +3,9 @@
  * Dom0 with a toolstack that writes the vusb/qusb xenstore nodes as libxl
  * does, one qusb backend model per usbctrl entry (sim/backends/usbback.h),
  * the simulated host USB devices of sim_usb_devices (storage on image
- * files, keyboard, mouse, serial, Ethernet, audio); the guest with one
+ * files, keyboard, mouse, serial, Ethernet, audio, and real devices
+ * replayed from captures: sim/devices/usb_replay.h, whose report each
+ * captured device's result carries); the guest with one
  * frontend under test (sim/fut) and one USB stack stand-in (sim/guest/
  * usb_guest.h) per controller. usbdev entries are plugged before the
  * backends probe; the timeline plugs (usb-attach: the bus id written to
@@ -27,6 +29,7 @@
 
 #include "sim/check/check.h"
 #include "sim/cli/simcfg.h"
+#include "sim/devices/usb_replay.h"
 #include "sim/guest/usb_guest.h"
 
 struct sim_fault_decider;
@@ -87,6 +90,15 @@ struct pvusb_device_result {
 	bool audio_checked, audio_match;
 	int last_ctrl; /* index of the controller it was last attached to */
 	unsigned ctrls_bound; /* controllers whose guest enumerated it */
+	/* class capture: the replay at the end of the run (transfers in
+	 * the capture, replayed, skipped, diverged, the speed it was
+	 * given), its one-line report (sim_usb_replay_report) and, after a
+	 * divergence, where: "at T ns on endpoint N IN: expected ..., got
+	 * ... (capture record R)"; "" when it did not diverge. */
+	bool captured;
+	struct sim_usb_replay_stats replay;
+	char replay_report[768];
+	char divergence[512];
 };
 
 struct pvusb_run_result {
@@ -108,8 +120,10 @@ struct pvusb_run_result {
 };
 
 /* Runs cfg (which must have usbctrl entries and no vscsi) to the end. 0,
- * or -1 with a message in err when the run could not be set up (or its
- * usbmon file could not be written). */
+ * or -1 with a message in err when the run could not be set up (a
+ * capture that cannot be read or replayed: "sim_usb_devices 'NAME':
+ * " and the importer's message) or its usbmon file could not be
+ * written. */
 int pvusb_run(const struct simcfg *cfg, const struct pvusb_run_options *opt,
 	      struct pvusb_run_result *res, char *err, size_t errlen);
 void pvusb_run_result_free(struct pvusb_run_result *res);

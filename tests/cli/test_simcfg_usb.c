@@ -323,7 +323,52 @@ START_TEST(devices_refused)
 	     "hostbus=9,hostaddr=9: already declared at line 2"},
 	    {DEV "speed=full", "class= missing"},
 	    {DEV "class=printer", "class: 'printer': want storage, keyboard, "
-				  "mouse, serial, ethernet or audio"},
+				  "mouse, serial, ethernet, audio or capture"},
+	    {DEV "class=capture", "capture= missing (the capture file)"},
+	    {DEV "class=capture, capture=", "capture: empty path"},
+	    {DEV "class=capture, capture=k.pcap, capture_device=1",
+	     "capture_device: '1': want BUS.ADDR (bus 0 to 65535, address "
+	     "0 to 127)"},
+	    {DEV "class=capture, capture=k.pcap, capture_device=1.128",
+	     "capture_device: '1.128': want BUS.ADDR (bus 0 to 65535, "
+	     "address 0 to 127)"},
+	    {DEV "class=capture, capture=k.pcap, capture_device=65536.1",
+	     "capture_device: '65536.1': want BUS.ADDR (bus 0 to 65535, "
+	     "address 0 to 127)"},
+	    {DEV "class=capture, capture=k.pcap, capture_device=.3",
+	     "capture_device: '.3': want BUS.ADDR (bus 0 to 65535, address "
+	     "0 to 127)"},
+	    {DEV "class=capture, capture=k.pcap, capture_device=1.2.3",
+	     "capture_device: '1.2.3': want BUS.ADDR (bus 0 to 65535, "
+	     "address 0 to 127)"},
+	    {DEV "class=capture, capture=k.pcap, capture_device=12345678.1",
+	     "capture_device: '12345678.1': want BUS.ADDR (bus 0 to 65535, "
+	     "address 0 to 127)"},
+	    {DEV "class=capture, capture=k.pcap, capture_timing=2",
+	     "capture_timing: '2': want 0 or 1"},
+	    {DEV "class=capture, capture=k.pcap, block=0",
+	     "block: '0': want 1 to 1048576 bytes for class capture"},
+	    {DEV "class=capture, capture=k.pcap, block=2M",
+	     "block: '2M': want 1 to 1048576 bytes for class capture"},
+	    {DEV "class=capture, capture=k.pcap, ops=0",
+	     "ops: '0': want a count of 1 or more"},
+	    {DEV "class=capture, capture=k.pcap, pattern=abort-reset",
+	     "pattern: 'abort-reset': want seqread, seqwrite, seqrw, "
+	     "randread, randwrite or randrw"},
+	    {DEV "class=capture, capture=k.pcap, speed=super",
+	     "speed: 'super': want low, full or high"},
+	    {DEV "class=capture, capture=k.pcap, verify=0",
+	     "verify: does not apply to class capture"},
+	    {DEV "class=capture, capture=k.pcap, image=a",
+	     "image: does not apply to class capture"},
+	    {DEV "class=capture, capture=k.pcap, keys=abc",
+	     "keys: does not apply to class capture"},
+	    {DEV "class=storage, image=a, capture=k.pcap",
+	     "capture: does not apply to class storage"},
+	    {DEV "class=keyboard, keys=a, capture_timing=0",
+	     "capture_timing: does not apply to class keyboard"},
+	    {DEV "class=serial, capture_device=1.2",
+	     "capture_device: does not apply to class serial"},
 	    {DEV "class=storage, image=a, speed=low",
 	     "speed: low: not for class storage (low speed has no bulk "
 	     "endpoints)"},
@@ -428,6 +473,87 @@ START_TEST(devices_refused)
 			 cases[i].want);
 		load_err_exact(text, want);
 	}
+}
+END_TEST
+
+/* class=capture: the file resolved like an image (never opened here),
+ * the device of the capture, the timing, and the workload fields left
+ * for the class the guest binds. */
+START_TEST(devices_capture)
+{
+	struct simcfg *cfg = load_ok(
+	    "sim_usb_devices = [ 'name=k, hostbus=1, hostaddr=1, "
+	    "class=capture, capture=caps/kbd.pcap',\n"
+	    " 'name=s, hostbus=1, hostaddr=2, class=capture, "
+	    "capture=/abs/stick.pcapng, capture_device=3.17, capture_timing=0, "
+	    "speed=high, block=4K, ops=5, pattern=seqread',\n"
+	    " 'name=two, hostbus=1, hostaddr=3, class=capture, "
+	    "capture=caps/kbd.pcap, capture_device=0.0',\n"
+	    " 'name=st, hostbus=1, hostaddr=4, class=storage, "
+	    "image=caps/kbd.pcap' ]\n");
+	const struct simcfg_usb_device *d = cfg->usb_devices;
+	struct simcfg_usb_device v;
+
+	ck_assert_uint_eq(cfg->nr_usb_devices, 4);
+	ck_assert_int_eq(d[0].cls, SIMCFG_USB_CAPTURE);
+	ck_assert_str_eq(d[0].image, "/cfg/caps/kbd.pcap");
+	ck_assert_int_eq(d[0].capture_bus, -1); /* the importer's choice */
+	ck_assert_int_eq(d[0].capture_addr, -1);
+	ck_assert(d[0].capture_timing);
+	ck_assert_int_eq(d[0].speed, 0); /* inferred by the replay */
+	ck_assert_uint_eq(d[0].block, 0);
+	ck_assert_uint_eq(d[0].ops, 0);
+	ck_assert_int_eq(d[0].pattern, SIMCFG_SEQRW);
+	ck_assert_str_eq(d[1].image, "/abs/stick.pcapng");
+	ck_assert_int_eq(d[1].capture_bus, 3);
+	ck_assert_int_eq(d[1].capture_addr, 17);
+	ck_assert(!d[1].capture_timing);
+	ck_assert_int_eq(d[1].speed, SIM_USB_SPEED_HIGH);
+	ck_assert_uint_eq(d[1].block, 4096);
+	ck_assert_uint_eq(d[1].ops, 5);
+	ck_assert_int_eq(d[1].pattern, SIMCFG_SEQREAD);
+	/* One capture may serve two devices, and a storage image's path
+	 * is no capture's business. */
+	ck_assert_int_eq(d[2].capture_bus, 0);
+	ck_assert_int_eq(d[2].capture_addr, 0);
+	ck_assert_str_eq(simcfg_usb_class_name(SIMCFG_USB_CAPTURE),
+			 "capture");
+
+	/* Seen through the class bound: its defaults for what was not
+	 * given, block clamped into its range, verify always off. */
+	simcfg_usb_capture_binding(&d[0], SIMCFG_USB_KEYBOARD, &v);
+	ck_assert_int_eq(v.cls, SIMCFG_USB_KEYBOARD);
+	ck_assert_uint_eq(v.ops, 8);
+	ck_assert_str_eq(v.keys, "");
+	ck_assert(!v.verify);
+	simcfg_usb_capture_binding(&d[0], SIMCFG_USB_STORAGE, &v);
+	ck_assert_uint_eq(v.block, 64 * 1024);
+	ck_assert_uint_eq(v.ops, 32);
+	ck_assert(!v.verify);
+	simcfg_usb_capture_binding(&d[1], SIMCFG_USB_STORAGE, &v);
+	ck_assert_uint_eq(v.block, 4096);
+	ck_assert_uint_eq(v.ops, 5);
+	ck_assert_int_eq(v.pattern, SIMCFG_SEQREAD);
+	ck_assert_str_eq(v.image, "/abs/stick.pcapng");
+	simcfg_usb_capture_binding(&d[1], SIMCFG_USB_ETHERNET, &v);
+	ck_assert_uint_eq(v.block, 1514); /* 4096 clamped */
+	simcfg_usb_capture_binding(&d[1], SIMCFG_USB_AUDIO, &v);
+	ck_assert_uint_eq(v.block, 32);
+	simcfg_usb_capture_binding(&d[0], SIMCFG_USB_SERIAL, &v);
+	ck_assert_uint_eq(v.block, 512);
+	ck_assert_uint_eq(v.ops, 16);
+	simcfg_free(cfg);
+
+	/* Odd sizes for storage come down to whole sectors. */
+	cfg = load_ok("sim_usb_devices = [ 'name=k, hostbus=1, hostaddr=1, "
+		      "class=capture, capture=k.pcap, block=1000' ]\n");
+	simcfg_usb_capture_binding(&cfg->usb_devices[0], SIMCFG_USB_STORAGE,
+				   &v);
+	ck_assert_uint_eq(v.block, 512);
+	simcfg_usb_capture_binding(&cfg->usb_devices[0], SIMCFG_USB_SERIAL,
+				   &v);
+	ck_assert_uint_eq(v.block, 1000);
+	simcfg_free(cfg);
 }
 END_TEST
 
@@ -829,6 +955,7 @@ static Suite *simcfg_usb_suite(void)
 	tcase_add_test(dev, devices_every_field);
 	tcase_add_test(dev, device_helpers);
 	tcase_add_test(dev, devices_refused);
+	tcase_add_test(dev, devices_capture);
 	tcase_add_test(dev, device_images_unique);
 	tcase_add_test(attach, usbdev_placed);
 	tcase_add_test(attach, usbdev_refused);
