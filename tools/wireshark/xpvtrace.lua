@@ -20,6 +20,10 @@
 
 local xpv = Proto("xpvtrace", "xpv trace record")
 
+-- Lua 5.2 builds of Wireshark have bit32; all have LuaBitOp's `bit`
+-- (whose results are signed, which the uses below do not mind).
+local bitop = bit32 or bit
+
 local HDR_LEN_V1 = 32
 local MAGIC = "XPVT"
 local DOMID_INVALID = 0x7ff4
@@ -241,8 +245,7 @@ add_field("hdr_len", ProtoField.uint16("xpvtrace.hdr_len", "Header length"))
 add_field("seq", ProtoField.uint64("xpvtrace.seq", "Sequence number"))
 add_field("time_ns", ProtoField.uint64("xpvtrace.time_ns",
 	"Simulated time (ns)"))
-add_field("domid", ProtoField.uint16("xpvtrace.domid", "Domain",
-	base.DEC, { [DOMID_INVALID] = "DOMID_INVALID" }))
+add_field("domid", ProtoField.uint16("xpvtrace.domid", "Domain"))
 add_field("flags", ProtoField.uint16("xpvtrace.flags", "Flags", base.HEX))
 add_field("flag_before_attach", ProtoField.bool(
 	"xpvtrace.flags.before_attach", "Published before attach", 16, nil, 0x1))
@@ -308,6 +311,8 @@ add_field("req_response_in", ProtoField.framenum(
 add_field("scsi_rqid", ProtoField.uint16("xpvtrace.scsi.rqid", "rqid"))
 add_field("scsi_act", ProtoField.uint8("xpvtrace.scsi.act", "act",
 	base.DEC, vscsi_acts))
+add_field("scsi_rsp_act", ProtoField.uint8("xpvtrace.scsi.rsp_act",
+	"act (deprecated in responses)"))
 add_field("scsi_cmd_len", ProtoField.uint8("xpvtrace.scsi.cmd_len",
 	"cmd_len"))
 add_field("scsi_cdb", ProtoField.bytes("xpvtrace.scsi.cdb", "CDB"))
@@ -512,8 +517,7 @@ add_field("conn_speed", ProtoField.uint8("xpvtrace.conn.speed", "speed",
 -- event channels
 add_field("evtchn_port", ProtoField.uint32("xpvtrace.evtchn.port", "Port"))
 add_field("evtchn_remote_domid", ProtoField.uint16(
-	"xpvtrace.evtchn.remote_domid", "Remote domain", base.DEC,
-	{ [DOMID_INVALID] = "DOMID_INVALID" }))
+	"xpvtrace.evtchn.remote_domid", "Remote domain", base.DEC))
 add_field("evtchn_outcome", ProtoField.uint8("xpvtrace.evtchn.outcome",
 	"Outcome", base.DEC, evtchn_outcomes))
 add_field("evtchn_remote_port", ProtoField.uint32(
@@ -524,7 +528,7 @@ add_field("gnt_ref", ProtoField.uint32("xpvtrace.gnt.ref", "Grant reference"))
 add_field("gnt_peer", ProtoField.uint16("xpvtrace.gnt.peer_domid",
 	"Peer domain (may map)"))
 add_field("gnt_granter", ProtoField.uint16("xpvtrace.gnt.granter_domid",
-	"Granting domain", base.DEC, { [DOMID_INVALID] = "DOMID_INVALID" }))
+	"Granting domain"))
 add_field("gnt_readonly", ProtoField.uint8("xpvtrace.gnt.readonly",
 	"Read-only"))
 add_field("gnt_writable", ProtoField.uint8("xpvtrace.gnt.writable",
@@ -602,9 +606,12 @@ xpv.experts = { E.malformed, E.version, E.undecoded, E.unmatched,
 
 -- ---- per-capture state --------------------------------------------------
 --
--- Filled in the first pass (pinfo.visited false) in frame order; later
--- passes read what the first pass stored for their frame, so a record is
--- decoded the same way however often it is dissected.
+-- Filled when a frame is dissected for the first time since the capture
+-- was (re)loaded, which is in frame order (the first pass); later
+-- dissections read what was stored for their frame, so a record is
+-- decoded the same way however often and in whatever order it is
+-- dissected. Keyed on the stored facts rather than pinfo.visited so that
+-- a second dissection within the first pass cannot pair a response twice.
 
 local rings       -- ring_id -> { kind, attach_frame, nr_ents, fe_path }
 local outstanding -- ring_id -> { [dir-less id] = request facts }
@@ -614,6 +621,9 @@ local last_time   -- time_ns of the previous record (first pass)
 local function reset_state()
 	rings, outstanding, facts, last_time = {}, {}, {}, nil
 end
+
+-- True while the frame's facts are being derived (its first dissection).
+local function first_pass(pinfo) return facts[pinfo.number].deriving end
 reset_state()
 xpv.init = reset_state
 
@@ -648,7 +658,16 @@ local function too_short(p, tree, need, what)
 	return true
 end
 
-local function is_left(v, mask) return bit32.band(v, mask) ~= 0 end
+local function has_bits(v, mask) return bitop.band(v, mask) ~= 0 end
+
+-- Source and destination columns: the acting domain (set from the
+-- header) and the domain or service the record is addressed to.
+local function dom_text(domid)
+	if domid == DOMID_INVALID then return "-" end
+	return "dom" .. domid
+end
+local function set_dst(pinfo, domid) pinfo.cols.dst = dom_text(domid) end
+local function set_src(pinfo, domid) pinfo.cols.src = dom_text(domid) end
 
 -- A length-prefixed string at `off`; nil (and malformed expert info)
 -- when it runs past the payload.
@@ -670,7 +689,7 @@ end
 -- Bytes of a CDB per opcode group (SPC-4 4.2.5.1); nil: vendor or
 -- variable length, not decoded beyond the opcode.
 local function cdb_group_len(op)
-	local group = bit32.rshift(op, 5)
+	local group = bitop.rshift(op, 5)
 	if group == 0 then return 6 end
 	if group == 1 or group == 2 then return 10 end
 	if group == 4 then return 16 end
@@ -685,7 +704,7 @@ local function be16(r) return r:uint() end
 local cdb_fields = {}
 
 local function rw6(t, c)
-	local lba = bit32.band(c(1, 3):uint(), 0x1fffff)
+	local lba = bitop.band(c(1, 3):uint(), 0x1fffff)
 	local len = c(4, 1):uint()
 	t:add(F.scsi_lba, c(1, 3), UInt64(lba))
 	t:add(F.scsi_xfer_len, c(4, 1), len == 0 and 256 or len)
@@ -725,7 +744,7 @@ cdb_fields[OP.INQUIRY] = function(t, c)
 	t:add(F.scsi_evpd, c(1, 1))
 	t:add(F.scsi_page_code, c(2, 1))
 	t:add(F.scsi_alloc_len, c(3, 2))
-	if is_left(c(1, 1):uint(), 1) then
+	if has_bits(c(1, 1):uint(), 1) then
 		return string.format(" VPD page 0x%02x", c(2, 1):uint())
 	end
 	return ""
@@ -737,16 +756,16 @@ end
 cdb_fields[OP.MODE_SENSE6] = function(t, c)
 	t:add(F.scsi_dbd, c(1, 1))
 	t:add(F.scsi_pc, c(2, 1))
-	t:add(F.scsi_page_code, c(2, 1), bit32.band(c(2, 1):uint(), 0x3f))
+	t:add(F.scsi_page_code, c(2, 1), bitop.band(c(2, 1):uint(), 0x3f))
 	t:add(F.scsi_alloc_len, c(4, 1))
-	return string.format(" page 0x%02x", bit32.band(c(2, 1):uint(), 0x3f))
+	return string.format(" page 0x%02x", bitop.band(c(2, 1):uint(), 0x3f))
 end
 cdb_fields[OP.MODE_SENSE10] = function(t, c)
 	t:add(F.scsi_dbd, c(1, 1))
 	t:add(F.scsi_pc, c(2, 1))
-	t:add(F.scsi_page_code, c(2, 1), bit32.band(c(2, 1):uint(), 0x3f))
+	t:add(F.scsi_page_code, c(2, 1), bitop.band(c(2, 1):uint(), 0x3f))
 	t:add(F.scsi_alloc_len, c(7, 2))
-	return string.format(" page 0x%02x", bit32.band(c(2, 1):uint(), 0x3f))
+	return string.format(" page 0x%02x", bitop.band(c(2, 1):uint(), 0x3f))
 end
 cdb_fields[OP.MODE_SELECT6] = function(t, c)
 	t:add(F.scsi_param_len, c(4, 1))
@@ -762,8 +781,8 @@ cdb_fields[OP.START_STOP] = function(t, c)
 	t:add(F.scsi_loej, c(4, 1))
 	t:add(F.scsi_start, c(4, 1))
 	local b = c(4, 1):uint()
-	return (is_left(b, 1) and " start" or " stop") ..
-		(is_left(b, 2) and " loej" or "")
+	return (has_bits(b, 1) and " start" or " stop") ..
+		(has_bits(b, 2) and " loej" or "")
 end
 cdb_fields[OP.PREVENT_ALLOW] = function(t, c)
 	t:add(F.scsi_prevent, c(4, 1))
@@ -771,7 +790,7 @@ cdb_fields[OP.PREVENT_ALLOW] = function(t, c)
 end
 cdb_fields[OP.SERVICE_ACTION_IN16] = function(t, c)
 	t:add(F.scsi_service_action, c(1, 1))
-	if bit32.band(c(1, 1):uint(), 0x1f) == SA_READ_CAPACITY16 then
+	if bitop.band(c(1, 1):uint(), 0x1f) == SA_READ_CAPACITY16 then
 		t:add(F.scsi_lba, c(2, 8))
 		t:add(F.scsi_alloc_len, c(10, 4))
 	end
@@ -806,7 +825,7 @@ end
 -- SERVICE ACTION IN(16) / READ CAPACITY).
 local function cdb_name(op, c)
 	if op == OP.SERVICE_ACTION_IN16 and
-		bit32.band(c(1, 1):uint(), 0x1f) == SA_READ_CAPACITY16 then
+		bitop.band(c(1, 1):uint(), 0x1f) == SA_READ_CAPACITY16 then
 		return "READ CAPACITY(16)"
 	end
 	return name_of(scsi_opcode_names, op, "opcode 0x%02x")
@@ -825,16 +844,16 @@ local function dissect_cdb(c, cmd_len, tree)
 	end
 	local need = cdb_group_len(op)
 	local decode = cdb_fields[op]
-	if not need or not decode then return name end
+	if not need or not decode then return name, name end
 	if cmd_len < need then
 		t:add_proto_expert_info(E.protocol, string.format(
 			"cmd_len %d is shorter than the %d bytes of a %s CDB",
 			cmd_len, need, name))
-		return name
+		return name, name
 	end
 	local info = decode(t, c)
 	t:add(F.scsi_control, c(need - 1, 1))
-	return name .. info
+	return name, name .. info
 end
 
 -- ---- vscsiif ------------------------------------------------------------
@@ -843,8 +862,8 @@ local VSCSI_REQ_MIN = 32 + 8 * VSCSIIF_SG_TABLESIZE -- up to reserved[]
 local VSCSI_RSP_MIN = 108                           -- up to reserved[]
 
 local function dissect_scsi_segs(e, tree, nr)
-	local indirect = is_left(nr, VSCSIIF_SG_GRANT)
-	local count = bit32.band(nr, 0x7f)
+	local indirect = has_bits(nr, VSCSIIF_SG_GRANT)
+	local count = bitop.band(nr, 0x7f)
 	if count > VSCSIIF_SG_TABLESIZE then
 		tree:add_proto_expert_info(E.protocol, string.format(
 			"%d segments: more than VSCSIIF_SG_TABLESIZE (%d)", count,
@@ -885,10 +904,10 @@ local function dissect_vscsi_req(e, tree)
 	tree:add_le(F.scsi_rqid, rng(e, 0, 2))
 	tree:add(F.scsi_act, rng(e, 2, 1))
 	tree:add(F.scsi_cmd_len, rng(e, 3, 1))
-	local what
+	local name, what
 	local chan, id, lun = u16(e, 22), u16(e, 24), u16(e, 26)
 	if act == 1 then
-		what = dissect_cdb(rng(e, 4, 16), cmd_len, tree)
+		name, what = dissect_cdb(rng(e, 4, 16), cmd_len, tree)
 	else
 		tree:add(F.scsi_cdb, rng(e, 4, 16))
 		what = name_of(vscsi_acts, act, "act %d")
@@ -898,6 +917,7 @@ local function dissect_vscsi_req(e, tree)
 			tree:add_proto_expert_info(E.protocol, string.format(
 				"act %d: not an action a backend performs", act))
 		end
+		name = name_of(vscsi_acts, act, "act %d")
 	end
 	tree:add_le(F.scsi_timeout, rng(e, 20, 2))
 	tree:add_le(F.scsi_channel, rng(e, 22, 2))
@@ -917,7 +937,7 @@ local function dissect_vscsi_req(e, tree)
 	dissect_scsi_segs(e, tree, nr)
 	local info = string.format("vscsi req rqid %d %s %d:%d:%d", rqid, what,
 		chan, id, lun)
-	return info, { id = rqid, act = act, what = what }
+	return info, { id = rqid, act = act, what = name }
 end
 
 local function dissect_sense(e, tree, sense_len)
@@ -932,7 +952,7 @@ local function dissect_sense(e, tree, sense_len)
 	local st = tree:add(F.scsi_sense, s)
 	st:add(F.scsi_sense_valid, s(0, 1))
 	st:add(F.scsi_sense_rc, s(0, 1))
-	local rc = bit32.band(s(0, 1):uint(), 0x7f)
+	local rc = bitop.band(s(0, 1):uint(), 0x7f)
 	local key_off, asc_off
 	if rc == 0x70 or rc == 0x71 then
 		key_off, asc_off = 2, 12
@@ -958,10 +978,10 @@ local function dissect_sense(e, tree, sense_len)
 	st:add(F.scsi_sense_asc, s(asc_off, 1))
 	st:add(F.scsi_sense_ascq, s(asc_off + 1, 1))
 	st:add(F.scsi_sense_asc_ascq, s(asc_off, 2))
-	local key = bit32.band(s(key_off, 1):uint(), 0x0f)
+	local key = bitop.band(s(key_off, 1):uint(), 0x0f)
 	local code = s(asc_off, 2):uint()
 	local text = string.format(" %s %02x/%02x", name_of(sense_keys, key),
-		bit32.rshift(code, 8), bit32.band(code, 0xff))
+		bitop.rshift(code, 8), bitop.band(code, 0xff))
 	if asc_ascq_names[code] then text = text .. " " .. asc_ascq_names[code] end
 	return text
 end
@@ -970,7 +990,7 @@ end
 local function dissect_vscsi_rsp(e, tree, req)
 	local rqid, sense_len = u16(e, 0), u8(e, 3)
 	tree:add_le(F.scsi_rqid, rng(e, 0, 2))
-	tree:add(F.scsi_act, rng(e, 2, 1))
+	tree:add(F.scsi_rsp_act, rng(e, 2, 1))
 	tree:add(F.scsi_sense_len, rng(e, 3, 1))
 	local sense_text = dissect_sense(e, tree, sense_len)
 	local rslt = u32(e, 100)
@@ -984,8 +1004,8 @@ local function dissect_vscsi_rsp(e, tree, req)
 		rt:add_le(F.scsi_result_msg, rng(e, 100, 4))
 		rt:add_le(F.scsi_result_host, rng(e, 100, 4))
 		rt:add_le(F.scsi_result_driver, rng(e, 100, 4))
-		local status = bit32.band(rslt, 0xff)
-		local host = bit32.band(bit32.rshift(rslt, 16), 0xff)
+		local status = bitop.band(rslt, 0xff)
+		local host = bitop.band(bitop.rshift(rslt, 16), 0xff)
 		text = name_of(scsi_status_names, status, "status 0x%02x")
 		if host ~= 0 then
 			text = "host " .. name_of(vscsi_host_bytes, host, "%d") ..
@@ -995,7 +1015,7 @@ local function dissect_vscsi_rsp(e, tree, req)
 		elseif status ~= 0 then
 			rt:add_proto_expert_info(E.failed, "SCSI status " .. text)
 		end
-		if bit32.band(rslt, 0xff00ff00) ~= 0 then
+		if bitop.band(rslt, 0xff00ff00) ~= 0 then
 			rt:add_proto_expert_info(E.protocol,
 				"bits 8-15 or 24-31 set: not the host byte/status encoding")
 		end
@@ -1018,7 +1038,7 @@ local function dissect_setup(u, tree)
 	bt:add(F.usb_setup_bmrt_dir, u(0, 1))
 	bt:add(F.usb_setup_bmrt_type, u(0, 1))
 	bt:add(F.usb_setup_bmrt_recipient, u(0, 1))
-	local rtype = bit32.band(bit32.rshift(bmrt, 5), 3)
+	local rtype = bitop.band(bitop.rshift(bmrt, 5), 3)
 	local rq = tree:add(F.usb_setup_brequest, u(1, 1))
 	local text
 	if rtype == 0 then
@@ -1031,13 +1051,13 @@ local function dissect_setup(u, tree)
 	end
 	local vt = tree:add_le(F.usb_setup_wvalue, u(2, 2))
 	if rtype == 0 and breq == USB_REQ_GET_DESCRIPTOR then
-		local dtype = bit32.rshift(wvalue, 8)
+		local dtype = bitop.rshift(wvalue, 8)
 		vt:add(F.usb_setup_desc_index, u(2, 1))
 		vt:add(F.usb_setup_desc_type, u(3, 1))
 		text = string.format("%s(%s)", text,
 			name_of(usb_descriptor_types, dtype))
-		if bit32.band(wvalue, 0xff) ~= 0 then
-			text = text .. " index " .. bit32.band(wvalue, 0xff)
+		if bitop.band(wvalue, 0xff) ~= 0 then
+			text = text .. " index " .. bitop.band(wvalue, 0xff)
 		end
 	elseif rtype == 0 and (breq == USB_REQ_SET_ADDRESS or
 		breq == USB_REQ_SET_CONFIGURATION or
@@ -1083,22 +1103,22 @@ local function dissect_urb_req(e, tree)
 		F.usb_pipe_dev, F.usb_pipe_ep, F.usb_pipe_type }) do
 		pt:add_le(f, rng(e, 4, 4))
 	end
-	if bit32.band(pipe, 0x3ff80040) ~= 0 then
+	if bitop.band(pipe, 0x3ff80040) ~= 0 then
 		pt:add_proto_expert_info(E.protocol, "undefined pipe bits set")
 	end
 	local ft = tree:add_le(F.usb_transfer_flags, rng(e, 8, 2))
 	ft:add_le(F.usb_short_not_ok, rng(e, 8, 2))
 	tree:add_le(F.usb_buffer_length, rng(e, 10, 2))
 
-	local port = bit32.band(pipe, 0x1f)
-	local ptype = bit32.rshift(pipe, 30)
-	local dir_in = is_left(pipe, USBIF_PIPE_DIR)
-	local dev = bit32.band(bit32.rshift(pipe, 8), 0x7f)
-	local ep = bit32.band(bit32.rshift(pipe, 15), 0xf)
+	local port = bitop.band(pipe, 0x1f)
+	local ptype = bitop.rshift(pipe, 30)
+	local dir_in = has_bits(pipe, USBIF_PIPE_DIR)
+	local dev = bitop.band(bitop.rshift(pipe, 8), 0x7f)
+	local ep = bitop.band(bitop.rshift(pipe, 15), 0xf)
 	local u = rng(e, 12, 8)
 	local ndesc = 0
 	local info
-	if is_left(pipe, USBIF_PIPE_UNLINK) then
+	if has_bits(pipe, USBIF_PIPE_UNLINK) then
 		tree:add_le(F.usb_unlink_id, u(0, 2))
 		info = string.format("URB req id %d UNLINK id %d port %d", id,
 			u(0, 2):le_uint(), port)
@@ -1215,7 +1235,7 @@ local function pair_response(pinfo, ring_id, id, time_ns)
 		req = r.req }
 end
 
-local function add_pairing(tree, f)
+local function add_pairing(tree, f, ring_id, id)
 	if f.response_frame then
 		tree:add(F.req_response_in, f.response_frame):set_generated()
 	end
@@ -1231,7 +1251,9 @@ local function add_pairing(tree, f)
 			:set_generated()
 	end
 	if f.unmatched then
-		tree:add_proto_expert_info(E.unmatched)
+		tree:add_proto_expert_info(E.unmatched, string.format(
+			"response id %d matches no outstanding request on ring %d",
+			id, ring_id))
 	end
 end
 
@@ -1253,10 +1275,9 @@ end
 -- Adds what is known of the ring from its RING_ATTACH; nil if unknown.
 local function ring_context(tree, pinfo, ring_id, kind)
 	local f = facts[pinfo.number]
-	if not pinfo.visited then
+	if first_pass(pinfo) then
 		local r = rings[ring_id]
-		f.ring = r and { attach_frame = r.attach_frame, kind = r.kind,
-			nr_ents = r.nr_ents, fe_path = r.fe_path } or false
+		f.ring = r or false
 	end
 	local r = f.ring
 	if not r then
@@ -1288,7 +1309,7 @@ payload_decoders[REC.RING_ATTACH] = function(p, tree, pinfo)
 	tree:add_le(F.ring_be_path_len, rng(p, 30, 2))
 	local fe_len, be_len = u16(p, 28), u16(p, 30)
 	local nr_ents = u32(p, 12)
-	if nr_ents == 0 or bit32.band(nr_ents, nr_ents - 1) ~= 0 then
+	if nr_ents == 0 or bitop.band(nr_ents, nr_ents - 1) ~= 0 then
 		tree:add_proto_expert_info(E.protocol,
 			"nr_ents is not a power of two")
 	end
@@ -1296,10 +1317,12 @@ payload_decoders[REC.RING_ATTACH] = function(p, tree, pinfo)
 		"frontend path")
 	local be = fe and add_string(p, tree, F.ring_be_path, 32 + fe_len,
 		be_len, "backend path")
-	if not pinfo.visited then
+	if first_pass(pinfo) then
 		rings[ring_id] = { kind = kind, attach_frame = pinfo.number,
-			nr_ents = nr_ents, fe_path = fe or "" }
+			nr_ents = nr_ents, fe_path = fe or "",
+			fe_domid = u16(p, 4), be_domid = u16(p, 6) }
 	end
+	set_dst(pinfo, u16(p, 4))
 	return string.format("ring %d attach %s gref %d %dx%d %s", ring_id,
 		name_of(kind_names, kind, "kind %d"), u32(p, 8), nr_ents, u32(p, 16),
 		printable(fe or "?", 80))
@@ -1335,7 +1358,7 @@ end
 -- The pairing facts of a ring entry: computed in the first pass, reused.
 local function entry_facts(pinfo, ring_id, dir, id, time_ns, req)
 	local f = facts[pinfo.number]
-	if pinfo.visited then return f.pair end
+	if not first_pass(pinfo) then return f.pair end
 	if dir == 0 then
 		f.pair = pair_request(pinfo, ring_id, id, time_ns, req)
 	else
@@ -1355,7 +1378,8 @@ payload_decoders[REC.RING_ENTRY] = function(p, tree, pinfo, hdr)
 	tree:add_le(F.ring_prod, rng(p, 12, 4))
 	tree:add_le(F.ring_entry_size, rng(p, 16, 4))
 	local r = ring_context(tree, pinfo, ring_id, kind)
-	if r and r.nr_ents > 0 and slot ~= bit32.band(idx, r.nr_ents - 1) then
+	if r then set_dst(pinfo, dir == 1 and r.fe_domid or r.be_domid) end
+	if r and r.nr_ents > 0 and slot ~= bitop.band(idx, r.nr_ents - 1) then
 		slt:add_proto_expert_info(E.protocol, "slot is not idx & (nr_ents - 1)")
 	end
 	if p.len < 20 + esize then
@@ -1381,27 +1405,32 @@ payload_decoders[REC.RING_ENTRY] = function(p, tree, pinfo, hdr)
 			dir_names[dir], dec[2]))
 		return nil
 	end
-	-- The id is the first u16 of every entry of the three rings.
+	-- The id is the first u16 of every entry of the three rings. A
+	-- response is paired before it is decoded (its decoder reads the
+	-- request's facts: a task-management result, the opcode for Info);
+	-- a request after (its decoder makes the facts).
 	local id = u16(e, 0)
-	local pair = facts[pinfo.number].pair
-	local info, req_facts = dec[1](e, et, pair and pair.req)
-	pair = entry_facts(pinfo, ring_id, dir, id, hdr.time_ns, req_facts)
-	if not (pinfo.visited or dir == 0) and pair.req then
-		-- First pass: the decoder ran before pairing; run it again
-		-- on a throw-away tree so Info uses the request's facts.
+	local info, pair
+	if dir == 1 then
+		pair = entry_facts(pinfo, ring_id, dir, id, hdr.time_ns, nil)
 		info = dec[1](e, et, pair.req)
+	else
+		local req
+		info, req = dec[1](e, et)
+		pair = entry_facts(pinfo, ring_id, dir, id, hdr.time_ns, req)
 	end
-	add_pairing(et, pair)
+	add_pairing(et, pair, ring_id, id)
 	if hdr.flags % 2 == 1 then info = info .. " (before attach)" end
 	return info
 end
 
-payload_decoders[REC.EVTCHN_SEND] = function(p, tree)
+payload_decoders[REC.EVTCHN_SEND] = function(p, tree, pinfo)
 	if too_short(p, tree, 12, "EVTCHN_SEND") then return nil end
 	tree:add_le(F.evtchn_port, rng(p, 0, 4))
 	tree:add_le(F.evtchn_remote_domid, rng(p, 4, 2))
 	tree:add(F.evtchn_outcome, rng(p, 6, 1))
 	tree:add_le(F.evtchn_remote_port, rng(p, 8, 4))
+	set_dst(pinfo, u16(p, 4))
 	if u8(p, 6) == 1 then
 		return string.format("evtchn send port %d dropped (no peer)",
 			u32(p, 0))
@@ -1410,8 +1439,11 @@ payload_decoders[REC.EVTCHN_SEND] = function(p, tree)
 		u16(p, 4), u32(p, 8))
 end
 
-payload_decoders[REC.EVTCHN_DELIVER] = function(p, tree)
+payload_decoders[REC.EVTCHN_DELIVER] = function(p, tree, pinfo, hdr)
 	if too_short(p, tree, 12, "EVTCHN_DELIVER") then return nil end
+	-- The event travels from the remote end to the header's domain.
+	set_src(pinfo, u16(p, 4))
+	set_dst(pinfo, hdr.domid)
 	tree:add_le(F.evtchn_port, rng(p, 0, 4))
 	tree:add_le(F.evtchn_remote_domid, rng(p, 4, 2))
 	tree:add_le(F.evtchn_remote_port, rng(p, 8, 4))
@@ -1433,8 +1465,9 @@ local function add_gnt_result(p, tree, off)
 	return name_of(errno_names, res, "%d")
 end
 
-payload_decoders[REC.GNT_GRANT] = function(p, tree)
+payload_decoders[REC.GNT_GRANT] = function(p, tree, pinfo)
 	if too_short(p, tree, 16, "GNT_GRANT") then return nil end
+	set_dst(pinfo, u16(p, 4))
 	tree:add_le(F.gnt_ref, rng(p, 0, 4))
 	tree:add_le(F.gnt_peer, rng(p, 4, 2))
 	tree:add(F.gnt_readonly, rng(p, 6, 1))
@@ -1451,8 +1484,9 @@ payload_decoders[REC.GNT_END] = function(p, tree)
 		add_gnt_result(p, tree, 4))
 end
 
-payload_decoders[REC.GNT_MAP] = function(p, tree)
+payload_decoders[REC.GNT_MAP] = function(p, tree, pinfo)
 	if too_short(p, tree, 12, "GNT_MAP") then return nil end
+	set_dst(pinfo, u16(p, 4))
 	tree:add_le(F.gnt_ref, rng(p, 0, 4))
 	tree:add_le(F.gnt_granter, rng(p, 4, 2))
 	tree:add(F.gnt_writable, rng(p, 6, 1))
@@ -1461,16 +1495,18 @@ payload_decoders[REC.GNT_MAP] = function(p, tree)
 		add_gnt_result(p, tree, 8))
 end
 
-payload_decoders[REC.GNT_UNMAP] = function(p, tree)
+payload_decoders[REC.GNT_UNMAP] = function(p, tree, pinfo)
 	if too_short(p, tree, 8, "GNT_UNMAP") then return nil end
+	set_dst(pinfo, u16(p, 4))
 	tree:add_le(F.gnt_ref, rng(p, 0, 4))
 	tree:add_le(F.gnt_granter, rng(p, 4, 2))
 	tree:add(F.gnt_writable, rng(p, 6, 1))
 	return string.format("gnt unmap ref %d of dom %d", u32(p, 0), u16(p, 4))
 end
 
-payload_decoders[REC.GNT_COPY] = function(p, tree)
+payload_decoders[REC.GNT_COPY] = function(p, tree, pinfo)
 	if too_short(p, tree, 16, "GNT_COPY") then return nil end
+	set_dst(pinfo, u16(p, 4))
 	tree:add_le(F.gnt_ref, rng(p, 0, 4))
 	tree:add_le(F.gnt_granter, rng(p, 4, 2))
 	tree:add(F.gnt_to_granted, rng(p, 6, 1))
@@ -1508,7 +1544,7 @@ payload_decoders[REC.XS_RM] = xs_path_only("RM")
 
 -- xenstore-chmod's letters: n none, r read, w write, b both.
 local function perm_text(domid, bits)
-	local rw = bit32.band(bits, 3)
+	local rw = bitop.band(bits, 3)
 	return ({ [0] = "n", [1] = "r", [2] = "w", [3] = "b" })[rw] .. domid
 end
 
@@ -1625,7 +1661,7 @@ local function dissect_header(tvb, pinfo, tree)
 			"hdr_len + payload_len = %d, the record has %d bytes",
 			hdr.hdr_len + hdr.payload_len, n))
 	end
-	if is_left(hdr.flags, 0x2) then
+	if has_bits(hdr.flags, 0x2) then
 		ft:add_proto_expert_info(E.sequence,
 			"a string of this record was truncated to its limit")
 	end
@@ -1635,7 +1671,7 @@ end
 -- Time order is checked in the first pass against the previous record.
 local function check_time(pinfo, tree, hdr)
 	local f = facts[pinfo.number]
-	if not pinfo.visited then
+	if first_pass(pinfo) then
 		f.time_back = last_time ~= nil and hdr.time_ns < last_time
 		last_time = hdr.time_ns
 	end
@@ -1646,7 +1682,6 @@ local function check_time(pinfo, tree, hdr)
 end
 
 local function dissect_record(tvb, pinfo, tree)
-	if not pinfo.visited then facts[pinfo.number] = {} end
 	local hdr = dissect_header(tvb, pinfo, tree)
 	if not hdr then
 		pinfo.cols.info = "xpv record (not decoded)"
@@ -1655,8 +1690,10 @@ local function dissect_record(tvb, pinfo, tree)
 	check_time(pinfo, tree, hdr)
 	local tname = name_of(rec_type_names, hdr.type, "type %d")
 	tree:append_text(string.format(", %s, seq %s", tname, tostring(hdr.seq)))
-	pinfo.cols.src = hdr.domid == DOMID_INVALID and "-" or
-		("dom" .. hdr.domid)
+	set_src(pinfo, hdr.domid)
+	if hdr.type >= REC.XS_WRITE and hdr.type <= REC.XENBUS_STATE then
+		pinfo.cols.dst = "xenstore"
+	end
 	local avail = tvb:len() - hdr.hdr_len
 	local p = { tvb = tvb, base = hdr.hdr_len,
 		len = math.min(avail, hdr.payload_len) }
@@ -1683,7 +1720,11 @@ function xpv.dissector(tvb, pinfo, tree)
 	pinfo.cols.protocol = "xpvtrace"
 	pinfo.cols.info = ""
 	local root = tree:add(xpv, tvb())
+	if not facts[pinfo.number] then
+		facts[pinfo.number] = { deriving = true }
+	end
 	local ok, err = pcall(dissect_record, tvb, pinfo, root)
+	facts[pinfo.number].deriving = false
 	if not ok then
 		root:add_proto_expert_info(E.bug, "xpvtrace.lua: " .. tostring(err))
 	end
