@@ -133,7 +133,8 @@ struct scsiback_config {
 	/* The model's decisions (sim/core/fault.h): misbehaviour, the
 	 * details of a hit and each command's service time (a decider that
 	 * says no and draws 0 makes a well-behaved, fast backend). NULL:
-	 * the fault plan and the random stream. */
+	 * the fault plan and this backend domain's random stream
+	 * (sim_rng_dom of `self`). */
 	const struct sim_fault_decider *decider;
 	uint64_t service_min_ns;   /* per request, plus per_kib_ns per KiB */
 	uint64_t service_max_ns;

@@ -125,7 +125,8 @@ void sb_inject_req_rewrite(struct scsiback *sb, RING_IDX idx);
 bool sb_inject_no_answer(struct scsiback *sb);
 bool sb_inject_late_tmr(struct scsiback *sb);
 bool sb_inject_hold_grant(struct scsiback *sb);
-/* A value below bound: the decider's, else the simulation's random one. */
+/* A value below bound: the decider's, else from the backend domain's
+ * stream. */
 uint64_t sb_draw(struct scsiback *sb, uint64_t bound);
 bool sb_inject_hold_ring(struct scsiback *sb);
 /* NULL, or a bogus feature-sg-grant value to write instead. */

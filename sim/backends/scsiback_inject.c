@@ -3,7 +3,7 @@
  * the only place it consults the fault plan. Each sb_inject_* call is one
  * consultation of one class, so a countdown ("fail the Nth") picks exactly
  * one response, request or step; the details of a hit (which bogus value,
- * which bits) come from the simulation's random stream. A decider in the
+ * which bits) come from the backend domain's random stream. A decider in the
  * config (a fuzz target) replaces both. scsiback.h lists
  * the injection points. To add a class: a SIM_FAULT_BE_* in fault.h, a
  * function here, one call at its point.
@@ -17,7 +17,8 @@
 
 static bool sb_hit(struct scsiback *sb, enum sim_fault f)
 {
-	if (!sim_fault_decide(sb->sim, sb->cfg.decider, f))
+	if (!sim_fault_decide(sb->sim, sb->cfg.decider, f,
+			      sb->cfg.self))
 		return false;
 	sb->st.misbehaved[f]++;
 	sim_trace(sb->sim, "scsiback-inject", f, sb->st.responses);
@@ -26,7 +27,8 @@ static bool sb_hit(struct scsiback *sb, enum sim_fault f)
 
 uint64_t sb_draw(struct scsiback *sb, uint64_t bound)
 {
-	return sim_fault_draw(sb->sim, sb->cfg.decider, bound);
+	return sim_fault_draw(sb->sim, sb->cfg.decider, sb->cfg.self,
+			      bound);
 }
 
 static void sb_random_bytes(struct scsiback *sb, void *p, size_t len)

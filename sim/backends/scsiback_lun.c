@@ -305,7 +305,8 @@ void sb_report_luns(struct scsiback *sb, const struct sb_req *req,
 		size = alloc;
 	if (size > len)
 		size = len;
-	memcpy(data, out, size);
+	if (size) /* no data buffer at all when the command moves none */
+		memcpy(data, out, size);
 	res->status = SIM_SCSI_GOOD;
 	res->transferred = size;
 	sb->st.report_luns++;

@@ -203,6 +203,9 @@ static enum scsiback_bad sb_sg_lists(struct scsiback *sb, struct sb_req *req,
 		memcpy(req->segs + k,
 		       (uint8_t *)sim_grant_map_addr(map) + list[i].offset,
 		       list[i].length);
+		sim_rec_data(sb->sim, sb->cfg.self, sb->cfg.frontend,
+			     list[i].gref, false, SIM_REC_DATA_SEG_LIST,
+			     list[i].offset, req->segs + k, list[i].length);
 		sim_gnttab_unmap(map);
 		k += n;
 	}
@@ -245,15 +248,21 @@ static enum scsiback_bad sb_data_map(struct scsiback *sb, struct sb_req *req)
 	return SB_OK;
 }
 
-static void sb_gather(const struct sb_req *req, uint8_t *buf)
+/* Data moves are recorded as they happen (DATA records, trace.h). */
+static void sb_gather(struct scsiback *sb, const struct sb_req *req,
+		      uint8_t *buf)
 {
 	uint32_t off = 0;
 
 	for (unsigned i = 0; i < req->nsegs; i++) {
+		const vscsiif_segment_t *seg = &req->segs[i];
 		const uint8_t *p = sim_grant_map_addr(req->maps[i]);
 
-		memcpy(buf + off, p + req->segs[i].offset, req->segs[i].length);
-		off += req->segs[i].length;
+		memcpy(buf + off, p + seg->offset, seg->length);
+		sim_rec_data(sb->sim, sb->cfg.self, sb->cfg.frontend,
+			     seg->gref, false, SIM_REC_DATA_IO, seg->offset,
+			     buf + off, seg->length);
+		off += seg->length;
 	}
 }
 
@@ -271,6 +280,9 @@ static void sb_scatter(struct scsiback *sb, const struct sb_req *req,
 			n = len - off;
 		memcpy(p, buf + off, n);
 		sim_shm_publish(sb->sim, p, n);
+		sim_rec_data(sb->sim, sb->cfg.self, sb->cfg.frontend,
+			     req->segs[i].gref, true, SIM_REC_DATA_IO,
+			     req->segs[i].offset, p, n);
 		off += n;
 	}
 }
@@ -298,7 +310,7 @@ static void sb_cdb_finish(struct scsiback *sb, struct sb_req *req)
 	uint32_t done;
 
 	if (dir == SIM_SCSI_DIR_TO_DEVICE) {
-		sb_gather(req, buf);
+		sb_gather(sb, req, buf);
 		sb->st.bytes_out += len;
 	}
 	if (req->rq.cmnd[0] == SB_REPORT_LUNS)

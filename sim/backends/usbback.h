@@ -251,7 +251,8 @@ struct usbback_config {
 	bool restored;
 	/* The model's misbehaviour and the details of a hit
 	 * (sim/core/fault.h; the model's timing is not drawn). NULL: the
-	 * fault plan and the random stream. */
+	 * fault plan and this backend domain's random stream
+	 * (sim_rng_dom of `self`). */
 	const struct sim_fault_decider *decider;
 	/* Host bus id (port/<N>'s value) -> device; NULL: no such device.
 	 * Devices outlive the backend; the backend resets them at plug and

@@ -180,7 +180,8 @@ struct ub_req *ub_xfer_find(struct usbback *ub, unsigned port, uint16_t id);
 void ub_req_free(struct ub_req *req);
 
 /* usbback_inject.c: each acts (or returns true) when its class hits. */
-/* A value below bound: the decider's, else the simulation's random one. */
+/* A value below bound: the decider's, else from the backend domain's
+ * stream. */
 uint64_t ub_draw(struct usbback *ub, uint64_t bound);
 /* be-bad-id, be-usb-actual, be-usb-status, be-garbage on rsp, the answer
  * to rq; true: be-garbage hit (the slot's rest follows at publication). */

@@ -3,8 +3,8 @@
  * the only place it consults the fault plan. Each ub_hit is one
  * consultation of one class, so a countdown ("fail the Nth") picks exactly
  * one response, packet, conn event, request or step; the details of a hit
- * (which bogus value, which bits) come from the simulation's random
- * stream. A decider in the config (a fuzz target) replaces both.
+ * (which bogus value, which bits) come from the backend domain's random
+ * stream (sim_rng_dom). A decider in the config (a fuzz target) replaces both.
  * usbback.h lists the injection points in order. To add a class: a
  * SIM_FAULT_BE_* appended in fault.h, a function here, one call at its
  * point.
@@ -17,7 +17,8 @@
 
 static bool ub_hit(struct usbback *ub, enum sim_fault f)
 {
-	if (!sim_fault_decide(ub->sim, ub->cfg.decider, f))
+	if (!sim_fault_decide(ub->sim, ub->cfg.decider, f,
+			      ub->cfg.self))
 		return false;
 	ub->st.misbehaved[f]++;
 	sim_trace(ub->sim, "usbback-inject", f, ub->st.responses);
@@ -26,7 +27,8 @@ static bool ub_hit(struct usbback *ub, enum sim_fault f)
 
 uint64_t ub_draw(struct usbback *ub, uint64_t bound)
 {
-	return sim_fault_draw(ub->sim, ub->cfg.decider, bound);
+	return sim_fault_draw(ub->sim, ub->cfg.decider, ub->cfg.self,
+			      bound);
 }
 
 static void ub_random_bytes(struct usbback *ub, void *p, size_t len)

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../trace/trace.h"
+
 static void ub_start(struct usbback *ub, struct ub_req *req);
 
 static uint32_t ub_min32(uint32_t a, uint32_t b)
@@ -64,6 +66,19 @@ static void *ub_seg_addr(const struct ub_req *req, unsigned i)
 	       req->rq.seg[i].offset;
 }
 
+/* A move between the guest's segment i (at byte at of it) and the
+ * private copy, recorded as it happens (DATA records, trace.h). */
+static void ub_rec_data(const struct ub_req *req, unsigned i, uint32_t at,
+			bool to_granted, enum sim_rec_data_kind what,
+			const void *bytes, uint32_t n)
+{
+	const struct usbback *ub = req->ub;
+
+	sim_rec_data(ub->sim, ub->cfg.self, ub->cfg.frontend,
+		     req->rq.seg[i].gref, to_granted, what,
+		     req->rq.seg[i].offset + at, bytes, n);
+}
+
 /* OUT data, copied once at intake. */
 static void ub_gather(struct ub_req *req)
 {
@@ -72,6 +87,8 @@ static void ub_gather(struct ub_req *req)
 	for (unsigned i = 0; i < req->nbuf; i++) {
 		memcpy(req->buf + off, ub_seg_addr(req, i),
 		       req->rq.seg[i].length);
+		ub_rec_data(req, i, 0, false, SIM_REC_DATA_IO, req->buf + off,
+			    req->rq.seg[i].length);
 		off += req->rq.seg[i].length;
 	}
 }
@@ -95,6 +112,7 @@ static void ub_scatter(struct usbback *ub, struct ub_req *req, uint32_t from,
 		p = (uint8_t *)ub_seg_addr(req, i) + at;
 		memcpy(p, req->buf + from, n);
 		sim_shm_publish(ub->sim, p, n);
+		ub_rec_data(req, i, at, true, SIM_REC_DATA_IO, p, n);
 		ub->st.bytes_in += n;
 		from += n;
 		len -= n;
@@ -126,6 +144,7 @@ static bool ub_desc_io(struct usbback *ub, struct ub_req *req, uint32_t pos,
 		} else {
 			memcpy(b, d, n);
 		}
+		ub_rec_data(req, i, pos, write, SIM_REC_DATA_ISO_DESC, b, n);
 		b += n;
 		len -= n;
 		pos = 0;

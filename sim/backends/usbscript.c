@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../trace/trace.h"
 #include "../xenstore/xenstore.h"
 
 struct usbscript {
@@ -221,6 +222,9 @@ int usbscript_seg(struct usbscript *s, const usbif_urb_request_t *req,
 	} else {
 		memcpy(buf, page, req->seg[i].length);
 	}
+	sim_rec_data(s->cfg.sim, s->cfg.self, s->cfg.frontend,
+		     req->seg[i].gref, write, SIM_REC_DATA_IO,
+		     req->seg[i].offset, page, req->seg[i].length);
 	sim_gnttab_unmap(m);
 	return 0;
 }

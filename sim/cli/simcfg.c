@@ -459,7 +459,7 @@ static int load_text(const char *text, size_t len, const char *name,
 	struct simcfg_ctx c = {
 	    .file = name, .base_dir = base_dir, .err = err, .errlen = errlen};
 	char *report_buf = NULL, *copy = malloc(len + 2);
-	size_t report_len = 0;
+	size_t report_len = 0, text_len = len;
 	FILE *report;
 	int rc = -1;
 
@@ -490,6 +490,17 @@ static int load_text(const char *text, size_t len, const char *name,
 		simcfg_free(c.cfg);
 		return -1;
 	}
+	/* Kept whole, as read, for the record of a run (a replay rebuilds
+	 * the guest from it). */
+	c.cfg->text = malloc(text_len + 1);
+	if (!c.cfg->text) {
+		simcfg_free(c.cfg);
+		snprintf(err, errlen, "%s: out of memory", name);
+		return -1;
+	}
+	memcpy(c.cfg->text, text, text_len);
+	c.cfg->text[text_len] = '\0';
+	c.cfg->text_len = text_len;
 	*out = c.cfg;
 	return 0;
 }
@@ -569,6 +580,7 @@ void simcfg_free(struct simcfg *cfg)
 {
 	if (!cfg)
 		return;
+	free(cfg->text);
 	for (unsigned i = 0; i < cfg->nr_targets; i++)
 		free(cfg->targets[i].image);
 	for (unsigned i = 0; i < cfg->nr_events; i++)

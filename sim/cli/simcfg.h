@@ -199,6 +199,8 @@ struct simcfg_scsiback {
 
 struct simcfg {
 	char *path; /* file name used in messages */
+	char *text; /* the configuration as read (NUL-terminated) */
+	size_t text_len;
 	char name[SIMCFG_NAME_MAX];
 	struct simcfg_target *targets;
 	unsigned nr_targets;

@@ -1,9 +1,12 @@
 /*
- * The fault plan: rates per class, countdowns, counters, and a random
- * stream of its own so turning a fault class on or off does not shift the
+ * The fault plan: rates per class, countdowns, counters, and random
+ * streams of its own, one per (class, domain), so turning a fault class
+ * on or off, or one side consulting it more often, does not shift the
  * draws the rest of the simulation makes. See fault.h.
  */
 #include "fault.h"
+
+#include "u64map.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +23,8 @@ struct sim_fault_plan {
 	struct sim_fault_countdown countdown[SIM_FAULT__COUNT];
 	uint64_t consulted[SIM_FAULT__COUNT];
 	uint64_t injected[SIM_FAULT__COUNT];
-	struct sim_rng rng;
+	uint64_t seed;		  /* of every stream below */
+	struct sim_u64map streams; /* stream_key + 1 -> struct sim_rng */
 };
 
 static const char *const fault_names[SIM_FAULT__COUNT] = {
@@ -68,9 +72,20 @@ int sim_fault_from_name(const char *name)
 	return -1;
 }
 
+static void free_stream(uint64_t key, void *val, void *arg)
+{
+	(void)key;
+	(void)arg;
+	free(val);
+}
+
 static void plan_destroy(void *part)
 {
-	free(part);
+	struct sim_fault_plan *plan = part;
+
+	sim_u64map_each(&plan->streams, free_stream, NULL);
+	sim_u64map_fini(&plan->streams);
+	free(plan);
 }
 
 void sim_fault_attach(struct sim *sim);
@@ -78,9 +93,26 @@ void sim_fault_attach(struct sim *sim)
 {
 	struct sim_fault_plan *plan = sim_xcalloc(1, sizeof(*plan));
 
-	/* A stream of its own, still a function of the seed alone. */
-	sim_rng_seed(&plan->rng, sim_seed(sim) ^ 0x6661756c74706c6eull);
+	/* Streams of its own, still a function of the seed alone. */
+	plan->seed = sim_seed(sim) ^ 0x6661756c74706c6eull;
+	sim_u64map_init(&plan->streams);
 	sim_attach(sim, SIM_PART_FAULTS, plan, plan_destroy);
+}
+
+/* The (f, domid) stream, made on first use: its draws depend only on the
+ * plan's seed, the key and how often it was consulted before. */
+static struct sim_rng *class_stream(struct sim_fault_plan *plan,
+				    enum sim_fault f, uint16_t domid)
+{
+	uint64_t key = (uint64_t)f << 16 | domid;
+	struct sim_rng *rng = sim_u64map_get(&plan->streams, key + 1);
+
+	if (rng)
+		return rng;
+	rng = sim_xmalloc(sizeof(*rng));
+	sim_rng_seed(rng, sim_seed_derive(plan->seed, key));
+	sim_u64map_put(&plan->streams, key + 1, rng);
+	return rng;
 }
 
 struct sim_fault_plan *sim_faults(struct sim *sim)
@@ -161,18 +193,25 @@ static bool countdown_hit(struct sim_fault_countdown *c)
 	return true;
 }
 
-bool sim_fault_hit(struct sim_fault_plan *plan, enum sim_fault f)
+bool sim_fault_hit_dom(struct sim_fault_plan *plan, enum sim_fault f,
+		       uint16_t domid)
 {
 	SIM_ASSERT(f < SIM_FAULT__COUNT);
 	plan->consulted[f]++;
 	bool hit = countdown_hit(&plan->countdown[f]);
 	/* Draw even when the countdown decided, so the stream's position
 	 * depends only on the number of consultations. */
-	bool random_hit = plan->rate[f] &&
-			  sim_rng_chance(&plan->rng, plan->rate[f]);
+	bool random_hit =
+	    plan->rate[f] &&
+	    sim_rng_chance(class_stream(plan, f, domid), plan->rate[f]);
 	if (hit || random_hit)
 		plan->injected[f]++;
 	return hit || random_hit;
+}
+
+bool sim_fault_hit(struct sim_fault_plan *plan, enum sim_fault f)
+{
+	return sim_fault_hit_dom(plan, f, SIM_FAULT_ANY_DOMAIN);
 }
 
 uint64_t sim_fault_consulted(const struct sim_fault_plan *plan,
@@ -337,18 +376,20 @@ int sim_fault_plan_parse(struct sim_fault_plan *plan, const char *spec,
 }
 
 bool sim_fault_decide(struct sim *sim, const struct sim_fault_decider *d,
-		      enum sim_fault f)
+		      enum sim_fault f, uint16_t domid)
 {
-	return d ? d->hit(d->arg, f) : sim_fault_hit(sim_faults(sim), f);
+	if (d)
+		return d->hit(d->arg, f);
+	return sim_fault_hit_dom(sim_faults(sim), f, domid);
 }
 
 uint64_t sim_fault_draw(struct sim *sim, const struct sim_fault_decider *d,
-			uint64_t bound)
+			uint16_t domid, uint64_t bound)
 {
 	uint64_t v;
 
 	if (!d)
-		return sim_rng_below(sim_rng(sim), bound);
+		return sim_rng_below(sim_rng_dom(sim, domid), bound);
 	v = d->draw(d->arg, bound);
 	SIM_ASSERT(v < bound); /* the decider's contract */
 	return v;

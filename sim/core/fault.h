@@ -9,7 +9,22 @@
  * SQLite-style fault loop that walks every failure point of a path.
  *
  * Injection points (the sim contract, backend models) call sim_fault_hit()
- * and act on a true answer. Checkers never look at this state.
+ * or sim_fault_hit_dom() and act on a true answer. Checkers never look at
+ * this state.
+ *
+ * Rate draws come from one stream per (class, domain), seeded from the
+ * plan's seed and that key alone: consulting one class, or one domain's
+ * side of a class, more or less often never moves another's draws (a
+ * replay without the backend models draws the guest's faults as the
+ * recorded run did). A consultation that names no domain
+ * (sim_fault_hit) uses the class's SIM_FAULT_ANY_DOMAIN stream. Who
+ * names a domain: evtchn-delay and evtchn-storm (the domain whose action
+ * made the delivery due, sim/xen/evtchn.c), xs-eagain and xs-enomem (the
+ * xenstore caller, sim/xenstore) and the backend models' be-* classes
+ * (their own domain). alloc, grant-claim and evtchn-alloc are consulted
+ * by the frontend's contract only (drivers/os/sim). Countdowns ("fail
+ * the Nth") and the consulted/injected counters stay per class, over all
+ * domains.
  */
 #ifndef SIM_CORE_FAULT_H
 #define SIM_CORE_FAULT_H
@@ -85,25 +100,33 @@ bool sim_fault_countdown_get(const struct sim_fault_plan *plan,
 			     enum sim_fault f, uint64_t *nth,
 			     bool *persistent);
 
-/* The injection point: consult the plan for class f. */
+/* The injection point: consult the plan for class f on behalf of domid
+ * (its rate draw comes from the (f, domid) stream), or of no domain in
+ * particular (sim_fault_hit: domid SIM_FAULT_ANY_DOMAIN). */
+#define SIM_FAULT_ANY_DOMAIN 0x7ff4u /* DOMID_INVALID */
+bool sim_fault_hit_dom(struct sim_fault_plan *plan, enum sim_fault f,
+		       uint16_t domid);
 bool sim_fault_hit(struct sim_fault_plan *plan, enum sim_fault f);
 
 /* Where a model's misbehaviour comes from (the backend models take one in
  * their config): whether each injection point misbehaves, and the details
- * of a hit. NULL: the simulation's fault plan (rates, countdowns) and its
- * random stream. A fuzz target supplies its own, so its input decides
- * both (a decider that says no and draws 0 makes a well-behaved model). */
+ * of a hit. NULL: the simulation's fault plan (rates, countdowns) and the
+ * model's domain's random stream (sim_rng_dom). A fuzz target supplies its
+ * own, so its input decides both (a decider that says no and draws 0
+ * makes a well-behaved model). */
 struct sim_fault_decider {
 	bool (*hit)(void *arg, enum sim_fault f);
 	uint64_t (*draw)(void *arg, uint64_t bound); /* a value < bound */
 	void *arg;
 };
-/* One consultation of class f through d (NULL: the plan). */
+/* One consultation of class f by domain domid through d (NULL: the
+ * plan, sim_fault_hit_dom). */
 bool sim_fault_decide(struct sim *sim, const struct sim_fault_decider *d,
-		      enum sim_fault f);
-/* A value below bound through d (NULL: the random stream). */
+		      enum sim_fault f, uint16_t domid);
+/* A value below bound for domain domid through d (NULL: the domain's
+ * stream, sim_rng_dom). */
 uint64_t sim_fault_draw(struct sim *sim, const struct sim_fault_decider *d,
-			uint64_t bound);
+			uint16_t domid, uint64_t bound);
 
 uint64_t sim_fault_consulted(const struct sim_fault_plan *plan,
 			     enum sim_fault f);

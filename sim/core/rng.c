@@ -1,6 +1,8 @@
 /*
  * Seeded randomness: xoshiro256** (Blackman and Vigna), its state filled
  * by splitmix64 from the 64-bit seed. The only randomness in a simulation.
+ * Independent streams (per domain, per fault class) get their seeds from
+ * sim_seed_derive, so each is a function of the run's seed and its key.
  */
 #include "sim.h"
 
@@ -10,6 +12,17 @@ static uint64_t splitmix64(uint64_t *x)
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
 	return z ^ (z >> 31);
+}
+
+uint64_t sim_seed_derive(uint64_t seed, uint64_t key)
+{
+	/* Mix the key on its own first: keys are small integers that
+	 * differ in few bits, and xoring them into the seed unmixed would
+	 * give related (seed, key) pairs equal results. */
+	uint64_t k = key;
+	uint64_t x = seed ^ splitmix64(&k);
+
+	return splitmix64(&x);
 }
 
 void sim_rng_seed(struct sim_rng *rng, uint64_t seed)

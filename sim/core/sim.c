@@ -37,7 +37,8 @@ struct sim {
 	struct sim_u64map pending; /* id -> event */
 	uint64_t events_run;
 	bool stop;
-	struct sim_rng rng;
+	struct sim_rng rng;		/* the guest workloads' (sim_rng) */
+	struct sim_u64map dom_rngs;	/* domid + 1 -> struct sim_rng */
 	uint64_t trace_hash;
 	uint64_t trace_records;
 	FILE *trace_log;
@@ -105,6 +106,7 @@ struct sim *sim_create(const struct sim_config *cfg)
 	sim->cfg = *cfg;
 	sim->next_id = 1;
 	sim_u64map_init(&sim->pending);
+	sim_u64map_init(&sim->dom_rngs);
 	sim_rng_seed(&sim->rng, cfg->seed);
 	sim->trace_hash = 0xcbf29ce484222325ull; /* any fixed start */
 	sim_fault_attach(sim);
@@ -136,6 +138,13 @@ static void destroy_parts(struct sim *sim)
 	}
 }
 
+static void free_stream(uint64_t key, void *val, void *arg)
+{
+	(void)key;
+	(void)arg;
+	free(val);
+}
+
 void sim_destroy(struct sim *sim)
 {
 	if (!sim)
@@ -152,6 +161,8 @@ void sim_destroy(struct sim *sim)
 	}
 	free(sim->heap);
 	sim_u64map_fini(&sim->pending);
+	sim_u64map_each(&sim->dom_rngs, free_stream, NULL);
+	sim_u64map_fini(&sim->dom_rngs);
 	free(sim);
 }
 
@@ -175,9 +186,24 @@ struct sim_rng *sim_rng(struct sim *sim)
 	return &sim->rng;
 }
 
-uint64_t sim_jitter(struct sim *sim)
+struct sim_rng *sim_rng_dom(struct sim *sim, uint16_t domid)
 {
-	return sim_rng_below(&sim->rng, sim->cfg.jitter_ns + 1);
+	uint64_t key = (uint64_t)domid + 1; /* the map refuses key 0 */
+	struct sim_rng *rng = sim_u64map_get(&sim->dom_rngs, key);
+
+	if (rng)
+		return rng;
+	rng = sim_xmalloc(sizeof(*rng));
+	sim_rng_seed(rng, sim_seed_derive(sim->cfg.seed,
+					  SIM_STREAM_DOMAIN | domid));
+	sim_u64map_put(&sim->dom_rngs, key, rng);
+	return rng;
+}
+
+uint64_t sim_jitter(struct sim *sim, struct sim_rng *rng)
+{
+	SIM_ASSERT(rng != NULL);
+	return sim_rng_below(rng, sim->cfg.jitter_ns + 1);
 }
 
 void sim_attach(struct sim *sim, enum sim_part which, void *part,

@@ -3,7 +3,8 @@
  * run loop with bounds, and an event trace whose running hash names a run.
  *
  * Determinism rules (ARCHITECTURE.md): no wall clock, no host randomness,
- * no threads. Everything random comes from the seed through sim_rng; events
+ * no threads. Everything random comes from the seed through the streams
+ * below; events
  * at equal times run in scheduling (FIFO) order. Other parts of the
  * simulator (xen models, xenstore, checkers) attach to a struct sim with
  * sim_attach() and are destroyed with it, last attached first.
@@ -25,6 +26,9 @@ struct sim_rng {
 };
 
 void sim_rng_seed(struct sim_rng *rng, uint64_t seed);
+/* The seed of an independent stream: a mix of a seed and a key (a
+ * splitmix64 round of each), so streams with nearby keys are unrelated. */
+uint64_t sim_seed_derive(uint64_t seed, uint64_t key);
 uint64_t sim_rng_next(struct sim_rng *rng);
 /* Uniform in [0, bound); bound 0 gives 0. */
 uint64_t sim_rng_below(struct sim_rng *rng, uint64_t bound);
@@ -51,10 +55,33 @@ void sim_destroy(struct sim *sim);
 uint64_t sim_now(const struct sim *sim);
 uint64_t sim_seed(const struct sim *sim);
 const struct sim_config *sim_config(const struct sim *sim);
-/* The simulation's main random stream. */
+/*
+ * Random streams. Draws are charged to the side that makes them, so that
+ * what one side draws never moves another side's draws: a replay that
+ * runs the guest side alone (the backend models absent) sees the guest
+ * draw exactly what it drew in the recorded run.
+ *
+ * sim_rng: the guest workloads' stream (the guest stand-ins of sim/guest,
+ * the test harness's request generators). Nothing on the backend side
+ * draws from it.
+ * sim_rng_dom: domain d's own stream, made on first use and seeded from
+ * the run's seed and d alone (so the order in which domains first draw
+ * does not matter). Event-channel jitter is drawn from the stream of the
+ * domain whose action made the delivery due (sim/xen/evtchn.c); the
+ * backend models draw their service times and the details of their
+ * misbehaviour from their own domain's (sim_fault_draw).
+ * The fault plan and the tasks (sim/core/fault.c, task.c) keep streams of
+ * their own, also derived from the seed.
+ */
 struct sim_rng *sim_rng(struct sim *sim);
-/* A seeded jitter in [0, cfg.jitter_ns]. */
-uint64_t sim_jitter(struct sim *sim);
+struct sim_rng *sim_rng_dom(struct sim *sim, uint16_t domid);
+/* A seeded jitter in [0, cfg.jitter_ns] drawn from rng. */
+uint64_t sim_jitter(struct sim *sim, struct sim_rng *rng);
+
+/* Keys of the streams derived from the run's seed (sim_seed_derive): one
+ * tag per family in the high bits, the member (a domain id...) below. */
+#define SIM_STREAM_DOMAIN (1ull << 48) /* | domid */
+#define SIM_STREAM_TASKS  (2ull << 48)
 
 typedef void sim_event_fn(struct sim *sim, void *arg);
 typedef uint64_t sim_event_id; /* 0 is never a valid id */

@@ -56,6 +56,9 @@ struct sim_tasks {
 	struct sim_task *current;
 	struct sim_task *all;
 	unsigned live;
+	/* Wakeup jitter: a stream of the tasks' own, so tasks (harness code)
+	 * never move a domain's draws (sim.h, random streams). */
+	struct sim_rng rng;
 	const void *sched_stack_bottom;
 	size_t sched_stack_size;
 	void *sched_fake_stack;
@@ -90,6 +93,8 @@ static struct sim_tasks *tasks(struct sim *sim)
 	if (!ts) {
 		ts = sim_xcalloc(1, sizeof(*ts));
 		ts->sim = sim;
+		sim_rng_seed(&ts->rng, sim_seed_derive(sim_seed(sim),
+						       SIM_STREAM_TASKS));
 		sim_attach(sim, SIM_PART_TASKS, ts, tasks_destroy);
 	}
 	return ts;
@@ -208,7 +213,7 @@ struct sim_task *sim_task_spawn(struct sim *sim, const char *name,
 	ts->all = t;
 	ts->live++;
 	sim_trace_str(sim, "task-spawn", name);
-	schedule_run(sim, t, sim_jitter(sim));
+	schedule_run(sim, t, sim_jitter(sim, &ts->rng));
 	return t;
 }
 
@@ -314,7 +319,7 @@ static void wake(struct sim *sim, struct sim_task *t)
 		SIM_ASSERT(sim_cancel(sim, t->event));
 		t->event = 0;
 	}
-	schedule_run(sim, t, sim_jitter(sim));
+	schedule_run(sim, t, sim_jitter(sim, &tasks(sim)->rng));
 }
 
 void sim_waitq_wake_one(struct sim *sim, struct sim_waitq *wq)

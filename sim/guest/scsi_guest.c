@@ -2,6 +2,9 @@
  * Guest SCSI stand-in; see scsi_guest.h. Everything runs as simulator
  * events: completions arrive from the frontend, new commands are issued
  * from a "pump" event so that scsi_done never nests submissions.
+ * Random choices (read or write, which blocks) come from sim_rng, the
+ * guest workloads' stream, which nothing on the backend side draws from
+ * (sim/core/sim.h): another backend timing never changes them.
  */
 #include "scsi_guest.h"
 

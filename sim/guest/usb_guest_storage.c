@@ -17,6 +17,10 @@
  * A write marks its blocks unknown when it is issued and stamps them
  * with its generation only when its CSW says passed, so the map never
  * holds a write that may not be on the medium.
+ *
+ * Random choices (read or write, which blocks) come from sim_rng, the
+ * guest workloads' stream, which nothing on the backend side draws from
+ * (sim/core/sim.h).
  */
 #include "usb_guest_impl.h"
 

@@ -633,6 +633,9 @@ static void teardown(struct run *r)
 	hosts_free(r);
 }
 
+/* The trace's RUN record (docs/trace-format.md): what a replay needs to
+ * rebuild this guest side. The plan's spec is the one run_setup_faults
+ * parses; a swarm plan is named by the flag and the seed alone. */
 int pvscsi_run(const struct simcfg *cfg, const struct pvscsi_run_options *opt,
 	       struct pvscsi_run_result *res, char *err, size_t errlen)
 {
@@ -672,6 +675,9 @@ int pvscsi_run(const struct simcfg *cfg, const struct pvscsi_run_options *opt,
 		sim_destroy(r.sim);
 		goto out_targets;
 	}
+	run_record_head(r.sim, SIM_REC_RUN_PVSCSI, cfg, res->seed, r.ops->name,
+			opt->faults, opt->swarm, opt->ops_limit,
+			sc.max_time_ns);
 	SIM_ASSERT(sim_domain_create(r.sim, DOM0, "dom0", &d) == 0);
 	SIM_ASSERT(sim_domain_create(r.sim, GUEST, cfg->name, &d) == 0);
 	/* Faults start with the guest: set-up is not under test. */

@@ -730,6 +730,9 @@ static void play(struct run *r)
 	teardown(r);
 }
 
+/* The trace's RUN record (docs/trace-format.md): what a replay needs to
+ * rebuild this guest side. The plan's spec is the one run_setup_faults
+ * parses; a swarm plan is named by the flag and the seed alone. */
 int pvusb_run(const struct simcfg *cfg, const struct pvusb_run_options *opt,
 	      struct pvusb_run_result *res, char *err, size_t errlen)
 {
@@ -768,6 +771,9 @@ int pvusb_run(const struct simcfg *cfg, const struct pvusb_run_options *opt,
 		sim_destroy(r.sim);
 		goto out_usbmon;
 	}
+	run_record_head(r.sim, SIM_REC_RUN_PVUSB, cfg, res->seed, r.ops->name,
+			opt->faults, opt->swarm, opt->ops_limit,
+			sc.max_time_ns);
 	SIM_ASSERT(sim_domain_create(r.sim, RUN_DOM0, "dom0", &d) == 0);
 	SIM_ASSERT(sim_domain_create(r.sim, RUN_GUEST, cfg->name, &d) == 0);
 	/* Faults start with the guest: set-up is not under test. */

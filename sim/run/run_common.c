@@ -12,7 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sim/cli/simcfg.h"
 #include "sim/core/fault.h"
+#include "sim/trace/trace.h"
 #include "sim/xenstore/xenstore.h"
 
 void run_xs_put(struct sim *sim, uint32_t txn, const char *dir,
@@ -282,4 +284,26 @@ void run_json_tail(FILE *out, const struct run_outcome *o)
 			sim_check_name(c), o->violations[c]);
 	fprintf(out, "},\"violations_total\":%" PRIu64 ",\"passed\":%s}\n",
 		o->violations_total, json_bool(o->violations_total == 0));
+}
+
+void run_record_head(struct sim *sim, int kind, const struct simcfg *cfg,
+		     uint64_t seed, const char *frontend,
+		     const char *opt_faults, bool opt_swarm,
+		     uint64_t ops_limit, uint64_t time_limit_ns)
+{
+	bool swarm = !opt_faults && (opt_swarm || cfg->swarm);
+	struct sim_rec_run run = {
+		.kind = (enum sim_rec_run_kind)kind,
+		.seed = seed,
+		.ops_limit = ops_limit,
+		.time_limit_ns = time_limit_ns,
+		.swarm = swarm,
+		.frontend = frontend,
+		.faults = swarm ? NULL : opt_faults ? opt_faults : cfg->faults,
+		.config_path = cfg->path,
+		.config_text = cfg->text,
+		.config_len = cfg->text_len,
+	};
+
+	sim_rec_run(sim, &run);
 }

@@ -99,6 +99,16 @@ void run_print_tail(FILE *out, const struct run_outcome *o);
 void run_json_head(FILE *out, const char *config_path, const char *guest,
 		   const struct run_outcome *o);
 void run_json_tail(FILE *out, const struct run_outcome *o);
+/* The RUN record that opens a recorded run (sim/trace/trace.h): what a
+ * replay needs to rebuild the guest side. kind: SIM_REC_RUN_*. The plan
+ * is the options' (opt_faults, else a swarm drawn from the seed, else the
+ * configuration's). */
+struct simcfg;
+void run_record_head(struct sim *sim, int kind, const struct simcfg *cfg,
+		     uint64_t seed, const char *frontend,
+		     const char *opt_faults, bool opt_swarm,
+		     uint64_t ops_limit, uint64_t time_limit_ns);
+
 /* A JSON string literal of s. */
 void run_json_str(FILE *out, const char *s);
 

@@ -8,6 +8,7 @@
 #include "trace.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xenstore_lib.h>
@@ -424,6 +425,129 @@ void sim_rec_gnt_copy(struct sim *sim, sim_domid caller, sim_domid granter,
 	put16(rec, len);
 	put32(rec, (uint32_t)result);
 	emit(rec, SIM_REC_GNT_COPY, caller);
+}
+
+/* ---- data in granted pages ------------------------------------------------ */
+
+static void emit_data_chunk(struct sim_recorder *rec, sim_domid mover,
+			    sim_domid granter, uint32_t ref, bool to_granted,
+			    enum sim_rec_data_kind what, uint32_t offset,
+			    const uint8_t *bytes, uint32_t len)
+{
+	SIM_ASSERT(len <= SIM_REC_DATA_CHUNK);
+	begin(rec);
+	put32(rec, ref);
+	put16(rec, granter);
+	put8(rec, to_granted);
+	put8(rec, (uint8_t)what);
+	put32(rec, offset);
+	put32(rec, len);
+	put_bytes(rec, bytes, len);
+	emit(rec, SIM_REC_DATA, mover);
+}
+
+void sim_rec_data(struct sim *sim, sim_domid mover, sim_domid granter,
+		  uint32_t ref, bool to_granted, enum sim_rec_data_kind what,
+		  uint32_t offset, const void *bytes, uint32_t len)
+{
+	struct sim_recorder *rec = rec_get(sim);
+	const uint8_t *b = bytes;
+
+	if (!rec || len == 0)
+		return;
+	SIM_ASSERT(bytes != NULL && offset <= UINT32_MAX - len);
+	/* A move within one page is one record; longer ones are cut into
+	 * consecutive chunks (each within the snaplen). */
+	while (len) {
+		uint32_t n = len < SIM_REC_DATA_CHUNK ? len : SIM_REC_DATA_CHUNK;
+
+		emit_data_chunk(rec, mover, granter, ref, to_granted, what,
+				offset, b, n);
+		offset += n;
+		b += n;
+		len -= n;
+	}
+}
+
+/* ---- the run -------------------------------------------------------------- */
+
+#define RUN_FIXED_LEN 48u  /* RUN payload before its strings */
+#define RUN_MORE_FIXED_LEN 8u
+#define RUN_FRONTEND_MAX 255u
+
+/* RUN_MORE records for text[from, len). */
+static void emit_run_more(struct sim_recorder *rec, const char *text,
+			  size_t from, size_t len)
+{
+	const size_t room = SIM_REC_MAX - SIM_REC_HDR_LEN - RUN_MORE_FIXED_LEN;
+
+	while (from < len) {
+		size_t n = len - from < room ? len - from : room;
+
+		begin(rec);
+		put32(rec, (uint32_t)from);
+		put32(rec, (uint32_t)n);
+		put_bytes(rec, text + from, n);
+		emit(rec, SIM_REC_RUN_MORE, SIM_REC_DOMID_NONE);
+		from += n;
+	}
+}
+
+static void emit_run(struct sim_recorder *rec, const struct sim_rec_run *run,
+		     uint16_t flags, const char *text, size_t len)
+{
+	const char *faults = run->faults ? run->faults : "";
+	const char *path = run->config_path ? run->config_path : "";
+	uint16_t fl, ql, pl;
+	size_t room, here;
+
+	begin(rec);
+	fl = (uint16_t)clamp_len(rec, strlen(run->frontend), RUN_FRONTEND_MAX);
+	ql = (uint16_t)clamp_len(rec, strlen(faults), REC_VALUE_MAX);
+	pl = path_len(rec, path);
+	room = SIM_REC_MAX - SIM_REC_HDR_LEN - RUN_FIXED_LEN - fl - ql - pl;
+	here = len < room ? len : room;
+	put8(rec, SIM_REC_VERSION);
+	put8(rec, (uint8_t)run->kind);
+	put16(rec, flags);
+	put32(rec, 0);
+	put64(rec, run->seed);
+	put64(rec, run->ops_limit);
+	put64(rec, run->time_limit_ns);
+	put16(rec, fl);
+	put16(rec, ql);
+	put16(rec, pl);
+	put16(rec, 0);
+	put32(rec, (uint32_t)len);
+	put32(rec, (uint32_t)here);
+	SIM_ASSERT(rec->len == SIM_REC_HDR_LEN + RUN_FIXED_LEN);
+	put_bytes(rec, run->frontend, fl);
+	put_bytes(rec, faults, ql);
+	put_bytes(rec, path, pl);
+	put_bytes(rec, text, here);
+	emit(rec, SIM_REC_RUN, SIM_REC_DOMID_NONE);
+	emit_run_more(rec, text, here, len);
+}
+
+void sim_rec_run(struct sim *sim, const struct sim_rec_run *run)
+{
+	struct sim_recorder *rec = rec_get(sim);
+	uint16_t flags = run->swarm ? SIM_REC_RUN_F_SWARM : 0;
+	const char *text = run->config_text;
+	size_t len = run->config_len;
+
+	if (!rec)
+		return;
+	SIM_ASSERT(run->frontend != NULL);
+	SIM_ASSERT(run->kind == SIM_REC_RUN_PVSCSI ||
+		   run->kind == SIM_REC_RUN_PVUSB);
+	if (!text) {
+		text = "";
+		len = 0;
+		flags |= SIM_REC_RUN_F_CONFIG_ABSENT;
+	}
+	SIM_ASSERT(len <= UINT32_MAX);
+	emit_run(rec, run, flags, text, len);
 }
 
 /* ---- xenstore ------------------------------------------------------------ */

@@ -1,7 +1,9 @@
 /*
  * The recorder: one record per event that crosses the frontend/backend
  * boundary (ring publications, event channels, grants, xenstore changes,
- * xenbus states), encoded as docs/trace-format.md says and handed to a
+ * xenbus states, the data backends move in granted pages), plus a RUN
+ * record describing a whole run, encoded as docs/trace-format.md says
+ * and handed to a
  * sink (trace_pcap.h writes them to a pcap file). Attached to a struct
  * sim as SIM_PART_RECORDER; every hook below returns at once when no
  * recorder is attached, so recording costs a NULL check otherwise.
@@ -58,12 +60,31 @@ enum sim_rec_type {
 	SIM_REC_GNT_MAP = 34,
 	SIM_REC_GNT_UNMAP = 35,
 	SIM_REC_GNT_COPY = 36,
+	SIM_REC_DATA = 40,
 	SIM_REC_XS_WRITE = 48,
 	SIM_REC_XS_MKDIR = 49,
 	SIM_REC_XS_RM = 50,
 	SIM_REC_XS_SET_PERMS = 51,
 	SIM_REC_XS_WATCH_FIRE = 52,
 	SIM_REC_XENBUS_STATE = 53,
+	SIM_REC_RUN = 64,
+	SIM_REC_RUN_MORE = 65,
+};
+
+/* RUN flags. */
+#define SIM_REC_RUN_F_SWARM	    0x1u /* the fault plan is drawn from the seed */
+#define SIM_REC_RUN_F_CONFIG_ABSENT 0x2u /* the config's text could not be read */
+
+enum sim_rec_run_kind {
+	SIM_REC_RUN_PVSCSI = 1,
+	SIM_REC_RUN_PVUSB = 2,
+};
+
+/* What a DATA record's bytes are. */
+enum sim_rec_data_kind {
+	SIM_REC_DATA_IO = 1,	   /* I/O data: SCSI data, a USB transfer buffer */
+	SIM_REC_DATA_SEG_LIST = 2, /* a vscsiif indirect segment list */
+	SIM_REC_DATA_ISO_DESC = 3, /* usbif isochronous frame descriptors */
 };
 
 enum sim_rec_ring_kind {
@@ -141,6 +162,36 @@ void sim_rec_gnt_unmap(struct sim *sim, sim_domid mapper, sim_domid granter,
 void sim_rec_gnt_copy(struct sim *sim, sim_domid caller, sim_domid granter,
 		      uint32_t ref, bool to_granted, uint16_t offset,
 		      uint16_t len, int result);
+
+/* ---- what a replay needs -------------------------------------------------- */
+
+/* The first record of a whole run's file (sim/run): how to rebuild the
+ * guest side without the original files. */
+struct sim_rec_run {
+	enum sim_rec_run_kind kind;
+	uint64_t seed;
+	uint64_t ops_limit;	/* --ops-limit; 0: as configured */
+	uint64_t time_limit_ns; /* the run's bound on simulated time */
+	bool swarm;		/* the fault plan is drawn from the seed */
+	const char *frontend;	/* fut name, e.g. "xpv-scsifront" */
+	const char *faults;	/* the plan's spec as parsed; NULL: none */
+	const char *config_path; /* as the configuration reader got it */
+	/* The configuration's text as the reader read it, config_len
+	 * bytes; NULL: none (flagged CONFIG_ABSENT). */
+	const char *config_text;
+	size_t config_len;
+};
+/* Write the RUN record (and RUN_MORE records for a configuration too long
+ * for one record). Call right after the recorder starts. */
+void sim_rec_run(struct sim *sim, const struct sim_rec_run *run);
+
+/* A backend model (mover) moved len bytes at offset of the page granted
+ * by granter as ref: written into it (to_granted) or read from it.
+ * Recorded as DATA records of at most SIM_REC_DATA_CHUNK bytes each. */
+#define SIM_REC_DATA_CHUNK 4096u
+void sim_rec_data(struct sim *sim, sim_domid mover, sim_domid granter,
+		  uint32_t ref, bool to_granted, enum sim_rec_data_kind what,
+		  uint32_t offset, const void *bytes, uint32_t len);
 
 /* Changes applied to the live store; a write of a xenbus state key also
  * gets a XENBUS_STATE record. */

@@ -7,6 +7,15 @@
  * (XSA-332/391), which is what lets a guest survive an event storm.
  *
  * Fault injection (delay, storm) enters in evtchn_inject() only.
+ *
+ * Randomness: the jitter and the fault draws of a delivery are charged to
+ * the domain whose action made it due (the sender for a send, the port's
+ * owner for an unmask, an EOI or a new handler): its own stream
+ * (sim_rng_dom) and its (class, domain) fault streams, so one side's sends
+ * never move the other side's draws (sim/core/sim.h, random streams). The
+ * repeat a storm makes right after a delivery is charged to the port's
+ * owner; on late-EOI ports (every frontend and backend model's) the repeat
+ * waits for the owner's EOI, which draws as any EOI does.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -90,13 +99,14 @@ static uint32_t ports_used_end(const struct sim_domain *d)
 /* Consulted once per scheduled delivery. EVTCHN_DELAY stretches this
  * delivery's latency 1000-fold; EVTCHN_STORM makes the delivery raise the
  * port again, so the handler sees a spurious event (XSA-391). */
-static uint64_t evtchn_inject(struct sim_evtchn_port *p, uint64_t delay_ns)
+static uint64_t evtchn_inject(struct sim_evtchn_port *p, uint64_t delay_ns,
+			      sim_domid actor)
 {
 	struct sim_fault_plan *plan = sim_faults(port_sim(p));
 
-	if (sim_fault_hit(plan, SIM_FAULT_EVTCHN_DELAY))
+	if (sim_fault_hit_dom(plan, SIM_FAULT_EVTCHN_DELAY, actor))
 		delay_ns *= DELAY_FACTOR;
-	if (sim_fault_hit(plan, SIM_FAULT_EVTCHN_STORM))
+	if (sim_fault_hit_dom(plan, SIM_FAULT_EVTCHN_STORM, actor))
 		p->storm = true;
 	return delay_ns;
 }
@@ -109,16 +119,18 @@ static bool port_deliverable(const struct sim_evtchn_port *p)
 	return p->pending && !p->masked && !p->eoi_outstanding && p->fn;
 }
 
-/* Schedule a delivery if one is due and none is scheduled yet. */
-static void port_kick(struct sim_evtchn_port *p)
+/* Schedule a delivery if one is due and none is scheduled yet; actor is
+ * the domain whose action made it due, and draws for it. */
+static void port_kick(struct sim_evtchn_port *p, sim_domid actor)
 {
 	struct sim *sim = port_sim(p);
 	uint64_t delay_ns;
 
 	if (p->ev || !port_deliverable(p))
 		return;
-	delay_ns = sim_config(sim)->evtchn_latency_ns + sim_jitter(sim);
-	delay_ns = evtchn_inject(p, delay_ns);
+	delay_ns = sim_config(sim)->evtchn_latency_ns +
+		   sim_jitter(sim, sim_rng_dom(sim, actor));
+	delay_ns = evtchn_inject(p, delay_ns, actor);
 	p->ev = sim_schedule(sim, delay_ns, port_deliver, p, "evtchn-deliver");
 }
 
@@ -142,7 +154,7 @@ static void port_deliver(struct sim *sim, void *arg)
 			       p->peer ? p->peer->port : 0);
 	if (storm) {
 		p->pending = true;
-		port_kick(p);
+		port_kick(p, p->dom->id);
 	}
 	/* Last: the handler may close the port or send on it. */
 	p->fn(sim, p->arg, p->port);
@@ -201,7 +213,7 @@ int sim_evtchn_set_handler(struct sim_domain *d, uint32_t port,
 	if (!lateeoi)
 		p->eoi_outstanding = false;
 	/* An event that arrived before the handler is delivered now. */
-	port_kick(p);
+	port_kick(p, d->id);
 	return 0;
 }
 
@@ -227,7 +239,7 @@ int sim_evtchn_send(struct sim_domain *d, uint32_t port)
 	sim_rec_evtchn_send(port_sim(p), d->id, port, true, peer->dom->id,
 			    peer->port);
 	peer->pending = true;
-	port_kick(peer);
+	port_kick(peer, d->id);
 	return 0;
 }
 
@@ -248,7 +260,7 @@ int sim_evtchn_unmask(struct sim_domain *d, uint32_t port)
 	if (!p)
 		return -EINVAL;
 	p->masked = false;
-	port_kick(p);
+	port_kick(p, d->id);
 	return 0;
 }
 
@@ -259,7 +271,7 @@ int sim_evtchn_eoi(struct sim_domain *d, uint32_t port)
 	if (!p)
 		return -EINVAL;
 	p->eoi_outstanding = false;
-	port_kick(p);
+	port_kick(p, d->id);
 	return 0;
 }
 

@@ -768,7 +768,8 @@ int sim_xs_write(struct sim_xs *xs, sim_domid caller, uint32_t txn,
 	 * domains (dom0: the toolstack and the backends here) are exempt
 	 * from, as in xenstored. */
 	if (caller != 0 &&
-	    sim_fault_hit(sim_faults(xs->sim), SIM_FAULT_XS_ENOMEM))
+	    sim_fault_hit_dom(sim_faults(xs->sim), SIM_FAULT_XS_ENOMEM,
+			      caller))
 		return -ENOMEM;
 	return sim_xs_op_write(&v, caller, path, val, len);
 }

@@ -238,7 +238,8 @@ int sim_xs_txn_end(struct sim_xs *xs, sim_domid caller, uint32_t txn,
 	}
 	/* Injection point: a conflict that did not happen, which a client
 	 * must handle exactly like a real one (counted as one too). */
-	if (sim_fault_hit(sim_faults(xs->sim), SIM_FAULT_XS_EAGAIN) ||
+	if (sim_fault_hit_dom(sim_faults(xs->sim), SIM_FAULT_XS_EAGAIN,
+			      caller) ||
 	    !txn_valid(xs, t)) {
 		xs->st.txn_conflicts++;
 		sim_trace(xs->sim, "xs-txn-conflict", t->id, caller);

@@ -149,7 +149,8 @@ static void take_requests(struct testback *tb)
 			p->event = sim_schedule(
 				tb_sim(tb),
 				tb->cfg.service_min_ns +
-					sim_rng_below(sim_rng(tb_sim(tb)),
+					sim_rng_below(sim_rng_dom(tb_sim(tb),
+								  tb->cfg.self),
 						      span + 1),
 				answer, p, "testback-answer");
 		}

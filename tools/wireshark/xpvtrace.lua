@@ -37,6 +37,7 @@ local REC = {
 	GNT_COPY = 36,
 	XS_WRITE = 48, XS_MKDIR = 49, XS_RM = 50, XS_SET_PERMS = 51,
 	XS_WATCH_FIRE = 52, XENBUS_STATE = 53,
+	DATA = 40, RUN = 64, RUN_MORE = 65,
 }
 local rec_type_names = {}
 for name, v in pairs(REC) do rec_type_names[v] = name end
@@ -569,6 +570,48 @@ add_field("xs_token", ProtoField.string("xpvtrace.xs.token", "Token"))
 add_field("xenbus_state", ProtoField.uint32("xpvtrace.xenbus.state", "State",
 	base.DEC, xenbus_states))
 add_field("xenbus_path", ProtoField.string("xpvtrace.xenbus.path", "Path"))
+
+-- data a backend moved through a grant (DATA)
+local data_what_names = { [1] = "I/O data", [2] = "vscsiif indirect segments",
+	[3] = "usbif iso descriptors" }
+add_field("data_to_granted", ProtoField.uint8("xpvtrace.data.to_granted",
+	"Into the granted page", base.DEC, { [0] = "no (read)", [1] = "yes (written)" }))
+add_field("data_what", ProtoField.uint8("xpvtrace.data.what", "What",
+	base.DEC, data_what_names))
+add_field("data_offset", ProtoField.uint32("xpvtrace.data.offset", "Offset"))
+add_field("data_length", ProtoField.uint32("xpvtrace.data.length", "Length"))
+add_field("data_bytes", ProtoField.bytes("xpvtrace.data.bytes", "Bytes"))
+
+-- the run (RUN, RUN_MORE)
+local run_kind_names = { [1] = "PVSCSI", [2] = "PVUSB" }
+add_field("run_format", ProtoField.uint8("xpvtrace.run.format", "Format"))
+add_field("run_kind", ProtoField.uint8("xpvtrace.run.kind", "Kind", base.DEC,
+	run_kind_names))
+add_field("run_flags", ProtoField.uint16("xpvtrace.run.flags", "Flags",
+	base.HEX))
+add_field("run_swarm", ProtoField.bool("xpvtrace.run.swarm", "Swarm plan",
+	16, nil, 0x1))
+add_field("run_config_absent", ProtoField.bool("xpvtrace.run.config_absent",
+	"Configuration absent", 16, nil, 0x2))
+add_field("run_seed", ProtoField.uint64("xpvtrace.run.seed", "Seed"))
+add_field("run_ops_limit", ProtoField.uint64("xpvtrace.run.ops_limit",
+	"Ops limit"))
+add_field("run_time_limit", ProtoField.uint64("xpvtrace.run.time_limit_ns",
+	"Time limit (ns)"))
+add_field("run_frontend", ProtoField.string("xpvtrace.run.frontend",
+	"Frontend"))
+add_field("run_faults", ProtoField.string("xpvtrace.run.faults",
+	"Fault plan"))
+add_field("run_config_path", ProtoField.string("xpvtrace.run.config_path",
+	"Configuration path"))
+add_field("run_config_len", ProtoField.uint32("xpvtrace.run.config_len",
+	"Configuration length"))
+add_field("run_config_here", ProtoField.uint32("xpvtrace.run.config_here",
+	"Configuration bytes here"))
+add_field("run_config", ProtoField.string("xpvtrace.run.config",
+	"Configuration text"))
+add_field("run_more_offset", ProtoField.uint32("xpvtrace.run.more.offset",
+	"Offset in the configuration"))
 
 do
 	local list = {}
@@ -1515,6 +1558,64 @@ payload_decoders[REC.GNT_COPY] = function(p, tree, pinfo)
 	return string.format("gnt copy %s ref %d of dom %d +%d len %d %s",
 		u8(p, 6) ~= 0 and "to" or "from", u32(p, 0), u16(p, 4), u16(p, 8),
 		u16(p, 10), add_gnt_result(p, tree, 12))
+end
+
+payload_decoders[REC.DATA] = function(p, tree, pinfo)
+	if too_short(p, tree, 16, "DATA") then return nil end
+	set_dst(pinfo, u16(p, 4))
+	tree:add_le(F.gnt_ref, rng(p, 0, 4))
+	tree:add_le(F.gnt_granter, rng(p, 4, 2))
+	tree:add(F.data_to_granted, rng(p, 6, 1))
+	tree:add(F.data_what, rng(p, 7, 1))
+	tree:add_le(F.data_offset, rng(p, 8, 4))
+	tree:add_le(F.data_length, rng(p, 12, 4))
+	local len = u32(p, 12)
+	if len > 0 and not add_string(p, tree, F.data_bytes, 16, len, "data") then
+		return nil
+	end
+	return string.format("data %s ref %d of dom %d +%d len %d (%s)",
+		u8(p, 6) ~= 0 and "into" or "from", u32(p, 0), u16(p, 4),
+		u32(p, 8), len, name_of(data_what_names, u8(p, 7), "?"))
+end
+
+payload_decoders[REC.RUN] = function(p, tree)
+	if too_short(p, tree, 48, "RUN") then return nil end
+	tree:add(F.run_format, rng(p, 0, 1))
+	tree:add(F.run_kind, rng(p, 1, 1))
+	local flags = tree:add_le(F.run_flags, rng(p, 2, 2))
+	flags:add_le(F.run_swarm, rng(p, 2, 2))
+	flags:add_le(F.run_config_absent, rng(p, 2, 2))
+	tree:add_le(F.run_seed, rng(p, 8, 8))
+	tree:add_le(F.run_ops_limit, rng(p, 16, 8))
+	tree:add_le(F.run_time_limit, rng(p, 24, 8))
+	tree:add_le(F.run_config_len, rng(p, 40, 4))
+	tree:add_le(F.run_config_here, rng(p, 44, 4))
+	local off, strs = 48, {}
+	local parts = { { F.run_frontend, u16(p, 32), "frontend" },
+		{ F.run_faults, u16(p, 34), "fault plan" },
+		{ F.run_config_path, u16(p, 36), "configuration path" },
+		{ F.run_config, u32(p, 44), "configuration" } }
+	for i, part in ipairs(parts) do
+		local v = add_string(p, tree, part[1], off, part[2], part[3])
+		if not v then return nil end
+		strs[i] = v
+		off = off + part[2]
+	end
+	return string.format("run %s, frontend %s, seed %s, config %s",
+		name_of(run_kind_names, u8(p, 1), "?"), printable(strs[1], 40),
+		rng(p, 8, 8):le_uint64():tonumber(), printable(strs[3], 60))
+end
+
+payload_decoders[REC.RUN_MORE] = function(p, tree)
+	if too_short(p, tree, 8, "RUN_MORE") then return nil end
+	tree:add_le(F.run_more_offset, rng(p, 0, 4))
+	tree:add_le(F.run_config_here, rng(p, 4, 4))
+	local len = u32(p, 4)
+	if not add_string(p, tree, F.run_config, 8, len, "configuration") then
+		return nil
+	end
+	return string.format("run configuration, %d bytes from %d", len,
+		u32(p, 0))
 end
 
 payload_decoders[REC.XS_WRITE] = function(p, tree)
