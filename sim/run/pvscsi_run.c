@@ -633,9 +633,6 @@ static void teardown(struct run *r)
 	hosts_free(r);
 }
 
-/* The trace's RUN record (docs/trace-format.md): what a replay needs to
- * rebuild this guest side. The plan's spec is the one run_setup_faults
- * parses; a swarm plan is named by the flag and the seed alone. */
 int pvscsi_run(const struct simcfg *cfg, const struct pvscsi_run_options *opt,
 	       struct pvscsi_run_result *res, char *err, size_t errlen)
 {

@@ -730,9 +730,6 @@ static void play(struct run *r)
 	teardown(r);
 }
 
-/* The trace's RUN record (docs/trace-format.md): what a replay needs to
- * rebuild this guest side. The plan's spec is the one run_setup_faults
- * parses; a swarm plan is named by the flag and the seed alone. */
 int pvusb_run(const struct simcfg *cfg, const struct pvusb_run_options *opt,
 	      struct pvusb_run_result *res, char *err, size_t errlen)
 {

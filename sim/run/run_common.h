@@ -101,8 +101,9 @@ void run_json_head(FILE *out, const char *config_path, const char *guest,
 void run_json_tail(FILE *out, const struct run_outcome *o);
 /* The RUN record that opens a recorded run (sim/trace/trace.h): what a
  * replay needs to rebuild the guest side. kind: SIM_REC_RUN_*. The plan
- * is the options' (opt_faults, else a swarm drawn from the seed, else the
- * configuration's). */
+ * is the one run_setup_faults parses (opt_faults, else the
+ * configuration's); a swarm plan is named by the flag and the seed
+ * alone. */
 struct simcfg;
 void run_record_head(struct sim *sim, int kind, const struct simcfg *cfg,
 		     uint64_t seed, const char *frontend,
