@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "fuzz_input.h"
+#include "fuzz_session.h"
 #include "fuzz_target.h"
 #include "sim/backends/usbscript.h"
 #include "sim/check/check.h"
@@ -504,6 +505,7 @@ static void finish(struct run *r)
 			  (unsigned long long)sim_violations_total(r->sim));
 	}
 	sim_destroy(r->sim);
+	fuzz_session_trace_end();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -513,9 +515,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct sim_config sc;
 	struct sim_domain *d;
 
+	fuzz_session_init();
 	fuzz_input_init(&in, data, size);
 	sim_config_default(&sc, 1);
 	r.sim = sim_create(&sc);
+	fuzz_session_trace_begin(r.sim);
 	if (getenv("XPV_FUZZ_LOG"))
 		sim_trace_log(r.sim, stderr);
 	sim_domain_create(r.sim, 0, "dom0", &d);
@@ -541,6 +545,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (sim_violations_total(r.sim))
 			fuzz_fail("checkers", "after a refused probe");
 		sim_destroy(r.sim);
+		fuzz_session_trace_end();
 		return 0;
 	}
 	be_connect(&r);

@@ -1169,6 +1169,7 @@ static void setup(struct run *r)
 	sim_config_default(&sc, 1); /* the input decides; the seed fills gaps */
 	sc.max_events = EVENTS_MAX;
 	r->sim = sim_create(&sc);
+	fuzz_session_trace_begin(r->sim);
 	if (getenv("XPV_FUZZ_LOG"))
 		sim_trace_log(r->sim, stderr);
 	sim_domain_create(r->sim, 0, "dom0", &d);
@@ -1230,6 +1231,7 @@ static void finish(struct run *r)
 	sim_domain_audit(sim_domain_get(r->sim, GUEST), "teardown");
 	check_checkers(r, "at teardown");
 	sim_destroy(r->sim);
+	fuzz_session_trace_end();
 }
 
 /* The script and the decisions, each a stream of its own. */
@@ -1284,6 +1286,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		teardown(&r);
 		check_checkers(&r, "after a refused probe");
 		sim_destroy(r.sim);
+		fuzz_session_trace_end();
 		return 0;
 	}
 	advance(&r, 10 * MS);

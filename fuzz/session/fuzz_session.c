@@ -15,8 +15,38 @@
 #include <xpv_sim.h>
 #include "fuzz_target.h"
 #include "sim/cli/simcfg.h"
+#include "sim/trace/trace_pcap.h"
 
 static char dir[256];
+static FILE *trace_file; /* XPV_FUZZ_TRACE's, open during a session */
+
+FILE *fuzz_session_trace_file(void)
+{
+	const char *path = getenv("XPV_FUZZ_TRACE");
+
+	if (!path || !*path)
+		return NULL;
+	if (!trace_file && !(trace_file = fopen(path, "wb"))) {
+		perror(path);
+		abort();
+	}
+	return trace_file;
+}
+
+void fuzz_session_trace_begin(struct sim *sim)
+{
+	FILE *f = fuzz_session_trace_file();
+
+	if (f && sim_recorder_attach_flags(sim, f, SIM_REC_PCAP_FLUSH_EACH))
+		fuzz_fail("session-trace", "cannot record to XPV_FUZZ_TRACE");
+}
+
+void fuzz_session_trace_end(void)
+{
+	if (trace_file)
+		fclose(trace_file); /* the next session rewrites it */
+	trace_file = NULL;
+}
 
 /* Only what sessions create: the image files directly in dir. */
 static void remove_dir(void)
@@ -142,9 +172,12 @@ void fuzz_session_run(const char *config_text,
 		opt.log_level = 3;
 		opt.trace = stderr;
 	}
+	opt.trace_pcap = fuzz_session_trace_file();
+	opt.trace_flags = SIM_REC_PCAP_FLUSH_EACH;
 
 	if (pvscsi_run(cfg, &opt, &res, err, sizeof(err)))
 		fuzz_fail("session-setup", "%s", err);
+	fuzz_session_trace_end();
 	if (backend_lied(&res)) {
 		/* A backend that answered a request with another's response
 		 * can make the guest believe a write or read succeeded that

@@ -16,6 +16,18 @@
  * fuzz_session_run calls it. */
 void fuzz_session_init(void);
 
+/* XPV_FUZZ_TRACE=FILE: each session also records its simulation as a
+ * trace (docs/trace-format.md), rewriting FILE, every record written out
+ * at once so an input that crashes leaves its whole session so far: run
+ * one input with it to open a finding in Wireshark
+ * (tools/wireshark/xpvtrace.lua). fuzz_session_run does this itself;
+ * targets that build their own simulator call trace_begin right after
+ * sim_create and trace_end right after sim_destroy. trace_file gives the
+ * stream for a run's options (NULL when unset). */
+FILE *fuzz_session_trace_file(void);
+void fuzz_session_trace_begin(struct sim *sim);
+void fuzz_session_trace_end(void);
+
 /* A scratch directory for this process's image files, made on first use
  * and removed at exit. Images are reused by every session of the process:
  * what a session reads from blocks it did not write is never checked, and

@@ -66,6 +66,40 @@ static void on_event(struct sim *sim, void *arg, uint32_t port)
 	sim_evtchn_eoi(s->dom, port);
 }
 
+/* The rings for a recording of the session (sim/trace/trace.h), as the
+ * usbback model registers its own; the script has no directory of its
+ * own, so the backend path is empty. */
+static void record_rings(struct usbscript *s, uint32_t urb_ref,
+			 uint32_t conn_ref)
+{
+	struct sim_rec_ring urb = {
+		.kind = SIM_REC_RING_USBIF_URB,
+		.map = s->urb_map,
+		.req_prod = &s->urb.sring->req_prod,
+		.rsp_prod = &s->urb.sring->rsp_prod,
+		.entries = s->urb.sring->ring,
+		.entry_size = sizeof(union usbif_urb_sring_entry),
+		.nr_ents = RING_SIZE(&s->urb),
+		.gref = urb_ref,
+		.frontend = s->cfg.frontend,
+		.backend = s->cfg.self,
+		.frontend_path = s->cfg.frontend_path,
+		.backend_path = "",
+	};
+	struct sim_rec_ring conn = urb;
+
+	conn.kind = SIM_REC_RING_USBIF_CONN;
+	conn.map = s->conn_map;
+	conn.req_prod = &s->conn.sring->req_prod;
+	conn.rsp_prod = &s->conn.sring->rsp_prod;
+	conn.entries = s->conn.sring->ring;
+	conn.entry_size = sizeof(union usbif_conn_sring_entry);
+	conn.nr_ents = RING_SIZE(&s->conn);
+	conn.gref = conn_ref;
+	sim_rec_ring_attach(s->cfg.sim, &urb);
+	sim_rec_ring_attach(s->cfg.sim, &conn);
+}
+
 int usbscript_connect(struct usbscript *s)
 {
 	uint32_t urb_ref, conn_ref, port;
@@ -99,6 +133,7 @@ int usbscript_connect(struct usbscript *s)
 	BACK_RING_INIT(&s->conn,
 		       (usbif_conn_sring_t *)sim_grant_map_addr(s->conn_map),
 		       4096u);
+	record_rings(s, urb_ref, conn_ref);
 	return 0;
 }
 
@@ -147,6 +182,7 @@ void usbscript_respond(struct usbscript *s, const usbif_urb_response_t *rsp,
 	sim_shm_publish(s->cfg.sim, slot, sizeof(*slot));
 	s->urb.rsp_prod_pvt++;
 	RING_PUSH_RESPONSES(&s->urb);
+	sim_rec_ring_pushed(s->cfg.sim);
 	if (notify)
 		usbscript_notify(s);
 }
@@ -189,6 +225,7 @@ int usbscript_conn_event(struct usbscript *s, uint8_t port, uint8_t speed,
 	sim_shm_publish(s->cfg.sim, slot, sizeof(*slot));
 	s->conn.rsp_prod_pvt++;
 	RING_PUSH_RESPONSES(&s->conn);
+	sim_rec_ring_pushed(s->cfg.sim);
 	usbscript_notify(s);
 	return 0;
 }

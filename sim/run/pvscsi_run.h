@@ -35,8 +35,9 @@ struct pvscsi_run_options {
 	FILE *trace;        /* every trace record, or NULL */
 	/* The run recorded as pcap (docs/trace-format.md), or NULL. Stays
 	 * the caller's to close; the run fails (-1) if it cannot be
-	 * written. */
+	 * written. trace_flags: sim_recorder_attach_flags' (trace_pcap.h). */
 	FILE *trace_pcap;
+	unsigned trace_flags;
 	/* Overrides of the configuration (reproducing and shrinking runs):
 	 * faults, a fault plan in sim_faults syntax ("none": no faults);
 	 * swarm, a plan drawn from the seed; ops_limit, at most this many

@@ -764,7 +764,8 @@ int pvusb_run(const struct simcfg *cfg, const struct pvusb_run_options *opt,
 		sc.max_time_ns = opt->min_time_limit_ns;
 	r.sim = sim_create(&sc);
 	sim_trace_log(r.sim, opt->trace);
-	if (sim_record_run_start(r.sim, opt->trace_pcap, err, errlen)) {
+	if (sim_record_run_start(r.sim, opt->trace_pcap, opt->trace_flags, err,
+				 errlen)) {
 		sim_destroy(r.sim);
 		goto out_usbmon;
 	}

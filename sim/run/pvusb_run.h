@@ -45,8 +45,9 @@ struct pvusb_run_options {
 	int log_level;	      /* 0..3 */
 	FILE *trace;	      /* every trace record, or NULL */
 	/* The run recorded as pcap (docs/trace-format.md), or NULL; as
-	 * pvscsi_run_options'. */
+	 * pvscsi_run_options', trace_flags too. */
 	FILE *trace_pcap;
+	unsigned trace_flags;
 	/* The guests' USB traffic as a usbmon pcap (sim/trace/usbmon.h),
 	 * or NULL; bus number = the usbctrl's devid + 1. Stays the
 	 * caller's to close; pvusb_run fails (-1) if it cannot be

@@ -7,6 +7,7 @@
 #include "trace_pcap.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <pcap/pcap.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 struct pcap_sink {
 	pcap_t *pcap;
 	pcap_dumper_t *dumper;
+	bool flush_each; /* SIM_REC_PCAP_FLUSH_EACH */
 };
 
 static int pcap_sink_write(void *ctx, uint64_t time_ns, const void *rec,
@@ -29,6 +31,8 @@ static int pcap_sink_write(void *ctx, uint64_t time_ns, const void *rec,
 	h.ts.tv_usec = (suseconds_t)(time_ns % 1000000000u);
 	h.caplen = h.len = (bpf_u_int32)len;
 	pcap_dump((u_char *)ps->dumper, &h, rec);
+	if (ps->flush_each && pcap_dump_flush(ps->dumper))
+		return -EIO;
 	return ferror(pcap_dump_file(ps->dumper)) ? -EIO : 0;
 }
 
@@ -85,6 +89,11 @@ static int pcap_sink_open(struct pcap_sink *ps, FILE *f)
 
 int sim_recorder_attach(struct sim *sim, FILE *f)
 {
+	return sim_recorder_attach_flags(sim, f, 0);
+}
+
+int sim_recorder_attach_flags(struct sim *sim, FILE *f, unsigned flags)
+{
 	struct pcap_sink *ps;
 	struct sim_rec_sink sink;
 	int r;
@@ -92,6 +101,7 @@ int sim_recorder_attach(struct sim *sim, FILE *f)
 	if (sim_recorder_attached(sim))
 		return -EEXIST;
 	ps = sim_xcalloc(1, sizeof(*ps));
+	ps->flush_each = (flags & SIM_REC_PCAP_FLUSH_EACH) != 0;
 	r = pcap_sink_open(ps, f);
 	if (r) {
 		free(ps);
@@ -110,9 +120,10 @@ int sim_recorder_detach(struct sim *sim)
 	return sim_recorder_stop(sim);
 }
 
-int sim_record_run_start(struct sim *sim, FILE *f, char *err, size_t errlen)
+int sim_record_run_start(struct sim *sim, FILE *f, unsigned flags, char *err,
+			 size_t errlen)
 {
-	int r = f ? sim_recorder_attach(sim, f) : 0;
+	int r = f ? sim_recorder_attach_flags(sim, f, flags) : 0;
 
 	if (r)
 		snprintf(err, errlen, "cannot record the trace: %s",

@@ -20,13 +20,20 @@
  * after sim_recorder_detach or sim_destroy. 0, -EEXIST if sim already
  * records, -EBADF if f has no descriptor, -EIO if libpcap refuses. */
 int sim_recorder_attach(struct sim *sim, FILE *f);
+/* The same with flags: SIM_REC_PCAP_FLUSH_EACH writes every record out
+ * at once, so a process that dies mid-run (a fuzz target's oracle, an
+ * assertion) leaves every record so far in the file. */
+#define SIM_REC_PCAP_FLUSH_EACH 0x1u
+int sim_recorder_attach_flags(struct sim *sim, FILE *f, unsigned flags);
 /* Finish the file: 0, or -EIO if a write failed. Same as
  * sim_recorder_stop. */
 int sim_recorder_detach(struct sim *sim);
 
-/* For whole runs (sim/run): start recording to f unless f is NULL; -1
- * with a message in err if that fails. */
-int sim_record_run_start(struct sim *sim, FILE *f, char *err, size_t errlen);
+/* For whole runs (sim/run): start recording to f unless f is NULL, with
+ * sim_recorder_attach_flags' flags; -1 with a message in err if that
+ * fails. */
+int sim_record_run_start(struct sim *sim, FILE *f, unsigned flags, char *err,
+			 size_t errlen);
 /* Finish the recording, if any: -1 with a message in err when the run
  * succeeded (rc 0) but the file could not be written; else 0. */
 int sim_record_run_end(struct sim *sim, int rc, char *err, size_t errlen);
