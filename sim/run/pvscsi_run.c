@@ -637,8 +637,6 @@ int pvscsi_run(const struct simcfg *cfg, const struct pvscsi_run_options *opt,
 	       struct pvscsi_run_result *res, char *err, size_t errlen)
 {
 	struct run r = { .cfg = cfg, .opt = opt, .res = res };
-	struct sim_config sc;
-	struct sim_domain *d;
 	int rc = -1;
 
 	memset(res, 0, sizeof(*res));
@@ -662,22 +660,16 @@ int pvscsi_run(const struct simcfg *cfg, const struct pvscsi_run_options *opt,
 	snprintf(res->frontend, sizeof(res->frontend), "%s", r.ops->name);
 	if (targets_open(&r, err, errlen))
 		goto out_targets;
-	sim_config_default(&sc, res->seed);
-	sc.max_time_ns = cfg->time_limit_ns;
-	if (sc.max_time_ns < opt->min_time_limit_ns)
-		sc.max_time_ns = opt->min_time_limit_ns;
-	r.sim = sim_create(&sc);
-	sim_trace_log(r.sim, opt->trace);
-	if (sim_record_run_start(r.sim, opt->trace_pcap, opt->trace_flags, err,
-				 errlen)) {
-		sim_destroy(r.sim);
+	r.sim = run_sim_start(&(struct run_sim_args){
+		.cfg = cfg, .seed = res->seed,
+		.min_time_limit_ns = opt->min_time_limit_ns,
+		.trace = opt->trace, .trace_pcap = opt->trace_pcap,
+		.trace_flags = opt->trace_flags, .kind = SIM_REC_RUN_PVSCSI,
+		.frontend = r.ops->name, .faults = opt->faults,
+		.swarm = opt->swarm, .ops_limit = opt->ops_limit,
+	}, err, errlen);
+	if (!r.sim)
 		goto out_targets;
-	}
-	run_record_head(r.sim, SIM_REC_RUN_PVSCSI, cfg, res->seed, r.ops->name,
-			opt->faults, opt->swarm, opt->ops_limit,
-			sc.max_time_ns);
-	SIM_ASSERT(sim_domain_create(r.sim, DOM0, "dom0", &d) == 0);
-	SIM_ASSERT(sim_domain_create(r.sim, GUEST, cfg->name, &d) == 0);
 	/* Faults start with the guest: set-up is not under test. */
 	if (hosts_setup(&r, err, errlen) == 0 &&
 	    setup_faults(&r, err, errlen) == 0) {

@@ -734,8 +734,6 @@ int pvusb_run(const struct simcfg *cfg, const struct pvusb_run_options *opt,
 	      struct pvusb_run_result *res, char *err, size_t errlen)
 {
 	struct run r = { .cfg = cfg, .opt = opt, .res = res };
-	struct sim_config sc;
-	struct sim_domain *d;
 	int rc = -1;
 
 	memset(res, 0, sizeof(*res));
@@ -758,22 +756,16 @@ int pvusb_run(const struct simcfg *cfg, const struct pvusb_run_options *opt,
 		goto out_devs;
 	if (opt->usbmon && usbmon_open(opt->usbmon, &r.usbmon, err, errlen))
 		goto out_devs;
-	sim_config_default(&sc, res->seed);
-	sc.max_time_ns = cfg->time_limit_ns;
-	if (sc.max_time_ns < opt->min_time_limit_ns)
-		sc.max_time_ns = opt->min_time_limit_ns;
-	r.sim = sim_create(&sc);
-	sim_trace_log(r.sim, opt->trace);
-	if (sim_record_run_start(r.sim, opt->trace_pcap, opt->trace_flags, err,
-				 errlen)) {
-		sim_destroy(r.sim);
+	r.sim = run_sim_start(&(struct run_sim_args){
+		.cfg = cfg, .seed = res->seed,
+		.min_time_limit_ns = opt->min_time_limit_ns,
+		.trace = opt->trace, .trace_pcap = opt->trace_pcap,
+		.trace_flags = opt->trace_flags, .kind = SIM_REC_RUN_PVUSB,
+		.frontend = r.ops->name, .faults = opt->faults,
+		.swarm = opt->swarm, .ops_limit = opt->ops_limit,
+	}, err, errlen);
+	if (!r.sim)
 		goto out_usbmon;
-	}
-	run_record_head(r.sim, SIM_REC_RUN_PVUSB, cfg, res->seed, r.ops->name,
-			opt->faults, opt->swarm, opt->ops_limit,
-			sc.max_time_ns);
-	SIM_ASSERT(sim_domain_create(r.sim, RUN_DOM0, "dom0", &d) == 0);
-	SIM_ASSERT(sim_domain_create(r.sim, RUN_GUEST, cfg->name, &d) == 0);
 	/* Faults start with the guest: set-up is not under test. */
 	if (ctrls_setup(&r, err, errlen) == 0 &&
 	    run_setup_faults(r.sim, opt->faults, opt->swarm || cfg->swarm,

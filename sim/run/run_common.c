@@ -15,6 +15,7 @@
 #include "sim/cli/simcfg.h"
 #include "sim/core/fault.h"
 #include "sim/trace/trace.h"
+#include "sim/trace/trace_pcap.h"
 #include "sim/xenstore/xenstore.h"
 
 void run_xs_put(struct sim *sim, uint32_t txn, const char *dir,
@@ -306,4 +307,29 @@ void run_record_head(struct sim *sim, int kind, const struct simcfg *cfg,
 	};
 
 	sim_rec_run(sim, &run);
+}
+
+struct sim *run_sim_start(const struct run_sim_args *a, char *err,
+			  size_t errlen)
+{
+	struct sim_config sc;
+	struct sim_domain *d;
+	struct sim *sim;
+
+	sim_config_default(&sc, a->seed);
+	sc.max_time_ns = a->cfg->time_limit_ns;
+	if (sc.max_time_ns < a->min_time_limit_ns)
+		sc.max_time_ns = a->min_time_limit_ns;
+	sim = sim_create(&sc);
+	sim_trace_log(sim, a->trace);
+	if (sim_record_run_start(sim, a->trace_pcap, a->trace_flags, err,
+				 errlen)) {
+		sim_destroy(sim);
+		return NULL;
+	}
+	run_record_head(sim, a->kind, a->cfg, a->seed, a->frontend, a->faults,
+			a->swarm, a->ops_limit, sc.max_time_ns);
+	SIM_ASSERT(sim_domain_create(sim, RUN_DOM0, "dom0", &d) == 0);
+	SIM_ASSERT(sim_domain_create(sim, RUN_GUEST, a->cfg->name, &d) == 0);
+	return sim;
 }

@@ -110,6 +110,26 @@ void run_record_head(struct sim *sim, int kind, const struct simcfg *cfg,
 		     const char *opt_faults, bool opt_swarm,
 		     uint64_t ops_limit, uint64_t time_limit_ns);
 
+/* What a run's simulator starts from. */
+struct run_sim_args {
+	const struct simcfg *cfg;
+	uint64_t seed;
+	uint64_t min_time_limit_ns; /* raise cfg's sim_time_limit to this */
+	FILE *trace;		    /* text trace records, or NULL */
+	FILE *trace_pcap;	    /* the recording, or NULL */
+	unsigned trace_flags;	    /* sim_recorder_attach_flags' */
+	int kind;		    /* SIM_REC_RUN_*, for the RUN record */
+	const char *frontend, *faults; /* the options' (faults may be NULL) */
+	bool swarm;
+	uint64_t ops_limit;
+};
+/* The simulator of a run: created with the seed and the time limit, its
+ * recording started (RUN record first), Dom0 and the guest (named after
+ * the configuration) created. NULL with a message in err if the recording
+ * cannot start. */
+struct sim *run_sim_start(const struct run_sim_args *a, char *err,
+			  size_t errlen);
+
 /* A JSON string literal of s. */
 void run_json_str(FILE *out, const char *s);
 
