@@ -577,6 +577,8 @@ static void sb_ring_record(struct scsiback *sb, uint32_t ref)
 		.map = sb->ring_map,
 		.req_prod = &sb->ring.sring->req_prod,
 		.rsp_prod = &sb->ring.sring->rsp_prod,
+		.req_event = &sb->ring.sring->req_event,
+		.rsp_event = &sb->ring.sring->rsp_event,
 		.entries = sb->ring.sring->ring,
 		.entry_size = sizeof(union vscsiif_sring_entry),
 		.nr_ents = RING_SIZE(&sb->ring),

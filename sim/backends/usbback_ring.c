@@ -386,6 +386,8 @@ static void ub_rings_record(struct usbback *ub, uint32_t urb_ref,
 		.map = ub->urb_map,
 		.req_prod = &ub->urb.sring->req_prod,
 		.rsp_prod = &ub->urb.sring->rsp_prod,
+		.req_event = &ub->urb.sring->req_event,
+		.rsp_event = &ub->urb.sring->rsp_event,
 		.entries = ub->urb.sring->ring,
 		.entry_size = sizeof(union usbif_urb_sring_entry),
 		.nr_ents = RING_SIZE(&ub->urb),
@@ -401,6 +403,8 @@ static void ub_rings_record(struct usbback *ub, uint32_t urb_ref,
 	conn.map = ub->conn_map;
 	conn.req_prod = &ub->conn.sring->req_prod;
 	conn.rsp_prod = &ub->conn.sring->rsp_prod;
+	conn.req_event = &ub->conn.sring->req_event;
+	conn.rsp_event = &ub->conn.sring->rsp_event;
 	conn.entries = ub->conn.sring->ring;
 	conn.entry_size = sizeof(union usbif_conn_sring_entry);
 	conn.nr_ents = RING_SIZE(&ub->conn);

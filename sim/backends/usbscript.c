@@ -77,6 +77,8 @@ static void record_rings(struct usbscript *s, uint32_t urb_ref,
 		.map = s->urb_map,
 		.req_prod = &s->urb.sring->req_prod,
 		.rsp_prod = &s->urb.sring->rsp_prod,
+		.req_event = &s->urb.sring->req_event,
+		.rsp_event = &s->urb.sring->rsp_event,
 		.entries = s->urb.sring->ring,
 		.entry_size = sizeof(union usbif_urb_sring_entry),
 		.nr_ents = RING_SIZE(&s->urb),
@@ -92,6 +94,8 @@ static void record_rings(struct usbscript *s, uint32_t urb_ref,
 	conn.map = s->conn_map;
 	conn.req_prod = &s->conn.sring->req_prod;
 	conn.rsp_prod = &s->conn.sring->rsp_prod;
+	conn.req_event = &s->conn.sring->req_event;
+	conn.rsp_event = &s->conn.sring->rsp_event;
 	conn.entries = s->conn.sring->ring;
 	conn.entry_size = sizeof(union usbif_conn_sring_entry);
 	conn.nr_ents = RING_SIZE(&s->conn);

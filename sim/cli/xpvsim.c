@@ -6,6 +6,7 @@
  *                     [--usbmon FILE]
  *   xpvsim bench CONFIG... (xpvsim_bench.c)
  *   xpvsim sweep CONFIG ... (xpvsim_sweep.c)
+ *   xpvsim replay TRACE [--trace FILE] (xpvsim_replay.c)
  *
  * Options of every run: --seed N, --faults SPEC (sim_faults syntax; replaces
  * the config's plan), --swarm (a plan drawn from the seed), --ops-limit N
@@ -36,6 +37,7 @@ static void usage(FILE *out)
 		"       xpvsim bench CONFIG... [OPTIONS] [--repeat N]\n"
 		"       xpvsim sweep CONFIG [OPTIONS] [--from N] [--to N]\n"
 		"                           [--shrink]\n"
+		"       xpvsim replay TRACE [--trace FILE]\n"
 		"       xpvsim frontends\n"
 		"OPTIONS: --seed N, --frontend NAME, --faults SPEC, --swarm,\n"
 		"         --ops-limit N, --min-time DURATION (raise the time\n"
@@ -49,6 +51,9 @@ static void usage(FILE *out)
 		"sweep runs seeds --from..--to (default 1..100) with a fault plan\n"
 		"drawn from each seed and lists the failing ones; --shrink makes\n"
 		"each failure smaller (fewer faults, fewer I/Os) while it fails.\n"
+		"replay re-drives the frontend of a run recorded with --trace\n"
+		"from the trace alone and prints 'identical' or the first\n"
+		"divergence (exit 0, 1); --trace records the replay.\n"
 		"Exit status: 0 checkers clean, 1 a checker failed, 2 error.\n");
 }
 
@@ -113,6 +118,7 @@ static int own_option(struct xpvsim_args *a, const char *o, const char *v,
 	bool run = strcmp(a->cmd, "run") == 0;
 	bool bench = strcmp(a->cmd, "bench") == 0;
 	bool sweep = strcmp(a->cmd, "sweep") == 0;
+	bool replay = strcmp(a->cmd, "replay") == 0;
 
 	*used = v != NULL;
 	if (run && strcmp(o, "--json") == 0) {
@@ -125,7 +131,7 @@ static int own_option(struct xpvsim_args *a, const char *o, const char *v,
 		return 0;
 	} else if (run && strcmp(o, "--log") == 0) {
 		a->log = v;
-	} else if (run && strcmp(o, "--trace") == 0) {
+	} else if ((run || replay) && strcmp(o, "--trace") == 0) {
 		a->trace_pcap = v;
 	} else if (run && strcmp(o, "--trace-text") == 0) {
 		a->trace_text = v;
@@ -421,7 +427,8 @@ int main(int argc, char **argv)
 	}
 	if (argc < 2 || (strcmp(argv[1], "run") != 0 &&
 			 strcmp(argv[1], "bench") != 0 &&
-			 strcmp(argv[1], "sweep") != 0)) {
+			 strcmp(argv[1], "sweep") != 0 &&
+			 strcmp(argv[1], "replay") != 0)) {
 		usage(stderr);
 		return 2;
 	}
@@ -443,5 +450,7 @@ int main(int argc, char **argv)
 		return xpvsim_bench(&a);
 	if (strcmp(a.cmd, "sweep") == 0)
 		return xpvsim_sweep(&a);
+	if (strcmp(a.cmd, "replay") == 0)
+		return xpvsim_replay(&a);
 	return cmd_run(&a);
 }

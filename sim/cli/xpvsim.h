@@ -16,7 +16,7 @@
 #define XPVSIM_MAX_REPEAT 100
 
 struct xpvsim_args {
-	const char *cmd; /* "run", "bench" or "sweep" */
+	const char *cmd; /* "run", "bench", "sweep" or "replay" */
 	const char *config, *frontend, *log, *faults;
 	const char *trace_text; /* run --trace-text: trace records as text */
 	const char *trace_pcap; /* run --trace: docs/trace-format.md */
@@ -42,5 +42,7 @@ void xpvsim_print_reproduce(FILE *out, const char *config, uint64_t seed,
 
 int xpvsim_bench(const struct xpvsim_args *a);
 int xpvsim_sweep(const struct xpvsim_args *a);
+/* xpvsim replay TRACE (config: the trace's path). */
+int xpvsim_replay(const struct xpvsim_args *a);
 
 #endif /* SIM_CLI_XPVSIM_H */

@@ -391,6 +391,14 @@ static void run_one(struct sim *sim)
 	fn(sim, arg);
 }
 
+bool sim_next_event_time(const struct sim *sim, uint64_t *t_ns)
+{
+	if (sim->heap_len == 0)
+		return false;
+	*t_ns = sim->heap[0]->time_ns;
+	return true;
+}
+
 bool sim_step(struct sim *sim)
 {
 	if (sim->heap_len == 0)

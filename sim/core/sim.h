@@ -93,6 +93,8 @@ sim_event_id sim_schedule(struct sim *sim, uint64_t delay_ns, sim_event_fn *fn,
 /* true if the event was pending and will not run. */
 bool sim_cancel(struct sim *sim, sim_event_id id);
 size_t sim_pending(const struct sim *sim);
+/* The time of the next pending event: false when none is pending. */
+bool sim_next_event_time(const struct sim *sim, uint64_t *t_ns);
 
 enum sim_run_result {
 	SIM_RUN_IDLE,        /* no event left */

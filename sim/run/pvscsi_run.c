@@ -73,6 +73,14 @@ struct run {
 	struct run_devs all;
 };
 
+/* In a replay, Dom0 (toolstack and backend) is played from the trace:
+ * the run keeps its own bookkeeping and lets the player act where it
+ * would have. */
+static bool replaying(const struct run *r)
+{
+	return r->opt->replay != NULL;
+}
+
 /* ---- xenstore as the toolstack (Dom0) writes it ---------------------------- */
 
 static void xs_put(struct run *r, uint32_t txn, const char *dir,
@@ -119,9 +127,11 @@ static void toolstack_add_host(struct host *h)
 {
 	struct run *r = h->r;
 
-	run_toolstack_device_dirs(r->sim, GUEST, h->dev.fe, h->dev.be);
-	xs_put(r, 0, h->dev.be, "feature-host", "0");
-	xs_put(r, 0, h->dev.be, "state", "1");
+	if (!replaying(r)) {
+		run_toolstack_device_dirs(r->sim, GUEST, h->dev.fe, h->dev.be);
+		xs_put(r, 0, h->dev.be, "feature-host", "0");
+		xs_put(r, 0, h->dev.be, "state", "1");
+	}
 	for (unsigned i = 0; i < r->cfg->nr_luns; i++) {
 		const struct simcfg_lun *l = &r->cfg->luns[i];
 		int devno;
@@ -130,8 +140,11 @@ static void toolstack_add_host(struct host *h)
 			continue;
 		devno = dev_add(h, &l->vdev, l->target);
 		SIM_ASSERT(devno >= 0);
-		dev_nodes(h, 0, (unsigned)devno, "1");
+		if (!replaying(r))
+			dev_nodes(h, 0, (unsigned)devno, "1");
 	}
+	if (replaying(r))
+		replay_sync(r->opt->replay);
 }
 
 static int dev_find(const struct host *h, const struct simcfg_vdev *v)
@@ -155,6 +168,10 @@ static void toolstack_txn(struct host *h, unsigned devno,
 	struct sim_xs *xs = sim_xs(h->r->sim);
 	uint32_t txn;
 
+	if (replaying(h->r)) {
+		replay_sync(h->r->opt->replay);
+		return;
+	}
 	for (int tries = 0; tries < 8; tries++) {
 		SIM_ASSERT(sim_xs_txn_start(xs, DOM0, &txn) == 0);
 		if (remove_key)
@@ -219,7 +236,7 @@ static void toolstack_lun_remove(struct host *h, const struct simcfg_vdev *v)
 	snprintf(key, sizeof(key), "vscsi-devs/dev-%d/state", devno);
 	toolstack_txn(h, (unsigned)devno, key);
 	w = &h->removes[devno];
-	if (w->active)
+	if (w->active || replaying(h->r))
 		return; /* the wait already under way covers this one too */
 	w->h = h;
 	w->devno = (unsigned)devno;
@@ -249,6 +266,8 @@ static int backend_start(struct host *h, bool restored)
 {
 	struct scsiback_config bc;
 
+	if (replaying(h->r))
+		return 0;
 	scsiback_config_default(&bc);
 	bc.restored = restored;
 	bc.decider = h->r->opt->decider;
@@ -273,6 +292,8 @@ static void backend_stop(struct host *h)
 {
 	struct scsiback_stats st;
 
+	if (replaying(h->r))
+		replay_sync(h->r->opt->replay);
 	if (!h->sb)
 		return;
 	scsiback_stats(h->sb, &st);
@@ -316,6 +337,8 @@ static int cdrom_image_create(const struct simcfg_target *t, char *err,
 static int targets_open(struct run *r, char *err, size_t errlen)
 {
 	r->targets = sim_xcalloc(r->cfg->nr_targets + 1, sizeof(*r->targets));
+	if (replaying(r))
+		return 0; /* the backend's, and it does not run */
 	for (unsigned i = 0; i < r->cfg->nr_targets; i++) {
 		struct sim_scsi_target_config tc;
 
@@ -493,6 +516,8 @@ static void audit_images(struct run *r)
 {
 	struct run_audit a = { .sim = r->sim, .fd = -1 };
 
+	if (replaying(r))
+		return; /* no images: the replay never wrote them */
 	for (unsigned hi = 0; hi < r->nr_hosts; hi++) {
 		struct host *h = &r->hosts[hi];
 
@@ -589,7 +614,8 @@ static int hosts_setup(struct run *r, char *err, size_t errlen)
 	r->all = (struct run_devs){ .sim = r->sim, .dev = r->devs,
 				    .n = r->nr_hosts, .cfg = r->cfg,
 				    .faults = r->res->faults,
-				    .apply = apply_event, .apply_arg = r };
+				    .apply = apply_event, .apply_arg = r,
+				    .replay = r->opt->replay };
 	for (unsigned i = 0; i < r->nr_hosts; i++) {
 		r->hosts[i].dev.all = &r->all;
 		r->hosts[i].dev.ops = &host_dev_ops;
@@ -667,6 +693,7 @@ int pvscsi_run(const struct simcfg *cfg, const struct pvscsi_run_options *opt,
 		.trace_flags = opt->trace_flags, .kind = SIM_REC_RUN_PVSCSI,
 		.frontend = r.ops->name, .faults = opt->faults,
 		.swarm = opt->swarm, .ops_limit = opt->ops_limit,
+		.replay = opt->replay,
 	}, err, errlen);
 	if (!r.sim)
 		goto out_targets;
@@ -683,7 +710,8 @@ int pvscsi_run(const struct simcfg *cfg, const struct pvscsi_run_options *opt,
 	} else {
 		hosts_free(&r);
 	}
-	if (sim_record_run_end(r.sim, rc, err, errlen)) {
+	if (run_sim_record_end(r.sim, opt->replay, &res->replay, rc, err,
+			       errlen)) {
 		pvscsi_run_result_free(res);
 		rc = -1;
 	}

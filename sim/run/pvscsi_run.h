@@ -20,6 +20,7 @@
 #include "sim/check/check.h"
 #include "sim/cli/simcfg.h"
 #include "sim/guest/scsi_guest.h"
+#include "sim/replay/player.h"
 
 struct sim_fault_decider;
 
@@ -56,6 +57,11 @@ struct pvscsi_run_options {
 			     const char *frontend_path,
 			     const char *backend_path);
 	void *hook_arg;
+	/* Replay (sim/replay/player.h): Dom0 is played from this trace's
+	 * records instead of run (no backend, device, image or toolstack
+	 * write); trace_pcap, when set, receives the replay's own records.
+	 * The verdict goes to the result's replay. NULL: an ordinary run. */
+	struct replay_player *replay;
 };
 
 struct pvscsi_host_result {
@@ -82,6 +88,7 @@ struct pvscsi_run_result {
 	uint64_t sim_time_ns, events, trace_hash;
 	bool time_limit_hit; /* stopped by sim_time_limit, events pending */
 	bool stalled;        /* stopped with nothing left to happen */
+	struct replay_result replay; /* with options' replay */
 	unsigned nr_hosts;
 	struct pvscsi_host_result hosts[PVSCSI_RUN_MAX_HOSTS];
 	unsigned nr_workloads;

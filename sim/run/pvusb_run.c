@@ -67,6 +67,14 @@ struct run {
 	struct usbmon *usbmon; /* opt->usbmon's writer, or NULL */
 };
 
+/* In a replay, Dom0 (toolstack, backend, host devices) is played from the
+ * trace: the run keeps its own bookkeeping and lets the player act where
+ * it would have. */
+static bool replaying(const struct run *r)
+{
+	return r->opt->replay != NULL;
+}
+
 static const struct simcfg_usb_device *dev_cfg(const struct run *r,
 					       unsigned i)
 {
@@ -166,7 +174,8 @@ static int hostdev_new(const struct simcfg_usb_device *c, struct hostdev *h,
 static int hostdevs_open(struct run *r, char *err, size_t errlen)
 {
 	r->devs = sim_xcalloc(r->cfg->nr_usb_devices + 1, sizeof(*r->devs));
-	for (unsigned i = 0; i < r->cfg->nr_usb_devices; i++) {
+	for (unsigned i = 0; i < r->cfg->nr_usb_devices && !replaying(r);
+	     i++) {
 		char why[1024];
 
 		if (hostdev_new(dev_cfg(r, i), &r->devs[i], why, sizeof(why))) {
@@ -215,6 +224,10 @@ static void toolstack_add_ctrl(struct ctrl *c)
 	struct run *r = c->r;
 	char v[16], key[32];
 
+	if (replaying(r)) {
+		replay_sync(r->opt->replay);
+		return;
+	}
 	run_toolstack_device_dirs(r->sim, RUN_GUEST, c->dev.fe, c->dev.be);
 	run_xs_put(r->sim, 0, c->dev.be, "type", "qusb");
 	snprintf(v, sizeof(v), "%u", c->cfg->version);
@@ -253,6 +266,10 @@ static void toolstack_attach(struct run *r, const struct simcfg_usbdev *u)
 	}
 	c->port_dev[u->port] = (int)u->device;
 	r->res->devices[u->device].last_ctrl = (int)c->index;
+	if (replaying(r)) {
+		replay_sync(r->opt->replay);
+		return;
+	}
 	port_key(u->port, key, sizeof(key));
 	run_xs_put(r->sim, 0, c->dev.be, key, r->devs[u->device].busid);
 }
@@ -267,6 +284,10 @@ static void toolstack_detach(struct run *r, const struct simcfg_usbdev *u)
 	if (c->dev.finished || c->port_dev[u->port] < 0)
 		return;
 	c->port_dev[u->port] = -1;
+	if (replaying(r)) {
+		replay_sync(r->opt->replay);
+		return;
+	}
 	port_key(u->port, key, sizeof(key));
 	run_xs_put(r->sim, 0, c->dev.be, key, "");
 }
@@ -278,6 +299,8 @@ static int backend_start(struct ctrl *c, bool restored)
 {
 	struct usbback_config bc;
 
+	if (replaying(c->r))
+		return 0;
 	usbback_config_default(&bc);
 	bc.sim = c->r->sim;
 	bc.self = RUN_DOM0;
@@ -296,6 +319,8 @@ static void backend_stop(struct ctrl *c)
 	struct pvusb_ctrl_result *cr = c->res;
 	struct usbback_stats st;
 
+	if (replaying(c->r))
+		replay_sync(c->r->opt->replay);
 	if (!c->ub)
 		return;
 	usbback_stats(c->ub, &st);
@@ -442,7 +467,8 @@ static void audit_images(struct run *r)
 {
 	struct run_audit a = { .sim = r->sim, .fd = -1 };
 
-	for (unsigned d = 0; d < r->cfg->nr_usb_devices; d++) {
+	for (unsigned d = 0; d < r->cfg->nr_usb_devices && !replaying(r);
+	     d++) {
 		int ci = r->res->devices[d].last_ctrl;
 
 		if (dev_cfg(r, d)->cls != SIMCFG_USB_STORAGE || ci < 0 ||
@@ -594,9 +620,13 @@ static void collect(struct run *r)
 			res->devices[d].ctrls_bound += s.enumerations > 0;
 		}
 	}
-	audit_audio(r);
-	audit_hid(r);
-	collect_replays(r);
+	/* What the devices (and the backend's statistics) say: not in a
+	 * replay, where neither runs. */
+	if (!replaying(r)) {
+		audit_audio(r);
+		audit_hid(r);
+		collect_replays(r);
+	}
 	sim_gnttab_stats(sim_domain_get(r->sim, RUN_GUEST), &gs);
 	res->quarantined = gs.quarantined;
 	res->events = sim_events_run(r->sim);
@@ -646,7 +676,8 @@ static int ctrls_setup(struct run *r, char *err, size_t errlen)
 	r->all = (struct run_devs){ .sim = r->sim, .dev = r->devs_of_run,
 				    .n = r->nr_ctrls, .cfg = r->cfg,
 				    .faults = r->res->faults,
-				    .apply = apply_event, .apply_arg = r };
+				    .apply = apply_event, .apply_arg = r,
+				    .replay = r->opt->replay };
 	for (unsigned i = 0; i < r->nr_ctrls; i++) {
 		r->ctrls[i].dev.all = &r->all;
 		r->ctrls[i].dev.ops = &ctrl_dev_ops;
@@ -763,6 +794,7 @@ int pvusb_run(const struct simcfg *cfg, const struct pvusb_run_options *opt,
 		.trace_flags = opt->trace_flags, .kind = SIM_REC_RUN_PVUSB,
 		.frontend = r.ops->name, .faults = opt->faults,
 		.swarm = opt->swarm, .ops_limit = opt->ops_limit,
+		.replay = opt->replay,
 	}, err, errlen);
 	if (!r.sim)
 		goto out_usbmon;
@@ -776,7 +808,8 @@ int pvusb_run(const struct simcfg *cfg, const struct pvusb_run_options *opt,
 	} else {
 		ctrls_free(&r);
 	}
-	if (sim_record_run_end(r.sim, rc, err, errlen))
+	if (run_sim_record_end(r.sim, opt->replay, &res->replay, rc, err,
+			       errlen))
 		rc = -1;
 	sim_destroy(r.sim);
 out_usbmon:

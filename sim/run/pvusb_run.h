@@ -31,6 +31,7 @@
 #include "sim/cli/simcfg.h"
 #include "sim/devices/usb_replay.h"
 #include "sim/guest/usb_guest.h"
+#include "sim/replay/player.h"
 
 struct sim_fault_decider;
 
@@ -63,6 +64,11 @@ struct pvusb_run_options {
 	/* The backends' decisions (sim/backends/usbback.h); NULL: the fault
 	 * plan and the seed. */
 	const struct sim_fault_decider *decider;
+	/* Replay (sim/replay/player.h): Dom0 is played from this trace's
+	 * records instead of run (no backend, device, image or toolstack
+	 * write); trace_pcap, when set, receives the replay's own records.
+	 * The verdict goes to the result's replay. NULL: an ordinary run. */
+	struct replay_player *replay;
 };
 
 struct pvusb_ctrl_result {
@@ -109,6 +115,7 @@ struct pvusb_run_result {
 	uint64_t sim_time_ns, events, trace_hash;
 	bool time_limit_hit; /* stopped by sim_time_limit, events pending */
 	bool stalled;	     /* stopped with nothing left to happen */
+	struct replay_result replay; /* with options' replay */
 	unsigned nr_ctrls;
 	struct pvusb_ctrl_result ctrls[PVUSB_RUN_MAX_CTRLS];
 	unsigned nr_devices;

@@ -322,14 +322,26 @@ struct sim *run_sim_start(const struct run_sim_args *a, char *err,
 		sc.max_time_ns = a->min_time_limit_ns;
 	sim = sim_create(&sc);
 	sim_trace_log(sim, a->trace);
-	if (sim_record_run_start(sim, a->trace_pcap, a->trace_flags, err,
-				 errlen)) {
+	/* Domains first: the player binds to them (no record is made). */
+	SIM_ASSERT(sim_domain_create(sim, RUN_DOM0, "dom0", &d) == 0);
+	SIM_ASSERT(sim_domain_create(sim, RUN_GUEST, a->cfg->name, &d) == 0);
+	if (a->replay ? replay_attach(a->replay, sim, RUN_DOM0, RUN_GUEST,
+				      a->trace_pcap, err, errlen)
+		      : sim_record_run_start(sim, a->trace_pcap,
+					     a->trace_flags, err, errlen)) {
 		sim_destroy(sim);
 		return NULL;
 	}
 	run_record_head(sim, a->kind, a->cfg, a->seed, a->frontend, a->faults,
 			a->swarm, a->ops_limit, sc.max_time_ns);
-	SIM_ASSERT(sim_domain_create(sim, RUN_DOM0, "dom0", &d) == 0);
-	SIM_ASSERT(sim_domain_create(sim, RUN_GUEST, a->cfg->name, &d) == 0);
 	return sim;
+}
+
+int run_sim_record_end(struct sim *sim, struct replay_player *player,
+		       struct replay_result *replay, int rc, char *err,
+		       size_t errlen)
+{
+	if (!player)
+		return sim_record_run_end(sim, rc, err, errlen);
+	return replay_finish(player, replay, err, errlen) && rc == 0 ? -1 : 0;
 }

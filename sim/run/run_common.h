@@ -14,6 +14,7 @@
 
 #include "sim/check/check.h"
 #include "sim/core/sim.h"
+#include "sim/replay/player.h"
 #include "sim/xen/xen.h"
 
 #define RUN_DOM0  0
@@ -122,6 +123,9 @@ struct run_sim_args {
 	const char *frontend, *faults; /* the options' (faults may be NULL) */
 	bool swarm;
 	uint64_t ops_limit;
+	/* A replay: the player records (and compares) instead of trace_pcap
+	 * being written directly; trace_pcap is its copy. */
+	struct replay_player *replay;
 };
 /* The simulator of a run: created with the seed and the time limit, its
  * recording started (RUN record first), Dom0 and the guest (named after
@@ -129,6 +133,12 @@ struct run_sim_args {
  * cannot start. */
 struct sim *run_sim_start(const struct run_sim_args *a, char *err,
 			  size_t errlen);
+
+/* Ends the run's recording (the replay's verdict into *replay when
+ * replaying); -1 with a message when a file could not be written. */
+int run_sim_record_end(struct sim *sim, struct replay_player *player,
+		       struct replay_result *replay, int rc, char *err,
+		       size_t errlen);
 
 /* A JSON string literal of s. */
 void run_json_str(FILE *out, const char *s);

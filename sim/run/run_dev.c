@@ -136,8 +136,12 @@ void run_dev_suspend(struct run_dev *d)
 		return;
 	fut_suspend(d->fut);
 	d->ops->backend_stop(d);
-	run_xs_put(dev_sim(d), 0, d->fe, "state", "1");
-	run_xs_put(dev_sim(d), 0, d->be, "state", "1");
+	if (d->all->replay) {
+		replay_sync(d->all->replay); /* the writes below, recorded */
+	} else {
+		run_xs_put(dev_sim(d), 0, d->fe, "state", "1");
+		run_xs_put(dev_sim(d), 0, d->be, "state", "1");
+	}
 	if (d->ops->backend_start(d, true) != 0) {
 		run_dev_finish(d);
 		return;
@@ -152,7 +156,10 @@ void run_dev_destroy(struct run_dev *d)
 	if (d->finished)
 		return;
 	d->ops->backend_stop(d);
-	sim_xs_rm(sim_xs(dev_sim(d)), RUN_DOM0, 0, d->be);
+	if (d->all->replay)
+		replay_sync(d->all->replay); /* the removal, recorded */
+	else
+		sim_xs_rm(sim_xs(dev_sim(d)), RUN_DOM0, 0, d->be);
 	run_dev_finish(d);
 	sim_schedule(dev_sim(d), 0, finished_event, d, "run-dev-destroyed");
 }

@@ -55,6 +55,9 @@ struct run_devs {
 	char *faults;
 	void (*apply)(void *arg, const struct simcfg_event *ev);
 	void *apply_arg;
+	/* A replay: Dom0's part of suspend and destroy is played from the
+	 * trace (replay_sync) where the run would act as Dom0. */
+	struct replay_player *replay;
 };
 
 struct run_dev {

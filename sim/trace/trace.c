@@ -23,6 +23,7 @@ struct rec_ring {
 	struct sim_rec_ring d; /* paths owned */
 	uint16_t id;
 	uint32_t last[2]; /* last producer index recorded, per direction */
+	uint32_t last_event[2]; /* last req_event, rsp_event recorded */
 	struct rec_ring *next;
 };
 
@@ -196,11 +197,42 @@ static void ring_check(struct sim_recorder *rec, struct rec_ring *r,
 	r->last[dir] = now;
 }
 
+static const volatile uint32_t *event_idx(const struct rec_ring *r,
+					   enum sim_rec_event_idx which)
+{
+	return which == SIM_REC_REQ_EVENT ? r->d.req_event : r->d.rsp_event;
+}
+
+/* req_event is the backend's to write, rsp_event the frontend's. */
+static void event_check(struct sim_recorder *rec, struct rec_ring *r,
+			enum sim_rec_event_idx which)
+{
+	const volatile uint32_t *p = event_idx(r, which);
+	uint32_t now;
+
+	if (!p)
+		return;
+	now = load_idx(p);
+	if (now == r->last_event[which])
+		return;
+	begin(rec);
+	put16(rec, r->id);
+	put8(rec, (uint8_t)r->d.kind);
+	put8(rec, (uint8_t)which);
+	put32(rec, r->last_event[which]);
+	put32(rec, now);
+	emit(rec, SIM_REC_RING_EVENT,
+	     which == SIM_REC_REQ_EVENT ? r->d.backend : r->d.frontend);
+	r->last_event[which] = now;
+}
+
 static void flush_rings(struct sim_recorder *rec)
 {
 	for (struct rec_ring *r = rec->rings; r; r = r->next) {
 		ring_check(rec, r, SIM_REC_REQUEST);
 		ring_check(rec, r, SIM_REC_RESPONSE);
+		event_check(rec, r, SIM_REC_REQ_EVENT);
+		event_check(rec, r, SIM_REC_RSP_EVENT);
 	}
 }
 
@@ -267,6 +299,10 @@ void sim_rec_ring_attach(struct sim *sim, const struct sim_rec_ring *ring)
 	publish(rec, r, SIM_REC_REQUEST, rsp, req, SIM_REC_F_BEFORE_ATTACH);
 	r->last[SIM_REC_REQUEST] = req;
 	r->last[SIM_REC_RESPONSE] = rsp;
+	for (int w = SIM_REC_REQ_EVENT; w <= SIM_REC_RSP_EVENT; w++)
+		if (event_idx(r, (enum sim_rec_event_idx)w))
+			r->last_event[w] = load_idx(
+			    event_idx(r, (enum sim_rec_event_idx)w));
 	for (tail = &rec->rings; *tail; tail = &(*tail)->next)
 		;
 	*tail = r;
@@ -316,23 +352,35 @@ void sim_rec_flush(struct sim *sim)
 /* ---- event channels ----------------------------------------------------- */
 
 void sim_rec_evtchn_send(struct sim *sim, sim_domid dom, uint32_t port,
-			 bool sent, sim_domid remote, uint32_t remote_port)
+			 bool sent, sim_domid remote, uint32_t remote_port,
+			 const struct sim_rec_delivery *delivery)
 {
 	struct sim_recorder *rec = rec_get(sim);
+	uint8_t flags = 0;
 
 	if (!rec)
 		return;
+	if (delivery)
+		flags = SIM_REC_SEND_SCHEDULED |
+			(delivery->storm ? SIM_REC_SEND_STORM : 0);
 	begin(rec);
 	put32(rec, port);
 	put16(rec, sent ? remote : SIM_REC_DOMID_NONE);
 	put8(rec, sent ? 0 : 1);
 	put8(rec, 0);
 	put32(rec, sent ? remote_port : 0);
+	/* Appended to the first layout: the delivery this send made due. */
+	put64(rec, delivery ? delivery->at_ns : 0);
+	put8(rec, flags);
+	put8(rec, 0);
+	put16(rec, 0);
 	emit(rec, SIM_REC_EVTCHN_SEND, dom);
 }
 
-void sim_rec_evtchn_deliver(struct sim *sim, sim_domid dom, uint32_t port,
-			    sim_domid remote, uint32_t remote_port)
+/* DELIVER, BIND and CLOSE: the port, then its peer. */
+static void evtchn_pair(struct sim *sim, enum sim_rec_type type,
+			sim_domid dom, uint32_t port, sim_domid remote,
+			uint32_t remote_port)
 {
 	struct sim_recorder *rec = rec_get(sim);
 
@@ -343,8 +391,29 @@ void sim_rec_evtchn_deliver(struct sim *sim, sim_domid dom, uint32_t port,
 	put16(rec, remote);
 	put16(rec, 0);
 	put32(rec, remote == SIM_REC_DOMID_NONE ? 0 : remote_port);
-	emit(rec, SIM_REC_EVTCHN_DELIVER, dom);
+	emit(rec, type, dom);
 }
+
+void sim_rec_evtchn_deliver(struct sim *sim, sim_domid dom, uint32_t port,
+			    sim_domid remote, uint32_t remote_port)
+{
+	evtchn_pair(sim, SIM_REC_EVTCHN_DELIVER, dom, port, remote,
+		    remote_port);
+}
+
+void sim_rec_evtchn_bind(struct sim *sim, sim_domid dom, uint32_t port,
+			 sim_domid remote, uint32_t remote_port)
+{
+	evtchn_pair(sim, SIM_REC_EVTCHN_BIND, dom, port, remote, remote_port);
+}
+
+void sim_rec_evtchn_close(struct sim *sim, sim_domid dom, uint32_t port,
+			  sim_domid remote, uint32_t remote_port)
+{
+	evtchn_pair(sim, SIM_REC_EVTCHN_CLOSE, dom, port, remote,
+		    remote_port);
+}
+
 
 /* ---- grants ------------------------------------------------------------- */
 

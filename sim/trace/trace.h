@@ -53,8 +53,11 @@ enum sim_rec_type {
 	SIM_REC_RING_DETACH = 2,
 	SIM_REC_RING_ENTRY = 3,
 	SIM_REC_RING_INDEX = 4,
+	SIM_REC_RING_EVENT = 5,
 	SIM_REC_EVTCHN_SEND = 16,
 	SIM_REC_EVTCHN_DELIVER = 17,
+	SIM_REC_EVTCHN_BIND = 18,
+	SIM_REC_EVTCHN_CLOSE = 19,
 	SIM_REC_GNT_GRANT = 32,
 	SIM_REC_GNT_END = 33,
 	SIM_REC_GNT_MAP = 34,
@@ -98,6 +101,16 @@ enum sim_rec_dir {
 	SIM_REC_RESPONSE = 1,
 };
 
+/* Which event index of a ring a RING_EVENT record is about. */
+enum sim_rec_event_idx {
+	SIM_REC_REQ_EVENT = 0, /* req_event: the backend (consumer) writes it */
+	SIM_REC_RSP_EVENT = 1, /* rsp_event: the frontend writes it */
+};
+
+/* EVTCHN_SEND delivery flags. */
+#define SIM_REC_SEND_SCHEDULED 0x1u /* this send scheduled a delivery */
+#define SIM_REC_SEND_STORM     0x2u /* ... which repeats (evtchn-storm) */
+
 /* ---- the recorder and its sink ------------------------------------------ */
 
 /* Takes one whole record (header and payload) stamped time_ns; returns 0
@@ -131,6 +144,8 @@ struct sim_rec_ring {
 	enum sim_rec_ring_kind kind;
 	const struct sim_grant_map *map; /* unregistered when it ends */
 	const volatile uint32_t *req_prod, *rsp_prod;
+	/* The event indices (RING_EVENT records); NULL: not watched. */
+	const volatile uint32_t *req_event, *rsp_event;
 	const volatile void *entries; /* entry 0 */
 	uint32_t entry_size, nr_ents, gref;
 	sim_domid frontend, backend;
@@ -144,9 +159,23 @@ void sim_rec_flush(struct sim *sim);
 /* The mapping ended: a ring registered on it is detached. */
 void sim_rec_map_gone(struct sim *sim, const struct sim_grant_map *map);
 
-/* sent false: the port had no peer and the event was dropped. */
+/* sent false: the port had no peer and the event was dropped. When the
+ * send scheduled a delivery on the remote port, delivery says when (and
+ * whether it storms); NULL: it scheduled none (one was already due, or
+ * the port was masked, awaiting EOI or without a handler). */
+struct sim_rec_delivery {
+	uint64_t at_ns;
+	bool storm;
+};
 void sim_rec_evtchn_send(struct sim *sim, sim_domid dom, uint32_t port,
-			 bool sent, sim_domid remote, uint32_t remote_port);
+			 bool sent, sim_domid remote, uint32_t remote_port,
+			 const struct sim_rec_delivery *delivery);
+/* dom bound its port to remote_port of remote (an interdomain bind). */
+void sim_rec_evtchn_bind(struct sim *sim, sim_domid dom, uint32_t port,
+			 sim_domid remote, uint32_t remote_port);
+/* dom closed its port; remote SIM_REC_DOMID_NONE: it had no peer. */
+void sim_rec_evtchn_close(struct sim *sim, sim_domid dom, uint32_t port,
+			  sim_domid remote, uint32_t remote_port);
 /* remote SIM_REC_DOMID_NONE: the peer has closed. */
 void sim_rec_evtchn_deliver(struct sim *sim, sim_domid dom, uint32_t port,
 			    sim_domid remote, uint32_t remote_port);

@@ -92,24 +92,33 @@ int sim_recorder_attach(struct sim *sim, FILE *f)
 	return sim_recorder_attach_flags(sim, f, 0);
 }
 
-int sim_recorder_attach_flags(struct sim *sim, FILE *f, unsigned flags)
+int sim_rec_pcap_sink(FILE *f, unsigned flags, struct sim_rec_sink *out)
 {
-	struct pcap_sink *ps;
-	struct sim_rec_sink sink;
+	struct pcap_sink *ps = sim_xcalloc(1, sizeof(*ps));
 	int r;
 
-	if (sim_recorder_attached(sim))
-		return -EEXIST;
-	ps = sim_xcalloc(1, sizeof(*ps));
 	ps->flush_each = (flags & SIM_REC_PCAP_FLUSH_EACH) != 0;
 	r = pcap_sink_open(ps, f);
 	if (r) {
 		free(ps);
 		return r;
 	}
-	sink.write = pcap_sink_write;
-	sink.close = pcap_sink_close;
-	sink.ctx = ps;
+	out->write = pcap_sink_write;
+	out->close = pcap_sink_close;
+	out->ctx = ps;
+	return 0;
+}
+
+int sim_recorder_attach_flags(struct sim *sim, FILE *f, unsigned flags)
+{
+	struct sim_rec_sink sink;
+	int r;
+
+	if (sim_recorder_attached(sim))
+		return -EEXIST;
+	r = sim_rec_pcap_sink(f, flags, &sink);
+	if (r)
+		return r;
 	r = sim_recorder_start(sim, &sink);
 	SIM_ASSERT(r == 0); /* checked above */
 	return 0;

@@ -25,6 +25,10 @@ int sim_recorder_attach(struct sim *sim, FILE *f);
  * assertion) leaves every record so far in the file. */
 #define SIM_REC_PCAP_FLUSH_EACH 0x1u
 int sim_recorder_attach_flags(struct sim *sim, FILE *f, unsigned flags);
+/* The pcap sink itself, for a recorder of one's own making (a replay
+ * compares each record, then hands it to this): 0, or as above. Its
+ * close finishes the file. */
+int sim_rec_pcap_sink(FILE *f, unsigned flags, struct sim_rec_sink *out);
 /* Finish the file: 0, or -EIO if a write failed. Same as
  * sim_recorder_stop. */
 int sim_recorder_detach(struct sim *sim);

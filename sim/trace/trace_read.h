@@ -85,11 +85,20 @@ struct trace_rec {
 			uint32_t port, remote_port;
 			uint16_t remote_domid;
 			uint8_t outcome; /* 0 sent, 1 dropped */
+			/* The delivery the send made due (payloads of 24
+			 * bytes; 0 and 0 in the first 12-byte layout). */
+			uint8_t delivery_flags; /* SIM_REC_SEND_* */
+			uint64_t deliver_at_ns;
 		} evtchn_send;
 		struct {
 			uint32_t port, remote_port;
 			uint16_t remote_domid;
-		} evtchn_deliver;
+		} evtchn_deliver; /* also EVTCHN_BIND and EVTCHN_CLOSE */
+		struct {
+			uint16_t ring_id;
+			uint8_t kind, which; /* enum sim_rec_event_idx */
+			uint32_t old_idx, new_idx;
+		} ring_event;
 		struct {
 			uint32_t ref;
 			uint16_t peer_domid;

@@ -119,19 +119,41 @@ static bool port_deliverable(const struct sim_evtchn_port *p)
 	return p->pending && !p->masked && !p->eoi_outstanding && p->fn;
 }
 
+static bool port_due(const struct sim_evtchn_port *p)
+{
+	return !p->ev && port_deliverable(p);
+}
+
+static void port_schedule(struct sim_evtchn_port *p, uint64_t delay_ns)
+{
+	p->ev = sim_schedule(port_sim(p), delay_ns, port_deliver, p,
+			     "evtchn-deliver");
+}
+
 /* Schedule a delivery if one is due and none is scheduled yet; actor is
- * the domain whose action made it due, and draws for it. */
-static void port_kick(struct sim_evtchn_port *p, sim_domid actor)
+ * the domain whose action made it due, and draws for it. What was
+ * scheduled goes to *out (when not NULL); false: nothing. */
+static bool port_kick_at(struct sim_evtchn_port *p, sim_domid actor,
+			 struct sim_rec_delivery *out)
 {
 	struct sim *sim = port_sim(p);
 	uint64_t delay_ns;
 
-	if (p->ev || !port_deliverable(p))
-		return;
+	if (!port_due(p))
+		return false;
 	delay_ns = sim_config(sim)->evtchn_latency_ns +
 		   sim_jitter(sim, sim_rng_dom(sim, actor));
 	delay_ns = evtchn_inject(p, delay_ns, actor);
-	p->ev = sim_schedule(sim, delay_ns, port_deliver, p, "evtchn-deliver");
+	port_schedule(p, delay_ns);
+	if (out)
+		*out = (struct sim_rec_delivery){ sim_now(sim) + delay_ns,
+						  p->storm };
+	return true;
+}
+
+static void port_kick(struct sim_evtchn_port *p, sim_domid actor)
+{
+	port_kick_at(p, actor, NULL);
 }
 
 static void port_deliver(struct sim *sim, void *arg)
@@ -197,6 +219,7 @@ int sim_evtchn_bind_interdomain(struct sim_domain *d, sim_domid remote,
 	sim_trace(port_sim(p), "evtchn-bind",
 		  (uint64_t)d->id << 32 | p->port,
 		  (uint64_t)remote << 32 | remote_port);
+	sim_rec_evtchn_bind(port_sim(p), d->id, p->port, remote, remote_port);
 	return 0;
 }
 
@@ -221,6 +244,8 @@ int sim_evtchn_send(struct sim_domain *d, uint32_t port)
 {
 	struct sim_evtchn_port *p = port_get(d, port);
 	struct sim_evtchn_port *peer;
+	struct sim_rec_delivery dl;
+	bool sent;
 
 	if (!p)
 		return -EINVAL;
@@ -230,16 +255,48 @@ int sim_evtchn_send(struct sim_domain *d, uint32_t port)
 		d->evstats.dropped++;
 		sim_trace(port_sim(p), "evtchn-send-drop", d->id, port);
 		sim_rec_evtchn_send(port_sim(p), d->id, port, false,
-				    SIM_REC_DOMID_NONE, 0);
+				    SIM_REC_DOMID_NONE, 0, NULL);
 		return 0;
 	}
 	peer = p->peer;
 	sim_trace(port_sim(p), "evtchn-send", (uint64_t)d->id << 32 | port,
 		  (uint64_t)peer->dom->id << 32 | peer->port);
-	sim_rec_evtchn_send(port_sim(p), d->id, port, true, peer->dom->id,
-			    peer->port);
+	/* Kicked before it is recorded (a kick only schedules), so the
+	 * record can say which delivery this send made due. */
 	peer->pending = true;
-	port_kick(peer, d->id);
+	sent = port_kick_at(peer, d->id, &dl);
+	sim_rec_evtchn_send(port_sim(p), d->id, port, true, peer->dom->id,
+			    peer->port, sent ? &dl : NULL);
+	return 0;
+}
+
+int sim_evtchn_send_replayed(struct sim_domain *d, uint32_t port,
+			     const struct sim_rec_delivery *delivery)
+{
+	struct sim_evtchn_port *p = port_get(d, port);
+	struct sim_evtchn_port *peer;
+	struct sim *sim;
+
+	if (!p)
+		return -EINVAL;
+	if (p->state != SIM_PORT_INTERDOMAIN)
+		return sim_evtchn_send(d, port); /* dropped, as recorded */
+	peer = p->peer;
+	sim = port_sim(p);
+	peer->pending = true;
+	if (port_due(peer) != (delivery != NULL))
+		return 1; /* the receiver's port is not as it was */
+	d->evstats.sends++;
+	sim_trace(sim, "evtchn-send", (uint64_t)d->id << 32 | port,
+		  (uint64_t)peer->dom->id << 32 | peer->port);
+	if (delivery) {
+		if (delivery->at_ns < sim_now(sim))
+			return 1;
+		peer->storm = delivery->storm;
+		port_schedule(peer, delivery->at_ns - sim_now(sim));
+	}
+	sim_rec_evtchn_send(sim, d->id, port, true, peer->dom->id, peer->port,
+			    delivery);
 	return 0;
 }
 
@@ -320,6 +377,9 @@ int sim_evtchn_close(struct sim_domain *d, uint32_t port)
 	if (!p)
 		return -EINVAL;
 	sim_trace(port_sim(p), "evtchn-close", d->id, port);
+	sim_rec_evtchn_close(port_sim(p), d->id, port,
+			     p->peer ? p->peer->dom->id : SIM_REC_DOMID_NONE,
+			     p->peer ? p->peer->port : 0);
 	port_close(p, true);
 	return 0;
 }

@@ -131,6 +131,14 @@ int sim_evtchn_set_handler(struct sim_domain *d, uint32_t port,
 /* Sets pending at the other end; if unmasked, a delivery event runs after
  * the configured latency plus jitter. Sends to a closed peer are dropped. */
 int sim_evtchn_send(struct sim_domain *d, uint32_t port);
+/* A send played from a recording (sim/replay): the delivery it makes due
+ * is the recorded one (time and storm; NULL: it made none due) instead
+ * of a draw. 0; 1 when the receiving port is not in the state the
+ * recording implies (a delivery due that was not, or one in the past);
+ * -EINVAL for no such port. */
+struct sim_rec_delivery;
+int sim_evtchn_send_replayed(struct sim_domain *d, uint32_t port,
+			     const struct sim_rec_delivery *delivery);
 int sim_evtchn_mask(struct sim_domain *d, uint32_t port);
 /* Unmasking with an event pending delivers it. */
 int sim_evtchn_unmask(struct sim_domain *d, uint32_t port);
