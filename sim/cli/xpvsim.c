@@ -6,7 +6,7 @@
  *                     [--usbmon FILE]
  *   xpvsim bench CONFIG... (xpvsim_bench.c)
  *   xpvsim sweep CONFIG ... (xpvsim_sweep.c)
- *   xpvsim replay TRACE [--trace FILE] (xpvsim_replay.c)
+ *   xpvsim replay TRACE [--trace FILE] [--report] (xpvsim_replay.c)
  *
  * Options of every run: --seed N, --faults SPEC (sim_faults syntax; replaces
  * the config's plan), --swarm (a plan drawn from the seed), --ops-limit N
@@ -37,7 +37,7 @@ static void usage(FILE *out)
 		"       xpvsim bench CONFIG... [OPTIONS] [--repeat N]\n"
 		"       xpvsim sweep CONFIG [OPTIONS] [--from N] [--to N]\n"
 		"                           [--shrink]\n"
-		"       xpvsim replay TRACE [--trace FILE]\n"
+		"       xpvsim replay TRACE [--trace FILE] [--report]\n"
 		"       xpvsim frontends\n"
 		"OPTIONS: --seed N, --frontend NAME, --faults SPEC, --swarm,\n"
 		"         --ops-limit N, --min-time DURATION (raise the time\n"
@@ -124,6 +124,9 @@ static int own_option(struct xpvsim_args *a, const char *o, const char *v,
 	if (run && strcmp(o, "--json") == 0) {
 		*used = false;
 		a->json = true;
+	} else if (replay && strcmp(o, "--report") == 0) {
+		*used = false;
+		a->report = true;
 	} else if (sweep && strcmp(o, "--shrink") == 0) {
 		*used = false;
 		a->shrink = true;

@@ -26,6 +26,7 @@ struct xpvsim_args {
 	uint64_t seed, repeat, ops_limit, min_time_ns;
 	uint64_t from, to; /* sweep: seeds from..to */
 	bool has_seed, json, swarm, shrink;
+	bool report; /* replay --report: the replayed run's report too */
 };
 
 /* The run options the arguments ask for (logs and traces aside). */

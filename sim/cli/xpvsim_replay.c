@@ -1,8 +1,8 @@
 /*
- * xpvsim replay FILE [--trace OUT]: the run a trace recorded, replayed
+ * xpvsim replay FILE [--trace OUT] [--report]: the run a trace recorded, replayed
  * with Dom0 played from the trace alone (sim/replay/player.h) and the
  * guest side rebuilt from its RUN record; prints "identical" or the first
- * divergence. Exit status: 0 identical, 1 a divergence, 2 an unreadable
+ * divergence (--report: the replayed run's report first). Exit status: 0 identical, 1 a divergence, 2 an unreadable
  * or unreplayable trace (the message names record and byte offset).
  */
 #include <inttypes.h>
@@ -13,6 +13,7 @@
 #include "sim/cli/simcfg.h"
 #include "sim/cli/xpvsim.h"
 #include "sim/replay/player.h"
+#include "sim/run/run_replay.h"
 #include "sim/trace/trace.h"
 
 static const char *faults_of(const struct replay_run *run)
@@ -44,72 +45,6 @@ static void print_verdict(FILE *out, const char *path,
 	fprintf(out, "identical\n");
 }
 
-/* The options the recorded run had, from its RUN record. */
-static void scsi_options(const struct replay_run *run,
-			 struct pvscsi_run_options *opt)
-{
-	memset(opt, 0, sizeof(*opt));
-	opt->seed = run->seed;
-	opt->has_seed = true;
-	opt->frontend = run->frontend;
-	opt->faults = run->swarm ? NULL : run->faults ? run->faults : "none";
-	opt->swarm = run->swarm;
-	opt->ops_limit = run->ops_limit;
-	opt->min_time_limit_ns = run->time_limit_ns;
-}
-
-static void usb_options(const struct replay_run *run,
-			struct pvusb_run_options *opt)
-{
-	memset(opt, 0, sizeof(*opt));
-	opt->seed = run->seed;
-	opt->has_seed = true;
-	opt->frontend = run->frontend;
-	opt->faults = run->swarm ? NULL : run->faults ? run->faults : "none";
-	opt->swarm = run->swarm;
-	opt->ops_limit = run->ops_limit;
-	opt->min_time_limit_ns = run->time_limit_ns;
-}
-
-/* Runs the replay; 0 with the verdict, -1 with a message in err. */
-static int replay_run(struct replay_player *p, const struct simcfg *cfg,
-		      FILE *tee, struct replay_result *res,
-		      uint64_t *violations, char *err, size_t errlen)
-{
-	const struct replay_run *run = replay_run_info(p);
-
-	if (run->kind == SIM_REC_RUN_PVUSB) {
-		struct pvusb_run_options opt;
-		struct pvusb_run_result r;
-
-		usb_options(run, &opt);
-		opt.replay = p;
-		opt.trace_pcap = tee;
-		if (pvusb_run(cfg, &opt, &r, err, errlen))
-			return -1;
-		*res = r.replay;
-		*violations = r.violations_total;
-		if (getenv("XPV_REPLAY_DEBUG"))
-			pvusb_run_print(stderr, cfg, &r);
-		pvusb_run_result_free(&r);
-		return 0;
-	}
-	struct pvscsi_run_options opt;
-	struct pvscsi_run_result r;
-
-	scsi_options(run, &opt);
-	opt.replay = p;
-	opt.trace_pcap = tee;
-	if (pvscsi_run(cfg, &opt, &r, err, errlen))
-		return -1;
-	*res = r.replay;
-	*violations = r.violations_total;
-	if (getenv("XPV_REPLAY_DEBUG"))
-		pvscsi_run_print(stderr, cfg, &r);
-	pvscsi_run_result_free(&r);
-	return 0;
-}
-
 static int replay_loaded(const struct xpvsim_args *a, struct replay_player *p,
 			 FILE *tee)
 {
@@ -125,7 +60,8 @@ static int replay_loaded(const struct xpvsim_args *a, struct replay_player *p,
 			a->config, err);
 		return 2;
 	}
-	if (replay_run(p, cfg, tee, &res, &violations, err, sizeof(err))) {
+	if (run_replay(p, cfg, tee, a->report ? stdout : NULL, &res,
+		       &violations, err, sizeof(err))) {
 		fprintf(stderr, "xpvsim: %s: %s\n", a->config, err);
 		simcfg_free(cfg);
 		return 2;

@@ -782,8 +782,6 @@ static void play(struct replay_player *p, const struct trace_rec *r)
 		play_xs(p, r);
 		break;
 	}
-	if (getenv("XPV_REPLAY_DEBUG"))
-		fprintf(stderr, "play %" PRIu64 " at %" PRIu64 "\n", r->index, sim_now(p->sim));
 	p->st.played++;
 }
 

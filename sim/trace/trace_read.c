@@ -25,6 +25,9 @@
 #define FLAGS_KNOWN	 (SIM_REC_F_BEFORE_ATTACH | SIM_REC_F_TRUNCATED)
 #define XENBUS_STATE_MAX 8u /* Reconfigured */
 #define RUN_FIXED	 48u
+/* EVTCHN_SEND's two layouts: the first, and with the delivery appended. */
+#define SEND_LEN_FIRST	  12u
+#define SEND_LEN_DELIVERY 24u
 
 struct ring {
 	uint8_t kind;
@@ -277,19 +280,86 @@ static int dec_ring_index(struct trace_reader *r, struct trace_rec *rec)
 	return use_ring(r, rec, x->ring_id, x->kind) ? 0 : -1;
 }
 
+/* A RING_EVENT: an event index of a known ring, as RING_INDEX checks. */
+static int dec_ring_event(struct trace_reader *r, struct trace_rec *rec)
+{
+	typeof(rec->u.ring_event) *x = &rec->u.ring_event;
+	const uint8_t *p = rec->payload.p;
+
+	x->ring_id = le16(p);
+	x->kind = p[2];
+	x->which = p[3];
+	x->old_idx = le32(p + 4);
+	x->new_idx = le32(p + 8);
+	if (x->which > SIM_REC_RSP_EVENT)
+		return bad_value(r, rec, "which", x->which);
+	return use_ring(r, rec, x->ring_id, x->kind) ? 0 : -1;
+}
+
+/* The delivery a send made due (the 24-byte layout): a replay schedules
+ * it instead of drawing, so it must be one a run could have made: known
+ * flags, a storm or a time only with a scheduled delivery, that only on
+ * a send that reached its peer, and never before the send. */
+static int check_send_delivery(struct trace_reader *r,
+			       const struct trace_rec *rec)
+{
+	const typeof(rec->u.evtchn_send) *s = &rec->u.evtchn_send;
+	const unsigned known = SIM_REC_SEND_SCHEDULED | SIM_REC_SEND_STORM;
+
+	if (s->delivery_flags & ~known)
+		return fail_rec(
+		    r, rec, "delivery flags 0x%x: unknown bits 0x%x",
+		    (unsigned)s->delivery_flags, s->delivery_flags & ~known);
+	if (!(s->delivery_flags & SIM_REC_SEND_SCHEDULED)) {
+		if (s->delivery_flags & SIM_REC_SEND_STORM)
+			return fail_rec(r, rec,
+					"delivery flags 0x%x: STORM without "
+					"SCHEDULED",
+					(unsigned)s->delivery_flags);
+		if (s->deliver_at_ns)
+			return fail_rec(r, rec,
+					"deliver_at_ns %" PRIu64
+					" without SCHEDULED",
+					s->deliver_at_ns);
+		return 0;
+	}
+	if (s->outcome != 0)
+		return fail_rec(r, rec, "a dropped send with a delivery");
+	if (s->deliver_at_ns < rec->time_ns)
+		return fail_rec(r, rec,
+				"deliver_at_ns %" PRIu64
+				" before the record's time %" PRIu64,
+				s->deliver_at_ns, rec->time_ns);
+	return 0;
+}
+
 static int dec_evtchn_send(struct trace_reader *r, struct trace_rec *rec)
 {
 	typeof(rec->u.evtchn_send) *s = &rec->u.evtchn_send;
 	const uint8_t *p = rec->payload.p;
 
+	/* 12 bytes: files written before the delivery was appended. */
+	if (rec->payload_len != SEND_LEN_FIRST &&
+	    rec->payload_len != SEND_LEN_DELIVERY)
+		return fail_rec(
+		    r, rec,
+		    "EVTCHN_SEND payload of %" PRIu32 " bytes, want %u or %u",
+		    rec->payload_len, SEND_LEN_FIRST, SEND_LEN_DELIVERY);
 	s->port = le32(p);
 	s->remote_domid = le16(p + 4);
 	s->outcome = p[6];
 	s->remote_port = le32(p + 8);
-	return s->outcome > 1 ? bad_value(r, rec, "outcome", s->outcome) : 0;
+	if (s->outcome > 1)
+		return bad_value(r, rec, "outcome", s->outcome);
+	if (rec->payload_len == SEND_LEN_FIRST)
+		return 0;
+	s->deliver_at_ns = le64(p + 12);
+	s->delivery_flags = p[20];
+	return check_send_delivery(r, rec);
 }
 
-static int dec_evtchn_deliver(struct trace_reader *r, struct trace_rec *rec)
+/* EVTCHN_DELIVER, EVTCHN_BIND and EVTCHN_CLOSE: a port and its peer. */
+static int dec_evtchn_pair(struct trace_reader *r, struct trace_rec *rec)
 {
 	const uint8_t *p = rec->payload.p;
 
@@ -547,8 +617,11 @@ static const struct rec_type rec_types[] = {
     {SIM_REC_RING_DETACH, "RING_DETACH", 12, dec_ring_detach},
     {SIM_REC_RING_ENTRY, "RING_ENTRY", 20, dec_ring_entry},
     {SIM_REC_RING_INDEX, "RING_INDEX", 12, dec_ring_index},
-    {SIM_REC_EVTCHN_SEND, "EVTCHN_SEND", 12, dec_evtchn_send},
-    {SIM_REC_EVTCHN_DELIVER, "EVTCHN_DELIVER", 12, dec_evtchn_deliver},
+    {SIM_REC_RING_EVENT, "RING_EVENT", 12, dec_ring_event},
+    {SIM_REC_EVTCHN_SEND, "EVTCHN_SEND", SEND_LEN_FIRST, dec_evtchn_send},
+    {SIM_REC_EVTCHN_DELIVER, "EVTCHN_DELIVER", 12, dec_evtchn_pair},
+    {SIM_REC_EVTCHN_BIND, "EVTCHN_BIND", 12, dec_evtchn_pair},
+    {SIM_REC_EVTCHN_CLOSE, "EVTCHN_CLOSE", 12, dec_evtchn_pair},
     {SIM_REC_GNT_GRANT, "GNT_GRANT", 16, dec_gnt_grant},
     {SIM_REC_GNT_END, "GNT_END", 8, dec_gnt_end},
     {SIM_REC_GNT_MAP, "GNT_MAP", 12, dec_gnt_map},
