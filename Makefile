@@ -4,7 +4,7 @@ PRESET ?= default
 BUILD  := build/$(PRESET)
 JOBS   ?= $(shell nproc)
 
-.PHONY: all deps configure build test test-all demo bench fuzz-bench asan coverage clean
+.PHONY: all deps configure build test test-all demo bench replay-bench fuzz-bench asan coverage clean
 
 all: build
 
@@ -33,6 +33,15 @@ demo: build
 # notifications and host CPU per command. Images go to bench/images/.
 bench: build
 	@$(BUILD)/sim/run/xpvsim bench bench/*.cfg
+
+# Replay speed (README "Traces"): two example runs recorded to
+# bench/traces/, then replayed, next to a bare libpcap loop over the files.
+replay-bench: build
+	@mkdir -p bench/traces
+	@for c in pvscsi-workload pvusb-desk; do \
+		$(BUILD)/sim/run/xpvsim run examples/$$c.cfg \
+			--trace bench/traces/$$c.pcap >/dev/null || exit 1; done
+	@$(BUILD)/sim/run/xpvsim replay-bench bench/traces/*.pcap
 
 # Fuzz sessions per second on one core (fuzz/README.md), without
 # sanitizers (default preset) and with ASan + UBSan (asan-opt preset).

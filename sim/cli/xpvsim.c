@@ -7,6 +7,7 @@
  *   xpvsim bench CONFIG... (xpvsim_bench.c)
  *   xpvsim sweep CONFIG ... (xpvsim_sweep.c)
  *   xpvsim replay TRACE [--trace FILE] [--report] (xpvsim_replay.c)
+ *   xpvsim replay-bench TRACE... (xpvsim_replay_bench.c)
  *
  * Options of every run: --seed N, --faults SPEC (sim_faults syntax; replaces
  * the config's plan), --swarm (a plan drawn from the seed), --ops-limit N
@@ -38,6 +39,7 @@ static void usage(FILE *out)
 		"       xpvsim sweep CONFIG [OPTIONS] [--from N] [--to N]\n"
 		"                           [--shrink]\n"
 		"       xpvsim replay TRACE [--trace FILE] [--report]\n"
+		"       xpvsim replay-bench TRACE... [--repeat N]\n"
 		"       xpvsim frontends\n"
 		"OPTIONS: --seed N, --frontend NAME, --faults SPEC, --swarm,\n"
 		"         --ops-limit N, --min-time DURATION (raise the time\n"
@@ -116,7 +118,8 @@ static int own_option(struct xpvsim_args *a, const char *o, const char *v,
 		      bool *used)
 {
 	bool run = strcmp(a->cmd, "run") == 0;
-	bool bench = strcmp(a->cmd, "bench") == 0;
+	bool bench = strcmp(a->cmd, "bench") == 0 ||
+		     strcmp(a->cmd, "replay-bench") == 0;
 	bool sweep = strcmp(a->cmd, "sweep") == 0;
 	bool replay = strcmp(a->cmd, "replay") == 0;
 
@@ -160,7 +163,8 @@ static int own_option(struct xpvsim_args *a, const char *o, const char *v,
 
 static int add_config(struct xpvsim_args *a, const char *path)
 {
-	if (strcmp(a->cmd, "bench") == 0) {
+	if (strcmp(a->cmd, "bench") == 0 ||
+	    strcmp(a->cmd, "replay-bench") == 0) {
 		if (a->nr_configs == XPVSIM_MAX_CONFIGS) {
 			fprintf(stderr, "xpvsim: bench: at most %d "
 					"configurations\n", XPVSIM_MAX_CONFIGS);
@@ -431,7 +435,8 @@ int main(int argc, char **argv)
 	if (argc < 2 || (strcmp(argv[1], "run") != 0 &&
 			 strcmp(argv[1], "bench") != 0 &&
 			 strcmp(argv[1], "sweep") != 0 &&
-			 strcmp(argv[1], "replay") != 0)) {
+			 strcmp(argv[1], "replay") != 0 &&
+			 strcmp(argv[1], "replay-bench") != 0)) {
 		usage(stderr);
 		return 2;
 	}
@@ -455,5 +460,7 @@ int main(int argc, char **argv)
 		return xpvsim_sweep(&a);
 	if (strcmp(a.cmd, "replay") == 0)
 		return xpvsim_replay(&a);
+	if (strcmp(a.cmd, "replay-bench") == 0)
+		return xpvsim_replay_bench(&a);
 	return cmd_run(&a);
 }

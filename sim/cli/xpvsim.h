@@ -45,5 +45,7 @@ int xpvsim_bench(const struct xpvsim_args *a);
 int xpvsim_sweep(const struct xpvsim_args *a);
 /* xpvsim replay TRACE (config: the trace's path). */
 int xpvsim_replay(const struct xpvsim_args *a);
+/* xpvsim replay-bench TRACE... (configs: the traces). */
+int xpvsim_replay_bench(const struct xpvsim_args *a);
 
 #endif /* SIM_CLI_XPVSIM_H */
