@@ -46,6 +46,7 @@ struct sim {
 	unsigned attach_count;
 	sim_event_fn *clock_hook;
 	void *clock_hook_arg;
+	bool clock_moving; /* the clock hook is running */
 	/* Events run or cancelled, kept for the next sim_schedule: a fuzz
 	 * session schedules hundreds. Linked through their arg field and
 	 * poisoned under ASan, so a stale event is still caught. */
@@ -239,8 +240,11 @@ void sim_set_clock_hook(struct sim *sim, sim_event_fn *fn, void *arg)
 static void clock_set(struct sim *sim, uint64_t t_ns)
 {
 	SIM_ASSERT(t_ns >= sim->now_ns);
-	if (t_ns != sim->now_ns && sim->clock_hook)
+	if (t_ns != sim->now_ns && sim->clock_hook) {
+		sim->clock_moving = true;
 		sim->clock_hook(sim, sim->clock_hook_arg);
+		sim->clock_moving = false;
+	}
 	sim->now_ns = t_ns;
 }
 
@@ -389,6 +393,11 @@ static void run_one(struct sim *sim)
 	void *arg = ev->arg;
 	event_put(sim, ev);
 	fn(sim, arg);
+}
+
+bool sim_clock_moving(const struct sim *sim)
+{
+	return sim->clock_moving;
 }
 
 bool sim_next_event_time(const struct sim *sim, uint64_t *t_ns)

@@ -149,6 +149,9 @@ void sim_detach(struct sim *sim, enum sim_part which);
  * old time still current (the recorder, sim/trace, stamps what happened
  * since its last record with that time). One hook; fn NULL removes it. */
 void sim_set_clock_hook(struct sim *sim, sim_event_fn *fn, void *arg);
+/* Inside the clock hook: the next event is already taken and time is
+ * about to move, so nothing may be scheduled for the current time. */
+bool sim_clock_moving(const struct sim *sim);
 
 /* Simulator bugs (never bad input): print and abort. */
 #define SIM_ASSERT(cond)                                               \

@@ -71,7 +71,7 @@ struct replay_player {
 	sim_domid dom0id, guestid;
 	struct sim_rec_sink tee;
 	bool has_tee, attached;
-	sim_event_id poll_ev;
+	sim_event_id poll_ev, hop_ev;
 
 	struct pmap *maps;
 	size_t nmaps, cmaps;
@@ -305,6 +305,9 @@ static void what_of(const struct item *it, char *out, size_t len)
 
 /* ---- the comparing sink ------------------------------------------------------------ */
 
+static bool gate_open(struct replay_player *p);
+static void rearm_after_guest(struct replay_player *p, uint64_t seen);
+
 static uint64_t le64(const uint8_t *b)
 {
 	uint64_t v = 0;
@@ -387,7 +390,63 @@ static void match(struct replay_player *p, const struct got *g)
 	    e->rec.type == SIM_REC_RING_INDEX)
 		p->st.requests += e->rec.type == SIM_REC_RING_ENTRY;
 	p->gpos++;
+	rearm_after_guest(p, e->rec.index);
 	queue_trim(p);
+}
+
+static void arm(struct replay_player *p, uint64_t at);
+
+/* Dom0 reacted through a xenstore watch between the guest record seen
+ * and its next record: the recording has Dom0's watch firing there. */
+static bool watch_between(struct replay_player *p, uint64_t seen)
+{
+	for (uint64_t i = seen + 1; i < p->dpos; i++) {
+		const struct item *it = item_at(p, i);
+
+		if (it->rec.type == SIM_REC_XS_WATCH_FIRE &&
+		    it->rec.domid == p->dom0id)
+			return true;
+	}
+	return false;
+}
+
+static void hop_event(struct sim *sim, void *arg)
+{
+	struct replay_player *p = arg;
+
+	p->hop_ev = 0;
+	arm(p, sim_now(sim));
+}
+
+/* The guest record just seen (number seen) may be what Dom0's next record
+ * waited for at this very time: Dom0's poll is scheduled now, after what
+ * the guest has scheduled so far, as the model's reaction was. A reaction
+ * to a xenstore watch took the models two steps (the store delivers the
+ * event, then the libxenstore handle runs the model's callback, each a
+ * scheduled event: sim/xenstore/xs_mock.c), so the poll is scheduled one
+ * step later too. Not while the clock moves (nothing may be scheduled for
+ * the current time then; the poll already scheduled, which reschedules
+ * itself while events are due now, covers it). */
+static void rearm_after_guest(struct replay_player *p, uint64_t seen)
+{
+	struct item *next;
+
+	if (sim_clock_moving(p->sim) || !seek_role(p, &p->dpos, ROLE_DOM0) ||
+	    !gate_open(p))
+		return;
+	next = item_at(p, p->dpos);
+	if (next->rec.time_ns != sim_now(p->sim))
+		return;
+	if (!watch_between(p, seen)) {
+		arm(p, sim_now(p->sim));
+		return;
+	}
+	if (p->poll_ev)
+		sim_cancel(p->sim, p->poll_ev);
+	p->poll_ev = 0;
+	if (p->hop_ev)
+		sim_cancel(p->sim, p->hop_ev);
+	p->hop_ev = sim_schedule(p->sim, 0, hop_event, p, "replay-dom0-hop");
 }
 
 static int sink_write(void *ctx, uint64_t time_ns, const void *rec, size_t len)
@@ -872,7 +931,7 @@ void replay_sync(struct replay_player *p)
 	if (!p->attached || p->diverged)
 		return;
 	sim_rec_flush(p->sim);
-	if (play_due(p) && !p->diverged && !p->poll_ev)
+	if (play_due(p) && !p->diverged && !p->poll_ev && !p->hop_ev)
 		arm(p, item_at(p, p->dpos)->rec.time_ns);
 }
 
@@ -1021,10 +1080,11 @@ int replay_finish(struct replay_player *p, struct replay_result *res,
 			rc = -1;
 		}
 	}
-	if (p->poll_ev && p->sim) {
+	if (p->poll_ev && p->sim)
 		sim_cancel(p->sim, p->poll_ev);
-		p->poll_ev = 0;
-	}
+	if (p->hop_ev && p->sim)
+		sim_cancel(p->sim, p->hop_ev);
+	p->poll_ev = p->hop_ev = 0;
 	check_rest(p);
 	while (!p->diverged && seek_role(p, &p->dpos, ROLE_DOM0)) {
 		p->st.not_played++;
