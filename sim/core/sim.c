@@ -46,7 +46,8 @@ struct sim {
 	unsigned attach_count;
 	sim_event_fn *clock_hook;
 	void *clock_hook_arg;
-	bool clock_moving; /* the clock hook is running */
+	bool clock_moving; /* the clock hook is running ... */
+	uint64_t clock_to; /* ... and the clock goes to this next */
 	/* Events run or cancelled, kept for the next sim_schedule: a fuzz
 	 * session schedules hundreds. Linked through their arg field and
 	 * poisoned under ASan, so a stale event is still caught. */
@@ -242,6 +243,7 @@ static void clock_set(struct sim *sim, uint64_t t_ns)
 	SIM_ASSERT(t_ns >= sim->now_ns);
 	if (t_ns != sim->now_ns && sim->clock_hook) {
 		sim->clock_moving = true;
+		sim->clock_to = t_ns;
 		sim->clock_hook(sim, sim->clock_hook_arg);
 		sim->clock_moving = false;
 	}
@@ -395,8 +397,10 @@ static void run_one(struct sim *sim)
 	fn(sim, arg);
 }
 
-bool sim_clock_moving(const struct sim *sim)
+bool sim_clock_moving(const struct sim *sim, uint64_t *to_ns)
 {
+	if (sim->clock_moving && to_ns)
+		*to_ns = sim->clock_to;
 	return sim->clock_moving;
 }
 

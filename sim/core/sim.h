@@ -150,8 +150,9 @@ void sim_detach(struct sim *sim, enum sim_part which);
  * since its last record with that time). One hook; fn NULL removes it. */
 void sim_set_clock_hook(struct sim *sim, sim_event_fn *fn, void *arg);
 /* Inside the clock hook: the next event is already taken and time is
- * about to move, so nothing may be scheduled for the current time. */
-bool sim_clock_moving(const struct sim *sim);
+ * about to move to *to_ns (when not NULL), so nothing may be scheduled
+ * before that. */
+bool sim_clock_moving(const struct sim *sim, uint64_t *to_ns);
 
 /* Simulator bugs (never bad input): print and abort. */
 #define SIM_ASSERT(cond)                                               \

@@ -72,6 +72,7 @@ struct replay_player {
 	struct sim_rec_sink tee;
 	bool has_tee, attached;
 	sim_event_id poll_ev, hop_ev;
+	uint64_t ahead_ns; /* the last time poll_ahead scheduled */
 
 	struct pmap *maps;
 	size_t nmaps, cmaps;
@@ -198,6 +199,8 @@ static bool replayable(const struct trace_rec *r)
 	return r->kind != SIM_REC_EVTCHN_SEND || r->payload_len >= 24;
 }
 
+static void poll_ahead(struct replay_player *p, uint64_t t);
+
 static bool read_one(struct replay_player *p)
 {
 	struct trace_rec r;
@@ -236,6 +239,8 @@ static bool read_one(struct replay_player *p)
 		rebase_rec(&it.rec, it.raw);
 	}
 	queue_push(p, &it);
+	if (it.role == ROLE_DOM0)
+		poll_ahead(p, r.time_ns);
 	return true;
 }
 
@@ -431,7 +436,8 @@ static void rearm_after_guest(struct replay_player *p, uint64_t seen)
 {
 	struct item *next;
 
-	if (sim_clock_moving(p->sim) || !seek_role(p, &p->dpos, ROLE_DOM0) ||
+	if (sim_clock_moving(p->sim, NULL) ||
+	    !seek_role(p, &p->dpos, ROLE_DOM0) ||
 	    !gate_open(p))
 		return;
 	next = item_at(p, p->dpos);
@@ -902,6 +908,8 @@ static void wait_for_guest(struct replay_player *p, uint64_t next_ns)
 		g->rec.index, what, g->rec.time_ns);
 }
 
+/* Every Dom0 record is played by a poll at its time (if its guest
+ * records have come by then). */
 static void step(struct replay_player *p)
 {
 	struct item *next;
@@ -909,12 +917,36 @@ static void step(struct replay_player *p)
 	/* Publications made since the last record are the guest's too. */
 	sim_rec_flush(p->sim);
 	next = play_due(p);
-	if (!next || p->diverged)
-		return;
-	if (next->rec.time_ns > sim_now(p->sim))
-		arm(p, next->rec.time_ns);
-	else
+	if (next && !p->diverged && next->rec.time_ns <= sim_now(p->sim))
 		wait_for_guest(p, next->rec.time_ns);
+}
+
+static void ahead_event(struct sim *sim, void *arg)
+{
+	(void)sim;
+	step(arg);
+}
+
+/* A poll at the time t of a Dom0 record, scheduled as soon as the record
+ * is read: as early as the replay knows of it, which is where the model
+ * scheduled its own event as long as the model did so before the guest's
+ * last record before it (polls scheduled later, when that guest record is
+ * seen, are rearm_after_guest's). The cursors read each Dom0 record at
+ * the latest when the one before it is played, so its poll is always in
+ * the queue before time passes it. */
+static void poll_ahead(struct replay_player *p, uint64_t t)
+{
+	uint64_t now, to;
+
+	if (!p->attached || t == p->ahead_ns)
+		return;
+	now = sim_now(p->sim);
+	if (t <= now)
+		return; /* due now: the step or sync reading it plays it */
+	if (sim_clock_moving(p->sim, &to) && to > t)
+		t = to; /* late already: the comparison will tell */
+	p->ahead_ns = t;
+	sim_schedule(p->sim, t - now, ahead_event, p, "replay-dom0");
 }
 
 static void poll_event(struct sim *sim, void *arg)
@@ -928,11 +960,15 @@ static void poll_event(struct sim *sim, void *arg)
 
 void replay_sync(struct replay_player *p)
 {
+	struct item *next;
+
 	if (!p->attached || p->diverged)
 		return;
 	sim_rec_flush(p->sim);
-	if (play_due(p) && !p->diverged && !p->poll_ev && !p->hop_ev)
-		arm(p, item_at(p, p->dpos)->rec.time_ns);
+	next = play_due(p);
+	if (next && !p->diverged && !p->poll_ev && !p->hop_ev &&
+	    next->rec.time_ns <= sim_now(p->sim))
+		arm(p, sim_now(p->sim));
 }
 
 bool replay_diverged(const struct replay_player *p)
@@ -1044,8 +1080,10 @@ int replay_attach(struct replay_player *p, struct sim *sim, sim_domid dom0,
 		return -1;
 	}
 	p->attached = true;
-	if (seek_role(p, &p->dpos, ROLE_DOM0))
-		arm(p, item_at(p, p->dpos)->rec.time_ns);
+	/* Reads the first Dom0 record: a poll at its time. */
+	if (seek_role(p, &p->dpos, ROLE_DOM0) &&
+	    item_at(p, p->dpos)->rec.time_ns <= sim_now(sim))
+		arm(p, sim_now(sim));
 	return 0;
 }
 

@@ -2,16 +2,20 @@
 # shellcheck disable=SC2016 # the checks are awk conditions: $N are fields
 # test_dissector.sh XPVSIM TSHARK LUA EXAMPLES_DIR
 # The xpvtrace Lua dissector (tools/wireshark/xpvtrace.lua) on traces the
-# simulator records: PVSCSI hotplug, PVUSB desk and classes (iso), and a
-# PVSCSI run whose backend answers with a wrong id (be-bad-id@3).
+# simulator records: PVSCSI hotplug, PVUSB desk and classes (iso), a
+# PVSCSI run whose backend answers with a wrong id (be-bad-id@3), and one
+# whose fifth scheduled event delivery storms (evtchn-storm@5).
 #
 # Every trace: tshark -2 decodes every frame as xpvtrace with a record
 # type, seq = frame number - 1, no Lua error and no error-level expert
 # info (malformed); runs without faults also have no warning, and every
 # response of every ring names its request (xpvtrace.rsp.request_in)
 # while that request names it back (xpvtrace.req.response_in). Decoded
-# values that each run must show are checked field by field. The faulty
-# run shows its unmatched response as a warning, not an error.
+# values that each run must show are checked field by field, among them
+# the records a replay needs: the rings' event indices, event-channel
+# binds and closes, and each send's delivery, which must be the time of
+# the delivery that follows on the remote port. The wrong-id run shows
+# its unmatched response as a warning, not an error.
 set -eu
 xpvsim=$1
 tshark=$2
@@ -37,7 +41,7 @@ record() {
 		{ cat "$scratch/$name.out"; fail "$name: xpvsim run failed"; }
 }
 
-# Columns of $scratch/NAME.tsv, in this order (awk's $1 .. $21).
+# Columns of $scratch/NAME.tsv, in this order (awk's $1 .. $33).
 fields="frame.number frame.protocols _ws.expert.severity _ws.expert.message
 	xpvtrace.type xpvtrace.ring.kind xpvtrace.ring.dir
 	xpvtrace.rsp.request_in xpvtrace.req.response_in
@@ -45,7 +49,12 @@ fields="frame.number frame.protocols _ws.expert.severity _ws.expert.message
 	xpvtrace.scsi.result.status xpvtrace.usb.pipe.type
 	xpvtrace.usb.setup.request xpvtrace.usb.setup.descriptor_type
 	xpvtrace.conn.speed xpvtrace.xenbus.state xpvtrace.xs.path
-	xpvtrace.usb.iso.number_of_packets xpvtrace.seq _ws.col.Info"
+	xpvtrace.usb.iso.number_of_packets xpvtrace.seq _ws.col.Info
+	xpvtrace.ring.event xpvtrace.ring.old_event xpvtrace.ring.new_event
+	xpvtrace.evtchn.deliver_at xpvtrace.evtchn.flags
+	xpvtrace.evtchn.remote_domid xpvtrace.evtchn.remote_port
+	xpvtrace.evtchn.port xpvtrace.domid xpvtrace.time_ns
+	xpvtrace.payload_len xpvtrace.ring.id"
 
 # decode NAME: two-pass dissection of NAME.pcap into NAME.tsv.
 decode() {
@@ -118,17 +127,65 @@ check_paired() {
 	echo "$1: $rsp responses paired both ways"
 }
 
+# check_replay_records NAME: the records a replay needs, decoded. The
+# backend's req_event and the frontend's rsp_event writes, each starting
+# where the ring's previous one of that index ended; binds and closes;
+# sends in the 24-byte layout that scheduled a delivery, which comes on
+# the remote port at exactly the time the send says.
+check_replay_records() {
+	expect_some "$1" "req_event writes of the backend (dom0)" \
+		'$5 == 5 && $22 == 0 && $30 == 0 &&
+		 $21 ~ /^(vscsiif|usbif-urb|usbif-conn) ring [0-9]+ req_event [0-9]+ -> [0-9]+$/'
+	expect_some "$1" "rsp_event writes of the frontend (dom1)" \
+		'$5 == 5 && $22 == 1 && $30 == 1 &&
+		 $21 ~ /^(vscsiif|usbif-urb|usbif-conn) ring [0-9]+ rsp_event [0-9]+ -> [0-9]+$/'
+	awk -F '\t' '
+		$5 == 5 {
+			k = $33 "/" $22
+			if ((k in last) && $23 != last[k]) { print; exit 1 }
+			last[k] = $24
+		}' "$scratch/$1.tsv" ||
+		fail "$1: an event index moved from a value it did not have"
+	expect_some "$1" "event-channel binds" \
+		'$5 == 18 && $21 ~ /^evtchn bind port [0-9]+ to dom 1 port [0-9]+$/'
+	expect_some "$1" "event-channel closes" \
+		'$5 == 19 &&
+		 $21 ~ /^evtchn close port [0-9]+ \((no peer|peer dom [0-9]+ port [0-9]+)\)$/'
+	expect_some "$1" "24-byte sends that scheduled a delivery" \
+		'$5 == 16 && $32 == 24 && $26 == "0x01" && $25 != "" &&
+		 $21 ~ /, delivery at [0-9]+\.[0-9]+$/'
+	expect_none "$1" "EVTCHN_SEND records not of 24 bytes" \
+		'$5 == 16 && $32 != 24'
+	# deliver_at (seconds) against the delivery's time_ns on the
+	# remote domain's port.
+	awk -F '\t' '
+		$5 == 16 && $26 == "0x01" {
+			split($25, t, ".")
+			due[$27 "/" $28] = t[1] * 1000000000 + t[2]
+		}
+		$5 == 17 && (($30 "/" $29) in due) {
+			k = $30 "/" $29
+			if (due[k] != $31) { print; exit 1 }
+			delete due[k]
+			n++
+		}
+		END { if (n == 0) exit 1 }' "$scratch/$1.tsv" ||
+		fail "$1: a delivery not at the time its send scheduled"
+}
+
 record scsi pvscsi-hotplug.cfg
 record desk pvusb-desk.cfg
 record classes pvusb-classes.cfg
 record badid pvscsi-hotplug.cfg --faults be-bad-id@3
-for run in scsi desk classes badid; do
+record storm pvscsi-hotplug.cfg --faults evtchn-storm@5
+for run in scsi desk classes badid storm; do
 	decode "$run"
 	check_common "$run"
 done
 for run in scsi desk classes; do
 	expect_none "$run" "a warning" "\$3 ~ /(^|,)$SEV_WARN(,|\$)/"
 	check_paired "$run"
+	check_replay_records "$run"
 done
 
 # PVSCSI: CDBs by opcode, READ(10) with its LBA, GOOD answers, the
@@ -167,6 +224,17 @@ expect_some classes "ISO requests with packets" '$13 == 0 && $19 > 0'
 expect_some classes "ISO responses paired" \
 	'$5 == 3 && $6 == 2 && $7 == 1 && $8 != "" && $21 ~ /\[ISO (IN|OUT)\]$/'
 expect_some classes "INT requests" '$13 == 1'
+
+# PVUSB: both rings' event indices (URB and conn rings), and the
+# frontend's port closed after the backend's (its peer gone).
+expect_some desk "usbif-urb req_event writes" '$5 == 5 && $6 == 2 && $22 == 0'
+expect_some desk "usbif-conn rsp_event writes" '$5 == 5 && $6 == 3 && $22 == 1'
+expect_some desk "a close of a port whose peer closed" \
+	'$5 == 19 && $27 == 32756 && $21 ~ /^evtchn close port [0-9]+ \(no peer\)$/'
+
+# The storm: the fifth scheduled delivery repeats, and its send says so.
+expect_some storm "a send whose delivery storms" \
+	'$5 == 16 && $26 == "0x03" && $21 ~ /, delivery at [0-9.]+ \(storm\)$/'
 
 # The wrong id: an unmatched vscsiif response is a warning.
 expect_some badid "an unmatched vscsiif response as a warning" \

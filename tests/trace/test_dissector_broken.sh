@@ -197,11 +197,77 @@ want error 'shorter than the 32-byte record header'
 : >"$rec"
 frame
 # 24..: every known record type with an empty payload.
-for t in 1 2 3 4 16 17 32 33 34 35 36 48 49 50 51 52 53; do
+for t in 1 2 3 4 5 16 17 18 19 32 33 34 35 36 48 49 50 51 52 53; do
 	want error 'bytes present, [0-9]+ needed'
 	hdr "$t" 0 >"$rec"
 	frame
 done
+
+# The records a replay needs. An event index of ring 1 (attached above),
+# then one with an index that is neither req_event nor rsp_event.
+want none '^$'
+want info '^vscsiif ring 1 req_event 5 -> 7$'
+{ hdr 5 12; le 1 2; le 1 1; le 0 1; le 5 4; le 7 4; } >"$rec"
+frame
+want warn 'event index 7: neither req_event \(0\) nor rsp_event \(1\)'
+{ hdr 5 12; le 1 2; le 1 1; le 7 1; le 5 4; le 7 4; } >"$rec"
+frame
+# send PORT DOMID REMOTE_PORT OUTCOME [DELIVER_AT FLAGS]: an EVTCHN_SEND
+# payload, in the first 12-byte layout without DELIVER_AT.
+send() {
+	le "$1" 4; le "$2" 2; le "$4" 1; le 0 1; le "$3" 4
+	[ $# -lt 5 ] || { le "$5" 8; le "$6" 1; le 0 3; }
+}
+# at DELAY_NS: the simulated time DELAY_NS after the next frame's.
+at() { echo $((nframe * 1000 + $1)); }
+# A send in the first layout, one that scheduled a delivery 2290 ns
+# later, and one whose delivery storms.
+want none '^$'
+want info '^evtchn send port 3 -> dom 0 port 4$'
+{ hdr 16 12; send 3 0 4 0; } >"$rec"
+frame
+want none '^$'
+want info "^evtchn send port 3 -> dom 0 port 4, delivery at 0\\.$(printf %09d "$(at 2290)")\$"
+{ hdr 16 24; send 3 0 4 0 "$(at 2290)" 1; } >"$rec"
+frame
+want none '^$'
+want info '^evtchn send port 3 -> dom 0 port 4, delivery at [0-9.]+ \(storm\)$'
+{ hdr 16 24; send 3 0 4 0 "$(at 2290)" 3; } >"$rec"
+frame
+# Deliveries the recorder cannot have written: a storm of no delivery,
+# unknown flag bits, a delivery before the send, a time without a
+# delivery, a delivery of a dropped send.
+want warn 'STORM without SCHEDULED'
+{ hdr 16 24; send 3 0 4 0 0 2; } >"$rec"
+frame
+want warn 'delivery flags 0x05: unknown bits'
+{ hdr 16 24; send 3 0 4 0 "$(at 2290)" 5; } >"$rec"
+frame
+want warn 'delivery at 0\.000[0-9]+, before the send \(0\.000[0-9]+\)'
+{ hdr 16 24; send 3 0 4 0 "$(at -1)" 1; } >"$rec"
+frame
+want warn 'a delivery time without SCHEDULED'
+{ hdr 16 24; send 3 0 4 0 "$(at 2290)" 0; } >"$rec"
+frame
+want warn 'a dropped send with a delivery'
+{ hdr 16 24; send 3 0x7ff4 0 1 "$(at 2290)" 1; } >"$rec"
+frame
+# A send of neither layout, and one of 24 bytes cut by the capture.
+want error 'EVTCHN_SEND payload of 16 bytes: 12 \(first layout\) or 24'
+{ hdr 16 16; send 3 0 4 0; le 0 4; } >"$rec"
+frame
+want error 'EVTCHN_SEND delivery: 20 bytes present, 24 needed'
+{ hdr 16 24; send 3 0 4 0; le 0 8; } >"$rec"
+frame 56
+# A bind, and the close of a port that had no peer.
+want none '^$'
+want info '^evtchn bind port 2 to dom 0 port 5$'
+{ hdr 18 12; le 2 4; le 0 2; le 0 2; le 5 4; } >"$rec"
+frame
+want none '^$'
+want info '^evtchn close port 2 \(no peer\)$'
+{ hdr 19 12; le 2 4; le 0x7ff4 2; le 0 2; le 0 4; } >"$rec"
+frame
 
 "$tshark" -2 -X "lua_script:$lua" -r "$out" -T fields -e frame.number \
 	-e frame.protocols -e _ws.expert.severity -e _ws.expert.message \

@@ -3,8 +3,9 @@
  * with libpcap and checked record by record against docs/trace-format.md
  * (link type, nanosecond timestamps equal to simulated time, sequence
  * numbers, payload fields), including the document's example byte for
- * byte, ring publications seen through the page, and the trace hash
- * being the same with and without recording.
+ * byte, ring publications and event indices seen through the page,
+ * event-channel binds, sends with the delivery each scheduled, and
+ * closes, and the trace hash being the same with and without recording.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 #include <xen/io/vscsiif.h>
 
 #include "check_main.h"
+#include "sim/core/fault.h"
 #include "sim/trace/trace_pcap.h"
 #include "sim/xen/xen.h"
 #include "sim/xenstore/xenstore.h"
@@ -178,6 +180,84 @@ START_TEST(xenstore_and_events)
 }
 END_TEST
 
+/* An EVTCHN_SEND of the 24-byte layout: its delivery time and flags. */
+static void check_send(const struct tt_rec *r, uint8_t outcome,
+		       uint64_t deliver_at_ns, uint8_t flags)
+{
+	ck_assert_uint_eq(r->payload_len, 24);
+	ck_assert_uint_eq(r->payload[6], outcome);
+	ck_assert_uint_eq(tt_u64(r->payload + 12), deliver_at_ns);
+	ck_assert_uint_eq(r->payload[20], flags);
+	ck_assert_uint_eq(r->payload[21], 0); /* reserved */
+	ck_assert_uint_eq(tt_u16(r->payload + 22), 0);
+}
+
+/* BIND, CLOSE (and DELIVER): port, remote domid, 0, remote port. */
+static void check_pair(const struct tt_rec *r, sim_domid dom, uint32_t port,
+		       sim_domid remote, uint32_t remote_port)
+{
+	ck_assert_uint_eq(r->payload_len, 12);
+	ck_assert_uint_eq(r->domid, dom);
+	ck_assert_uint_eq(tt_u32(r->payload), port);
+	ck_assert_uint_eq(tt_u16(r->payload + 4), remote);
+	ck_assert_uint_eq(tt_u16(r->payload + 6), 0);
+	ck_assert_uint_eq(tt_u32(r->payload + 8), remote_port);
+}
+
+/* What a replay needs of event channels: dom0's bind; a send that
+ * scheduled a delivery says when (the DELIVER's time), a send while one
+ * is due scheduled none, a stormed delivery is flagged (it repeats);
+ * dom0's close names its peer, the guest's send after it is dropped and
+ * its own close has no peer. */
+START_TEST(evtchn_bind_send_close)
+{
+	struct fx x;
+	struct tt_file t;
+	const struct tt_rec *send[8], *dl[8], *r[8];
+	uint32_t gp, bp;
+
+	fx_init(&x, true);
+	sim_run_until(x.sim, 1000);
+	bind_pair(&x, &gp, &bp);
+	deliveries = 0;
+	ck_assert_int_eq(sim_evtchn_send(x.guest, gp), 0);
+	ck_assert_int_eq(sim_evtchn_send(x.guest, gp), 0);
+	sim_run(x.sim);
+	ck_assert_uint_eq(deliveries, 1);
+	/* The next delivery scheduled storms. */
+	sim_fault_countdown(sim_faults(x.sim), SIM_FAULT_EVTCHN_STORM, 1,
+			    false);
+	ck_assert_int_eq(sim_evtchn_send(x.guest, gp), 0);
+	sim_run(x.sim);
+	ck_assert_uint_eq(deliveries, 3);
+	ck_assert_int_eq(sim_evtchn_close(x.dom0, bp), 0);
+	ck_assert_int_eq(sim_evtchn_send(x.guest, gp), 0);
+	ck_assert_int_eq(sim_evtchn_close(x.guest, gp), 0);
+	fx_read(&x, &t);
+
+	ck_assert_uint_eq(of_type(&t, SIM_REC_EVTCHN_BIND, r, 8), 1);
+	check_pair(r[0], 0, bp, GUEST, gp);
+	ck_assert_uint_eq(r[0]->time_ns, 1000);
+	ck_assert_uint_eq(of_type(&t, SIM_REC_EVTCHN_SEND, send, 8), 4);
+	ck_assert_uint_eq(of_type(&t, SIM_REC_EVTCHN_DELIVER, dl, 8), 3);
+	check_send(send[0], 0, dl[0]->time_ns, SIM_REC_SEND_SCHEDULED);
+	ck_assert_uint_ge(dl[0]->time_ns, 1000 + 2000); /* the latency */
+	check_send(send[1], 0, 0, 0);
+	check_send(send[2], 0, dl[1]->time_ns,
+		   SIM_REC_SEND_SCHEDULED | SIM_REC_SEND_STORM);
+	ck_assert_uint_gt(dl[2]->time_ns, dl[1]->time_ns); /* the repeat */
+	check_send(send[3], 1, 0, 0);
+	ck_assert_uint_eq(tt_u16(send[3]->payload + 4), SIM_REC_DOMID_NONE);
+
+	ck_assert_uint_eq(of_type(&t, SIM_REC_EVTCHN_CLOSE, r, 8), 2);
+	check_pair(r[0], 0, bp, GUEST, gp);
+	check_pair(r[1], GUEST, gp, SIM_REC_DOMID_NONE, 0);
+	ck_assert_uint_gt(r[1]->seq, send[3]->seq);
+	tt_free(&t);
+	sim_destroy(x.sim);
+}
+END_TEST
+
 /* ---- a vscsiif ring driven by hand ---- */
 
 struct ring_fx {
@@ -206,6 +286,8 @@ static void ring_setup(struct fx *x, struct ring_fx *rf, uint32_t pre)
 	    .map = rf->map,
 	    .req_prod = &rf->s->req_prod,
 	    .rsp_prod = &rf->s->rsp_prod,
+	    .req_event = &rf->s->req_event,
+	    .rsp_event = &rf->s->rsp_event,
 	    .entries = rf->s->ring,
 	    .entry_size = sizeof(rf->s->ring[0]),
 	    .nr_ents = __RING_SIZE(rf->s, 4096),
@@ -341,6 +423,58 @@ START_TEST(ring_publications)
 }
 END_TEST
 
+/* RING_EVENT: ring, kind, which, old, new. */
+static void check_event(const struct tt_rec *r, uint8_t which, uint32_t old,
+			uint32_t new_idx, sim_domid writer, uint64_t time_ns)
+{
+	ck_assert_uint_eq(r->payload_len, 12);
+	ck_assert_uint_eq(r->domid, writer);
+	ck_assert_uint_eq(r->time_ns, time_ns);
+	ck_assert_uint_eq(tt_u16(r->payload), 1); /* ring_id */
+	ck_assert_uint_eq(r->payload[2], SIM_REC_RING_VSCSIIF);
+	ck_assert_uint_eq(r->payload[3], which);
+	ck_assert_uint_eq(tt_u32(r->payload + 4), old);
+	ck_assert_uint_eq(tt_u32(r->payload + 8), new_idx);
+}
+
+/* The event indices: the backend's req_event writes and the frontend's
+ * rsp_event store, each recorded by the writer at the time of the write
+ * (the next flush point), from the last value recorded; writes between
+ * two flush points are one record, a value written again none. */
+START_TEST(ring_event_indices)
+{
+	struct fx x;
+	struct ring_fx rf;
+	struct tt_file t;
+	const struct tt_rec *r[8];
+
+	fx_init(&x, true);
+	ring_setup(&x, &rf, 0); /* SHARED_RING_INIT: both indices 1 */
+	sim_run_until(x.sim, 1000);
+	rf.s->req_event = 5; /* the backend */
+	sim_run_until(x.sim, 2000);
+	sim_shm_store(x.sim, &rf.s->rsp_event, 4); /* the frontend */
+	rf.s->rsp_event = 9;
+	sim_run_until(x.sim, 3000);
+	rf.s->req_event = 6;
+	rf.s->req_event = 7;
+	sim_run_until(x.sim, 4000);
+	rf.s->req_event = 7;
+	sim_run_until(x.sim, 5000);
+	sim_gnttab_unmap(rf.map);
+	rf.map = NULL;
+	fx_read(&x, &t);
+
+	ck_assert_uint_eq(of_type(&t, SIM_REC_RING_EVENT, r, 8), 3);
+	check_event(r[0], SIM_REC_REQ_EVENT, 1, 5, 0, 1000);
+	check_event(r[1], SIM_REC_RSP_EVENT, 1, 9, GUEST, 2000);
+	check_event(r[2], SIM_REC_REQ_EVENT, 5, 7, 0, 3000);
+	tt_free(&t);
+	ring_teardown(&x, &rf);
+	sim_destroy(x.sim);
+}
+END_TEST
+
 /* The same steps, recorded or not, give the same trace hash. */
 static uint64_t hash_of_steps(bool record)
 {
@@ -409,7 +543,9 @@ static Suite *suite(void)
 
 	tcase_add_test(tc, doc_example_bytes);
 	tcase_add_test(tc, xenstore_and_events);
+	tcase_add_test(tc, evtchn_bind_send_close);
 	tcase_add_test(tc, ring_publications);
+	tcase_add_test(tc, ring_event_indices);
 	tcase_add_test(tc, hash_unchanged);
 	tcase_add_test(tc, attach_errors);
 	suite_add_tcase(s, tc);

@@ -2,9 +2,11 @@
  * The trace reader (sim/trace/trace_read.h): whole recordings of two
  * examples read back (counts per record type against an independent
  * decoding, the RUN record's text against the configuration file, every
- * ring entry on a ring attached before it), then broken files, each made
- * from a good recording by one precise edit, refused with the exact
- * message naming the record and its byte offset.
+ * ring entry on a ring attached before it, and the records a replay
+ * needs: event indices, binds and closes, each send's delivery), a send
+ * of the first 12-byte layout, then broken files, each made from a good
+ * recording by one precise edit, refused with the exact message naming
+ * the record and its byte offset.
  */
 #include <pcap/pcap.h>
 #include <stdlib.h>
@@ -164,14 +166,226 @@ static int read_all(const struct buf *b, struct tally *t, char *err)
 	return rc;
 }
 
+/* ---- the records a replay needs ------------------------------------------ */
+
+/* What the event-channel and event-index records of a whole run must
+ * agree on, followed record by record. */
+struct replay_check {
+	struct {
+		uint8_t kind;
+		uint16_t fe, be;
+		bool seen[2];
+		uint32_t last[2]; /* per enum sim_rec_event_idx */
+	} ring[1024];	  /* by ring_id */
+	unsigned rings;
+	struct {
+		uint16_t dom[2];
+		uint32_t port[2];
+		bool open;
+	} chan[64]; /* interdomain channels, as BINDs made them */
+	unsigned nchan;
+	struct {
+		uint16_t dom;
+		uint32_t port;
+		uint64_t at_ns;
+	} due[64]; /* deliveries scheduled by sends, not yet seen */
+	unsigned ndue;
+	uint64_t events[2], binds, closes, dropped, scheduled, matched;
+};
+
+/* Each RING_EVENT: a ring attached before, its kind, written by the
+ * index's owner, moving from where the previous record left it. */
+static void rc_ring_event(struct replay_check *c, const struct trace_rec *rec)
+{
+	const typeof(rec->u.ring_event) *e = &rec->u.ring_event;
+	const uint8_t *p = rec->payload.p;
+	uint8_t w = e->which;
+
+	ck_assert_uint_eq(e->ring_id, tt_u16(p));
+	ck_assert_uint_eq(e->kind, p[2]);
+	ck_assert_uint_eq(w, p[3]);
+	ck_assert_uint_eq(e->old_idx, tt_u32(p + 4));
+	ck_assert_uint_eq(e->new_idx, tt_u32(p + 8));
+	ck_assert_uint_ge(e->ring_id, 1);
+	ck_assert_uint_le(e->ring_id, c->rings);
+	ck_assert_uint_eq(e->kind, c->ring[e->ring_id].kind);
+	ck_assert_uint_eq(rec->domid, w == SIM_REC_REQ_EVENT
+					  ? c->ring[e->ring_id].be
+					  : c->ring[e->ring_id].fe);
+	ck_assert_uint_ne(e->old_idx, e->new_idx);
+	if (c->ring[e->ring_id].seen[w])
+		ck_assert_uint_eq(e->old_idx, c->ring[e->ring_id].last[w]);
+	c->ring[e->ring_id].seen[w] = true;
+	c->ring[e->ring_id].last[w] = e->new_idx;
+	c->events[w]++;
+}
+
+/* The open channel with dom's port on one side (*side), or -1. */
+static int rc_channel(const struct replay_check *c, uint16_t dom,
+		      uint32_t port, unsigned *side)
+{
+	for (unsigned i = 0; i < c->nchan; i++)
+		for (unsigned s = 0; s < 2; s++)
+			if (c->chan[i].open && c->chan[i].dom[s] == dom &&
+			    c->chan[i].port[s] == port) {
+				*side = s;
+				return (int)i;
+			}
+	return -1;
+}
+
+/* BIND, CLOSE and DELIVER decode as their bytes say. */
+static void rc_check_pair(const struct trace_rec *rec)
+{
+	const uint8_t *p = rec->payload.p;
+
+	ck_assert_uint_eq(rec->u.evtchn_deliver.port, tt_u32(p));
+	ck_assert_uint_eq(rec->u.evtchn_deliver.remote_domid, tt_u16(p + 4));
+	ck_assert_uint_eq(rec->u.evtchn_deliver.remote_port, tt_u32(p + 8));
+}
+
+/* A bind opens a channel neither of whose ports is in one; a close with
+ * a peer ends the channel to that peer, one without ends none. */
+static void rc_bind_close(struct replay_check *c, const struct trace_rec *rec)
+{
+	const typeof(rec->u.evtchn_deliver) *b = &rec->u.evtchn_deliver;
+	unsigned side = 0;
+	int i = rc_channel(c, rec->domid, b->port, &side);
+
+	rc_check_pair(rec);
+	if (rec->kind == SIM_REC_EVTCHN_BIND) {
+		ck_assert_int_eq(i, -1);
+		ck_assert_int_eq(rc_channel(c, b->remote_domid, b->remote_port,
+					    &side),
+				 -1);
+		ck_assert_uint_lt(c->nchan, 64);
+		c->chan[c->nchan].dom[0] = rec->domid;
+		c->chan[c->nchan].port[0] = b->port;
+		c->chan[c->nchan].dom[1] = b->remote_domid;
+		c->chan[c->nchan].port[1] = b->remote_port;
+		c->chan[c->nchan++].open = true;
+		c->binds++;
+		return;
+	}
+	c->closes++;
+	if (b->remote_domid == SIM_REC_DOMID_NONE) {
+		ck_assert_int_eq(i, -1);
+		ck_assert_uint_eq(b->remote_port, 0);
+		return;
+	}
+	ck_assert_int_ge(i, 0);
+	ck_assert_uint_eq(c->chan[i].dom[!side], b->remote_domid);
+	ck_assert_uint_eq(c->chan[i].port[!side], b->remote_port);
+	c->chan[i].open = false;
+}
+
+/* A send reaches the peer of an open channel or, on none, is dropped; a
+ * delivery it scheduled is remembered for the receiving port. */
+static void rc_send(struct replay_check *c, const struct trace_rec *rec)
+{
+	const typeof(rec->u.evtchn_send) *s = &rec->u.evtchn_send;
+	const uint8_t *p = rec->payload.p;
+	unsigned side = 0;
+	int i = rc_channel(c, rec->domid, s->port, &side);
+
+	ck_assert_uint_eq(rec->payload_len, 24);
+	ck_assert_uint_eq(s->deliver_at_ns, tt_u64(p + 12));
+	ck_assert_uint_eq(s->delivery_flags, p[20]);
+	if (s->outcome == 1) {
+		ck_assert_int_eq(i, -1);
+		ck_assert_uint_eq(s->delivery_flags, 0);
+		c->dropped++;
+		return;
+	}
+	ck_assert_int_ge(i, 0);
+	ck_assert_uint_eq(c->chan[i].dom[!side], s->remote_domid);
+	ck_assert_uint_eq(c->chan[i].port[!side], s->remote_port);
+	/* No fault plan: no storm. */
+	ck_assert(s->delivery_flags == 0 ||
+		  s->delivery_flags == SIM_REC_SEND_SCHEDULED);
+	if (!s->delivery_flags)
+		return;
+	ck_assert_uint_lt(c->ndue, 64);
+	c->due[c->ndue].dom = s->remote_domid;
+	c->due[c->ndue].port = s->remote_port;
+	c->due[c->ndue++].at_ns = s->deliver_at_ns;
+	c->scheduled++;
+}
+
+/* A delivery on a port a send scheduled one for comes at that time. */
+static void rc_deliver(struct replay_check *c, const struct trace_rec *rec)
+{
+	rc_check_pair(rec);
+	for (unsigned i = 0; i < c->ndue; i++) {
+		if (c->due[i].dom != rec->domid ||
+		    c->due[i].port != rec->u.evtchn_deliver.port)
+			continue;
+		ck_assert_uint_eq(rec->time_ns, c->due[i].at_ns);
+		c->due[i] = c->due[--c->ndue];
+		c->matched++;
+		return;
+	}
+}
+
+static void rc_rec(struct replay_check *c, const struct trace_rec *rec)
+{
+	switch (rec->kind) {
+	case SIM_REC_RING_ATTACH:
+		ck_assert_uint_lt(c->rings + 1, 1024);
+		c->ring[++c->rings].kind = rec->u.ring_attach.kind;
+		c->ring[c->rings].fe = rec->u.ring_attach.fe_domid;
+		c->ring[c->rings].be = rec->u.ring_attach.be_domid;
+		break;
+	case SIM_REC_RING_EVENT:
+		rc_ring_event(c, rec);
+		break;
+	case SIM_REC_EVTCHN_BIND:
+	case SIM_REC_EVTCHN_CLOSE:
+		rc_bind_close(c, rec);
+		break;
+	case SIM_REC_EVTCHN_SEND:
+		rc_send(c, rec);
+		break;
+	case SIM_REC_EVTCHN_DELIVER:
+		rc_deliver(c, rec);
+		break;
+	}
+}
+
+/* A whole run's trace, read for the records a replay needs: both event
+ * indices written, channels bound and closed, sends in the 24-byte
+ * layout whose scheduled deliveries all came when they said. */
+static void check_replay_records(const struct buf *trace)
+{
+	static struct replay_check c;
+	char err[TRACE_READ_ERR_MAX];
+	struct trace_reader *r = open_buf(trace, err);
+	struct trace_rec rec;
+	int rc;
+
+	ck_assert_msg(r != NULL, "%s", err);
+	memset(&c, 0, sizeof(c));
+	while ((rc = trace_reader_next(r, &rec)) == 1)
+		rc_rec(&c, &rec);
+	ck_assert_msg(rc == 0, "%s", trace_reader_error(r));
+	trace_reader_close(r);
+	ck_assert_uint_gt(c.events[SIM_REC_REQ_EVENT], 0);
+	ck_assert_uint_gt(c.events[SIM_REC_RSP_EVENT], 0);
+	ck_assert_uint_gt(c.binds, 0);
+	ck_assert_uint_gt(c.closes, 0);
+	ck_assert_uint_gt(c.scheduled, 0);
+	ck_assert_uint_eq(c.matched, c.scheduled);
+}
+
 /* ---- whole recordings ---------------------------------------------------- */
 
 static void check_example(const char *name, uint8_t run_kind)
 {
 	static const uint8_t busy[] = {
-	    SIM_REC_RING_ATTACH,    SIM_REC_RING_ENTRY, SIM_REC_EVTCHN_SEND,
-	    SIM_REC_EVTCHN_DELIVER, SIM_REC_GNT_GRANT,	SIM_REC_GNT_MAP,
-	    SIM_REC_DATA,	    SIM_REC_XS_WRITE,	SIM_REC_XENBUS_STATE,
+	    SIM_REC_RING_ATTACH,   SIM_REC_RING_ENTRY,	   SIM_REC_RING_EVENT,
+	    SIM_REC_EVTCHN_SEND,   SIM_REC_EVTCHN_DELIVER, SIM_REC_EVTCHN_BIND,
+	    SIM_REC_EVTCHN_CLOSE,  SIM_REC_GNT_GRANT,	   SIM_REC_GNT_MAP,
+	    SIM_REC_DATA,	   SIM_REC_XS_WRITE,	   SIM_REC_XENBUS_STATE,
 	};
 	struct buf trace, text;
 	struct tally t;
@@ -201,6 +415,7 @@ static void check_example(const char *name, uint8_t run_kind)
 	tt_free(&tt);
 	ck_assert_uint_eq(t.unknown, 0);
 	ck_assert_uint_gt(t.rings, 0);
+	check_replay_records(&trace);
 
 	/* The RUN record and the configuration text, byte for byte. */
 	ck_assert_ptr_nonnull(r = open_buf(&trace, err));
@@ -277,6 +492,47 @@ static void put64(uint8_t *p, uint64_t v)
 {
 	put32(p, (uint32_t)v);
 	put32(p + 4, (uint32_t)(v >> 32));
+}
+
+/* The payload of record n. */
+static uint8_t *pay(const struct buf *b, uint64_t n)
+{
+	return xrec(b, n) + SIM_REC_HDR_LEN;
+}
+
+/* Record n's payload cut, or grown with zeros, to len bytes: its pcap
+ * lengths and payload_len follow, the records after it move. */
+static void resize_payload(struct buf *b, uint64_t n, uint32_t len)
+{
+	size_t o = rec_off(b, n);
+	uint32_t caplen = tt_u32(b->p + o + 8);
+	uint32_t old = tt_u32(b->p + o + 16 + 28);
+	size_t end = o + 16 + caplen; /* the next record's pcap header */
+	size_t start = end - old;     /* the payload's first byte */
+
+	if (len > old) {
+		b->p = realloc(b->p, b->len + (len - old));
+		ck_assert_ptr_nonnull(b->p);
+	}
+	memmove(b->p + start + len, b->p + end, b->len - end);
+	if (len > old)
+		memset(b->p + end, 0, len - old);
+	b->len = b->len - old + len;
+	put32(b->p + o + 8, caplen - old + len);
+	put32(b->p + o + 12, caplen - old + len);
+	put32(b->p + o + 16 + 28, len);
+}
+
+/* The first EVTCHN_SEND after time 0 that scheduled a delivery. */
+static uint64_t first_scheduled_send(const struct buf *b)
+{
+	for (uint64_t n = 1;; n++) {
+		uint8_t *x = xrec(b, n);
+
+		if (x[5] == SIM_REC_EVTCHN_SEND && tt_u64(x + 16) > 0 &&
+		    pay(b, n)[20] == SIM_REC_SEND_SCHEDULED)
+			return n;
+	}
 }
 
 #define WANT(...) snprintf(want, TRACE_READ_ERR_MAX, NAME ": " __VA_ARGS__)
@@ -443,6 +699,169 @@ static void run_not_first(struct buf *b, char *want)
 	     (unsigned long long)n, rec_off(b, n), tt_u32(xrec(b, n) + 28));
 }
 
+/* EVTCHN_SEND: 12 or 24 bytes, nothing else. */
+static void send_between_layouts(struct buf *b, char *want)
+{
+	uint64_t n = first_of(b, SIM_REC_EVTCHN_SEND);
+
+	resize_payload(b, n, 16);
+	WANT("record %llu (byte offset %zu): EVTCHN_SEND payload of 16 bytes, "
+	     "want 12 or 24",
+	     (unsigned long long)n, rec_off(b, n));
+}
+
+static void send_longer(struct buf *b, char *want)
+{
+	uint64_t n = first_of(b, SIM_REC_EVTCHN_SEND);
+
+	resize_payload(b, n, 28);
+	WANT("record %llu (byte offset %zu): EVTCHN_SEND payload of 28 bytes, "
+	     "want 12 or 24",
+	     (unsigned long long)n, rec_off(b, n));
+}
+
+static void send_flag_unknown(struct buf *b, char *want)
+{
+	uint64_t n = first_scheduled_send(b);
+
+	pay(b, n)[20] |= 0x4;
+	WANT("record %llu (byte offset %zu): delivery flags 0x5: unknown bits "
+	     "0x4",
+	     (unsigned long long)n, rec_off(b, n));
+}
+
+static void send_storm_unscheduled(struct buf *b, char *want)
+{
+	uint64_t n = first_scheduled_send(b);
+
+	pay(b, n)[20] = SIM_REC_SEND_STORM;
+	WANT("record %llu (byte offset %zu): delivery flags 0x2: STORM without "
+	     "SCHEDULED",
+	     (unsigned long long)n, rec_off(b, n));
+}
+
+static void send_delivery_before(struct buf *b, char *want)
+{
+	uint64_t n = first_scheduled_send(b);
+	uint64_t t = tt_u64(xrec(b, n) + 16);
+
+	put64(pay(b, n) + 12, t - 1);
+	WANT("record %llu (byte offset %zu): deliver_at_ns %llu before the "
+	     "record's time %llu",
+	     (unsigned long long)n, rec_off(b, n), (unsigned long long)t - 1,
+	     (unsigned long long)t);
+}
+
+static void send_time_unscheduled(struct buf *b, char *want)
+{
+	uint64_t n = first_scheduled_send(b);
+
+	pay(b, n)[20] = 0;
+	WANT("record %llu (byte offset %zu): deliver_at_ns %llu without "
+	     "SCHEDULED",
+	     (unsigned long long)n, rec_off(b, n),
+	     (unsigned long long)tt_u64(pay(b, n) + 12));
+}
+
+static void send_dropped_scheduled(struct buf *b, char *want)
+{
+	uint64_t n = first_scheduled_send(b);
+
+	pay(b, n)[6] = 1; /* outcome: dropped */
+	WANT("record %llu (byte offset %zu): a dropped send with a delivery",
+	     (unsigned long long)n, rec_off(b, n));
+}
+
+/* RING_EVENT: a ring attached and not detached, of its kind, and an
+ * index that is req_event or rsp_event. */
+static void event_ring_never_attached(struct buf *b, char *want)
+{
+	uint64_t n = first_of(b, SIM_REC_RING_EVENT);
+
+	put16(pay(b, n), 99);
+	WANT("record %llu (byte offset %zu): ring 99 not introduced by a "
+	     "RING_ATTACH",
+	     (unsigned long long)n, rec_off(b, n));
+}
+
+static void event_kind_wrong(struct buf *b, char *want)
+{
+	uint64_t n = first_of(b, SIM_REC_RING_EVENT);
+	uint8_t kind = pay(b, n)[2];
+
+	pay(b, n)[2] = SIM_REC_RING_USBIF_CONN;
+	WANT("record %llu (byte offset %zu): ring %u is of kind %u, the record "
+	     "says %u",
+	     (unsigned long long)n, rec_off(b, n), tt_u16(pay(b, n)), kind,
+	     SIM_REC_RING_USBIF_CONN);
+}
+
+static void event_which_bad(struct buf *b, char *want)
+{
+	uint64_t n = first_of(b, SIM_REC_RING_EVENT);
+
+	pay(b, n)[3] = 2;
+	WANT("record %llu (byte offset %zu): which 2 out of range",
+	     (unsigned long long)n, rec_off(b, n));
+}
+
+/* The last EVTCHN_DELIVER before the first RING_EVENT becomes a
+ * RING_DETACH of that ring (the same 12 payload bytes): the next record
+ * of the ring uses it after its detach. */
+static void event_after_detach(struct buf *b, char *want)
+{
+	uint64_t n = first_of(b, SIM_REC_RING_EVENT), m = n, next;
+	uint16_t id = tt_u16(pay(b, n));
+	uint8_t kind = pay(b, n)[2];
+
+	while (xrec(b, --m)[5] != SIM_REC_EVTCHN_DELIVER)
+		ck_assert_uint_gt(m, 1);
+	ck_assert_uint_gt(m, first_of(b, SIM_REC_RING_ATTACH));
+	xrec(b, m)[5] = SIM_REC_RING_DETACH;
+	put16(pay(b, m), id);
+	pay(b, m)[2] = kind;
+	pay(b, m)[3] = 0;
+	for (next = m + 1; next < n; next++)
+		if (xrec(b, next)[5] >= SIM_REC_RING_DETACH &&
+		    xrec(b, next)[5] <= SIM_REC_RING_EVENT &&
+		    tt_u16(pay(b, next)) == id)
+			break;
+	WANT("record %llu (byte offset %zu): ring %u used after its "
+	     "RING_DETACH",
+	     (unsigned long long)next, rec_off(b, next), id);
+}
+
+/* The fixed payloads of the new types. */
+static void event_short(struct buf *b, char *want)
+{
+	uint64_t n = first_of(b, SIM_REC_RING_EVENT);
+
+	resize_payload(b, n, 8);
+	WANT("record %llu (byte offset %zu): RING_EVENT payload of 8 bytes, "
+	     "want at least 12",
+	     (unsigned long long)n, rec_off(b, n));
+}
+
+static void bind_short(struct buf *b, char *want)
+{
+	uint64_t n = first_of(b, SIM_REC_EVTCHN_BIND);
+
+	resize_payload(b, n, 8);
+	WANT("record %llu (byte offset %zu): EVTCHN_BIND payload of 8 bytes, "
+	     "want at least 12",
+	     (unsigned long long)n, rec_off(b, n));
+}
+
+static void close_short(struct buf *b, char *want)
+{
+	uint64_t n = first_of(b, SIM_REC_EVTCHN_CLOSE);
+
+	resize_payload(b, n, 11);
+	WANT("record %llu (byte offset %zu): EVTCHN_CLOSE payload of 11 bytes, "
+	     "want at least 12",
+	     (unsigned long long)n, rec_off(b, n));
+}
+
 /* A pcap of Ethernet frames, one frame, as libpcap writes it. */
 static void foreign_link(struct buf *b, char *want)
 {
@@ -486,6 +905,20 @@ static const struct {
     {"time_ns not the pcap time", time_not_pcap_time},
     {"RUN after record 0", run_not_first},
     {"foreign link type", foreign_link},
+    {"EVTCHN_SEND of 16 bytes", send_between_layouts},
+    {"EVTCHN_SEND of 28 bytes", send_longer},
+    {"delivery flag unknown", send_flag_unknown},
+    {"STORM without SCHEDULED", send_storm_unscheduled},
+    {"delivery before the send", send_delivery_before},
+    {"delivery time without SCHEDULED", send_time_unscheduled},
+    {"dropped send with a delivery", send_dropped_scheduled},
+    {"RING_EVENT of a ring never attached", event_ring_never_attached},
+    {"RING_EVENT of another kind", event_kind_wrong},
+    {"RING_EVENT which 2", event_which_bad},
+    {"RING_EVENT after the ring's detach", event_after_detach},
+    {"RING_EVENT short", event_short},
+    {"EVTCHN_BIND short", bind_short},
+    {"EVTCHN_CLOSE short", close_short},
 };
 
 START_TEST(refuses_broken_file)
@@ -535,6 +968,56 @@ START_TEST(skips_unknown_type_and_header_bytes)
 	ck_assert_uint_eq(t.records, base.records);
 	ck_assert_uint_eq(t.unknown, 1);
 	ck_assert_uint_eq(t.per_type[200], 1);
+	free(b.p);
+}
+END_TEST
+
+/* A send of the first layout (12 bytes, as files written before the
+ * delivery was appended have it) is read with no delivery; the rest of
+ * the file reads as before. */
+START_TEST(reads_first_send_layout)
+{
+	const struct buf *good = scsi_trace();
+	struct buf b = {malloc(good->len), good->len};
+	char err[TRACE_READ_ERR_MAX];
+	struct trace_reader *r;
+	struct trace_rec rec, was;
+	struct tally t, base;
+	uint64_t n;
+	int rc;
+
+	ck_assert_ptr_nonnull(b.p);
+	memcpy(b.p, good->p, good->len);
+	n = first_scheduled_send(&b);
+	ck_assert_msg(read_all(good, &base, err) == 0, "%s", err);
+	ck_assert_ptr_nonnull(r = open_buf(good, err));
+	while ((rc = trace_reader_next(r, &was)) == 1 && was.index < n)
+		;
+	ck_assert_int_eq(rc, 1);
+	trace_reader_close(r); /* was: its scalar fields only from here */
+	ck_assert_uint_eq(was.u.evtchn_send.delivery_flags,
+			  SIM_REC_SEND_SCHEDULED);
+	ck_assert_uint_gt(was.u.evtchn_send.deliver_at_ns, was.time_ns);
+
+	resize_payload(&b, n, 12);
+	ck_assert_uint_eq(b.len, good->len - 12);
+	ck_assert_msg(read_all(&b, &t, err) == 0, "%s", err);
+	ck_assert_uint_eq(t.records, base.records);
+	ck_assert_ptr_nonnull(r = open_buf(&b, err));
+	while ((rc = trace_reader_next(r, &rec)) == 1 && rec.index < n)
+		;
+	ck_assert_int_eq(rc, 1);
+	ck_assert_uint_eq(rec.kind, SIM_REC_EVTCHN_SEND);
+	ck_assert_uint_eq(rec.payload_len, 12);
+	ck_assert_uint_eq(rec.u.evtchn_send.port, was.u.evtchn_send.port);
+	ck_assert_uint_eq(rec.u.evtchn_send.remote_domid,
+			  was.u.evtchn_send.remote_domid);
+	ck_assert_uint_eq(rec.u.evtchn_send.remote_port,
+			  was.u.evtchn_send.remote_port);
+	ck_assert_uint_eq(rec.u.evtchn_send.outcome, 0);
+	ck_assert_uint_eq(rec.u.evtchn_send.delivery_flags, 0);
+	ck_assert_uint_eq(rec.u.evtchn_send.deliver_at_ns, 0);
+	trace_reader_close(r);
 	free(b.p);
 }
 END_TEST
@@ -611,6 +1094,7 @@ static Suite *suite(void)
 	tcase_add_loop_test(bad, refuses_broken_file, 0,
 			    sizeof(broken) / sizeof(broken[0]));
 	tcase_add_test(bad, skips_unknown_type_and_header_bytes);
+	tcase_add_test(bad, reads_first_send_layout);
 	tcase_add_test(bad, gathers_run_more_pieces);
 	suite_add_tcase(s, bad);
 	return s;

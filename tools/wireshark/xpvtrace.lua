@@ -32,7 +32,9 @@ local DOMID_INVALID = 0x7ff4
 
 local REC = {
 	RING_ATTACH = 1, RING_DETACH = 2, RING_ENTRY = 3, RING_INDEX = 4,
-	EVTCHN_SEND = 16, EVTCHN_DELIVER = 17,
+	RING_EVENT = 5,
+	EVTCHN_SEND = 16, EVTCHN_DELIVER = 17, EVTCHN_BIND = 18,
+	EVTCHN_CLOSE = 19,
 	GNT_GRANT = 32, GNT_END = 33, GNT_MAP = 34, GNT_UNMAP = 35,
 	GNT_COPY = 36,
 	XS_WRITE = 48, XS_MKDIR = 49, XS_RM = 50, XS_SET_PERMS = 51,
@@ -45,6 +47,9 @@ for name, v in pairs(REC) do rec_type_names[v] = name end
 local KIND_VSCSI, KIND_URB, KIND_CONN = 1, 2, 3
 local kind_names = { [1] = "vscsiif", [2] = "usbif-urb", [3] = "usbif-conn" }
 local dir_names = { [0] = "request", [1] = "response" }
+-- RING_EVENT: which event index moved (req_event the backend writes,
+-- rsp_event the frontend).
+local event_idx_names = { [0] = "req_event", [1] = "rsp_event" }
 
 local xenbus_states = {
 	[0] = "Unknown", [1] = "Initialising", [2] = "InitWait",
@@ -231,6 +236,10 @@ local usb_req_recipients = {
 }
 
 local evtchn_outcomes = { [0] = "sent", [1] = "dropped" }
+-- EVTCHN_SEND's two layouts (the delivery appended to the first) and
+-- the delivery flags.
+local SEND_LEN_FIRST, SEND_LEN_DELIVERY = 12, 24
+local SEND_SCHEDULED, SEND_STORM = 0x1, 0x2
 
 -- ---- fields -------------------------------------------------------------
 
@@ -298,6 +307,12 @@ add_field("ring_new_prod", ProtoField.uint32("xpvtrace.ring.new_prod",
 	"New producer index"))
 add_field("ring_attach_in", ProtoField.framenum("xpvtrace.ring.attach_in",
 	"Ring attached in"))
+add_field("ring_event", ProtoField.uint8("xpvtrace.ring.event",
+	"Event index", base.DEC, event_idx_names))
+add_field("ring_old_event", ProtoField.uint32("xpvtrace.ring.old_event",
+	"Previous event index value"))
+add_field("ring_new_event", ProtoField.uint32("xpvtrace.ring.new_event",
+	"New event index value"))
 
 -- request/response pairing
 add_field("rsp_request_in", ProtoField.framenum("xpvtrace.rsp.request_in",
@@ -523,6 +538,17 @@ add_field("evtchn_outcome", ProtoField.uint8("xpvtrace.evtchn.outcome",
 	"Outcome", base.DEC, evtchn_outcomes))
 add_field("evtchn_remote_port", ProtoField.uint32(
 	"xpvtrace.evtchn.remote_port", "Remote port"))
+add_field("evtchn_deliver_at", ProtoField.relative_time(
+	"xpvtrace.evtchn.deliver_at", "Delivery at (simulated time)"))
+add_field("evtchn_deliver_in", ProtoField.relative_time(
+	"xpvtrace.evtchn.deliver_in", "Delivery after the send"))
+add_field("evtchn_flags", ProtoField.uint8("xpvtrace.evtchn.flags",
+	"Delivery flags", base.HEX))
+add_field("evtchn_scheduled", ProtoField.bool(
+	"xpvtrace.evtchn.flags.scheduled", "Scheduled a delivery", 8, nil,
+	SEND_SCHEDULED))
+add_field("evtchn_storm", ProtoField.bool("xpvtrace.evtchn.flags.storm",
+	"The delivery repeats (evtchn-storm)", 8, nil, SEND_STORM))
 
 -- grant table
 add_field("gnt_ref", ProtoField.uint32("xpvtrace.gnt.ref", "Grant reference"))
@@ -1398,6 +1424,27 @@ payload_decoders[REC.RING_INDEX] = function(p, tree, pinfo)
 		dir == 1 and "rsp" or "req", old, new)
 end
 
+payload_decoders[REC.RING_EVENT] = function(p, tree, pinfo)
+	if too_short(p, tree, 12, "RING_EVENT") then return nil end
+	local ring_id, kind = ring_head(p, tree)
+	local which = u8(p, 3)
+	local wt = tree:add(F.ring_event, rng(p, 3, 1))
+	if not event_idx_names[which] then
+		wt:add_proto_expert_info(E.undecoded, string.format(
+			"event index %d: neither req_event (0) nor rsp_event (1)",
+			which))
+	end
+	tree:add_le(F.ring_old_event, rng(p, 4, 4))
+	tree:add_le(F.ring_new_event, rng(p, 8, 4))
+	local r = ring_context(tree, pinfo, ring_id, kind)
+	-- Written for the other end: req_event tells the frontend when to
+	-- notify, rsp_event the backend.
+	if r then set_dst(pinfo, which == 0 and r.fe_domid or r.be_domid) end
+	return string.format("%s ring %d %s %d -> %d",
+		name_of(kind_names, kind, "kind %d"), ring_id,
+		name_of(event_idx_names, which, "event %d"), u32(p, 4), u32(p, 8))
+end
+
 -- The pairing facts of a ring entry: computed in the first pass, reused.
 local function entry_facts(pinfo, ring_id, dir, id, time_ns, req)
 	local f = facts[pinfo.number]
@@ -1467,19 +1514,85 @@ payload_decoders[REC.RING_ENTRY] = function(p, tree, pinfo, hdr)
 	return info
 end
 
-payload_decoders[REC.EVTCHN_SEND] = function(p, tree, pinfo)
-	if too_short(p, tree, 12, "EVTCHN_SEND") then return nil end
+-- Simulated nanoseconds (a UInt64) as an NSTime and as Info text.
+local function ns_time(v)
+	return NSTime.new((v / 1000000000):tonumber(),
+		(v % 1000000000):tonumber())
+end
+local function ns_text(v)
+	return string.format("%d.%09d", (v / 1000000000):tonumber(),
+		(v % 1000000000):tonumber())
+end
+
+-- The delivery a send made due (the 24-byte layout), checked as the
+-- trace reader checks it; returns the Info text it adds.
+local function dissect_send_delivery(p, tree, hdr)
+	local at, flags = rng(p, 12, 8):le_uint64(), u8(p, 20)
+	local scheduled = has_bits(flags, SEND_SCHEDULED)
+	local storm = has_bits(flags, SEND_STORM)
+	local at_t = tree:add(F.evtchn_deliver_at, rng(p, 12, 8), ns_time(at))
+	local ft = tree:add(F.evtchn_flags, rng(p, 20, 1))
+	ft:add(F.evtchn_scheduled, rng(p, 20, 1))
+	ft:add(F.evtchn_storm, rng(p, 20, 1))
+	local function warn(t, fmt, ...)
+		t:add_proto_expert_info(E.protocol, string.format(fmt, ...))
+	end
+	if has_bits(flags, 0xff - SEND_SCHEDULED - SEND_STORM) then
+		warn(ft, "delivery flags 0x%02x: unknown bits", flags)
+	end
+	if not scheduled then
+		if storm then warn(ft, "STORM without SCHEDULED") end
+		if at ~= UInt64(0) then
+			warn(at_t, "a delivery time without SCHEDULED")
+		end
+		return ""
+	end
+	if u8(p, 6) ~= 0 then warn(ft, "a dropped send with a delivery") end
+	if at < hdr.time_u64 then
+		warn(at_t, "delivery at %s, before the send (%s)", ns_text(at),
+			ns_text(hdr.time_u64))
+	else
+		tree:add(F.evtchn_deliver_in, ns_time(at - hdr.time_u64))
+			:set_generated()
+	end
+	return string.format(", delivery at %s%s", ns_text(at),
+		storm and " (storm)" or "")
+end
+
+payload_decoders[REC.EVTCHN_SEND] = function(p, tree, pinfo, hdr)
+	if too_short(p, tree, SEND_LEN_FIRST, "EVTCHN_SEND") then return nil end
 	tree:add_le(F.evtchn_port, rng(p, 0, 4))
 	tree:add_le(F.evtchn_remote_domid, rng(p, 4, 2))
 	tree:add(F.evtchn_outcome, rng(p, 6, 1))
 	tree:add_le(F.evtchn_remote_port, rng(p, 8, 4))
 	set_dst(pinfo, u16(p, 4))
+	local info
 	if u8(p, 6) == 1 then
-		return string.format("evtchn send port %d dropped (no peer)",
+		info = string.format("evtchn send port %d dropped (no peer)",
 			u32(p, 0))
+	else
+		info = string.format("evtchn send port %d -> dom %d port %d",
+			u32(p, 0), u16(p, 4), u32(p, 8))
 	end
-	return string.format("evtchn send port %d -> dom %d port %d", u32(p, 0),
-		u16(p, 4), u32(p, 8))
+	if hdr.payload_len == SEND_LEN_FIRST then return info end
+	if hdr.payload_len ~= SEND_LEN_DELIVERY then
+		tree:add_proto_expert_info(E.malformed, string.format(
+			"EVTCHN_SEND payload of %d bytes: %d (first layout) or %d",
+			hdr.payload_len, SEND_LEN_FIRST, SEND_LEN_DELIVERY))
+		return nil
+	end
+	if too_short(p, tree, SEND_LEN_DELIVERY, "EVTCHN_SEND delivery") then
+		return nil
+	end
+	return info .. dissect_send_delivery(p, tree, hdr)
+end
+
+-- DELIVER, BIND and CLOSE: the port, then its peer.
+local function add_evtchn_pair(p, tree)
+	tree:add_le(F.evtchn_port, rng(p, 0, 4))
+	tree:add_le(F.evtchn_remote_domid, rng(p, 4, 2))
+	tree:add_le(F.evtchn_remote_port, rng(p, 8, 4))
+	return u32(p, 0), u16(p, 4), u32(p, 8)
 end
 
 payload_decoders[REC.EVTCHN_DELIVER] = function(p, tree, pinfo, hdr)
@@ -1487,15 +1600,31 @@ payload_decoders[REC.EVTCHN_DELIVER] = function(p, tree, pinfo, hdr)
 	-- The event travels from the remote end to the header's domain.
 	set_src(pinfo, u16(p, 4))
 	set_dst(pinfo, hdr.domid)
-	tree:add_le(F.evtchn_port, rng(p, 0, 4))
-	tree:add_le(F.evtchn_remote_domid, rng(p, 4, 2))
-	tree:add_le(F.evtchn_remote_port, rng(p, 8, 4))
-	if u16(p, 4) == DOMID_INVALID then
-		return string.format("evtchn deliver port %d (peer closed)",
-			u32(p, 0))
+	local port, remote, remote_port = add_evtchn_pair(p, tree)
+	if remote == DOMID_INVALID then
+		return string.format("evtchn deliver port %d (peer closed)", port)
 	end
 	return string.format("evtchn deliver port %d from dom %d port %d",
-		u32(p, 0), u16(p, 4), u32(p, 8))
+		port, remote, remote_port)
+end
+
+payload_decoders[REC.EVTCHN_BIND] = function(p, tree, pinfo)
+	if too_short(p, tree, 12, "EVTCHN_BIND") then return nil end
+	set_dst(pinfo, u16(p, 4))
+	local port, remote, remote_port = add_evtchn_pair(p, tree)
+	return string.format("evtchn bind port %d to dom %d port %d", port,
+		remote, remote_port)
+end
+
+payload_decoders[REC.EVTCHN_CLOSE] = function(p, tree, pinfo)
+	if too_short(p, tree, 12, "EVTCHN_CLOSE") then return nil end
+	set_dst(pinfo, u16(p, 4))
+	local port, remote, remote_port = add_evtchn_pair(p, tree)
+	if remote == DOMID_INVALID then
+		return string.format("evtchn close port %d (no peer)", port)
+	end
+	return string.format("evtchn close port %d (peer dom %d port %d)",
+		port, remote, remote_port)
 end
 
 local function add_gnt_result(p, tree, off)
@@ -1728,6 +1857,7 @@ local function dissect_header(tvb, pinfo, tree)
 		version = tvb(4, 1):uint(), type = tvb(5, 1):uint(),
 		hdr_len = tvb(6, 2):le_uint(), seq = tvb(8, 8):le_uint64(),
 		time_ns = tvb(16, 8):le_uint64():tonumber(),
+		time_u64 = tvb(16, 8):le_uint64(),
 		domid = tvb(24, 2):le_uint(), flags = tvb(26, 2):le_uint(),
 		payload_len = tvb(28, 4):le_uint(),
 	}
