@@ -852,6 +852,17 @@ static void play(struct replay_player *p, const struct trace_rec *r)
 
 /* ---- when Dom0 acts ------------------------------------------------------------------- */
 
+/* A Dom0 record whose guest records came after its time. */
+static void late(struct replay_player *p, const struct item *it)
+{
+	char what[256];
+
+	what_of(it, what, sizeof(what));
+	diverge(p, "trace record %" PRIu64 ": Dom0's %s (recorded at %" PRIu64
+		   " ns) waited for the frontend until now",
+		it->rec.index, what, it->rec.time_ns);
+}
+
 /* Whether every guest record before Dom0's record at dpos was seen. */
 static bool gate_open(struct replay_player *p)
 {
@@ -867,6 +878,10 @@ static struct item *play_due(struct replay_player *p)
 
 		if (it->rec.time_ns > sim_now(p->sim) || !open)
 			return it; /* its time, or a guest record, to come */
+		if (it->rec.time_ns < sim_now(p->sim)) {
+			late(p, it);
+			return NULL;
+		}
 		play(p, &it->rec);
 		p->dpos++;
 		queue_trim(p);
@@ -886,26 +901,17 @@ static void arm(struct replay_player *p, uint64_t at)
 				  p, "replay-dom0");
 }
 
-/* Dom0's next record waits for the guest record at gpos. While other
- * events are due now the guest may still make it; after them it cannot
- * be made at its time any more. */
-static void wait_for_guest(struct replay_player *p, uint64_t next_ns)
+/* Dom0's next record waits for the guest record at gpos: while other
+ * events are due now the guest may still make it, so Dom0 looks again
+ * after them. After them it can only come from the run's end (teardown
+ * acts outside events) or late, which the comparison reports (a record
+ * never made, replay_finish). */
+static void wait_for_guest(struct replay_player *p)
 {
-	struct item *g;
 	uint64_t t;
-	char what[256];
 
-	if (sim_next_event_time(p->sim, &t) && t == sim_now(p->sim)) {
+	if (sim_next_event_time(p->sim, &t) && t == sim_now(p->sim))
 		arm(p, sim_now(p->sim));
-		return;
-	}
-	if (next_ns < sim_now(p->sim))
-		return; /* played inline late; the comparison will tell */
-	g = item_at(p, p->gpos);
-	what_of(g, what, sizeof(what));
-	diverge(p, "trace record %" PRIu64 ": the frontend did not make %s "
-		   "(recorded at %" PRIu64 " ns)",
-		g->rec.index, what, g->rec.time_ns);
 }
 
 /* Every Dom0 record is played by a poll at its time (if its guest
@@ -918,7 +924,7 @@ static void step(struct replay_player *p)
 	sim_rec_flush(p->sim);
 	next = play_due(p);
 	if (next && !p->diverged && next->rec.time_ns <= sim_now(p->sim))
-		wait_for_guest(p, next->rec.time_ns);
+		wait_for_guest(p);
 }
 
 static void ahead_event(struct sim *sim, void *arg)
