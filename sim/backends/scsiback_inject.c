@@ -15,6 +15,8 @@
 #include <string.h>
 #include <xenstore.h>
 
+#include "../trace/trace.h"
+
 static bool sb_hit(struct scsiback *sb, enum sim_fault f)
 {
 	if (!sim_fault_decide(sb->sim, sb->cfg.decider, f,
@@ -124,6 +126,7 @@ static void sb_rewrite_fire(struct sim *sim, void *arg)
 	slot->rqid ^= (uint16_t)(1 + sb_draw(sb, 0xffff));
 	slot->rslt ^= (int32_t)(1 + sb_draw(sb, 0x7fffffff));
 	sim_trace(sim, "scsiback-rewrite", rw->idx, slot->rqid);
+	sim_rec_ring_rewritten(sim, sb->ring_map, rw->idx);
 	free(rw);
 }
 

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <xenstore.h>
 
+#include "../trace/trace.h"
+
 static bool ub_hit(struct usbback *ub, enum sim_fault f)
 {
 	if (!sim_fault_decide(ub->sim, ub->cfg.decider, f,
@@ -197,6 +199,7 @@ static void ub_rewrite_fire(struct sim *sim, void *arg)
 	slot->id ^= (uint16_t)(1 + ub_draw(ub, 0xffff));
 	slot->status ^= (int32_t)(1 + ub_draw(ub, INT32_MAX));
 	sim_trace(sim, "usbback-rewrite", rw->idx, slot->id);
+	sim_rec_ring_rewritten(sim, ub->urb_map, rw->idx);
 	free(rw);
 }
 

@@ -28,8 +28,9 @@
 #define PAGE_BYTES	4096u
 
 enum role {
-	ROLE_SKIP,  /* a consequence (deliveries, watch firings) or RUN */
-	ROLE_GUEST, /* the guest side did it: the replay must do it too */
+	ROLE_SKIP,  /* what does not replay (Dom0's watches), or RUN */
+	ROLE_GUEST, /* the guest side did it, or the simulator did it to
+		     * either side: the replay must do it too */
 	ROLE_DOM0,  /* Dom0 did it: the player does it */
 };
 
@@ -50,6 +51,7 @@ struct pmap {
 /* A ring Dom0 attached, by its id in the file. */
 struct pring {
 	uint8_t *page; /* NULL: not attached */
+	const struct sim_grant_map *map;
 	uint32_t nr_ents, entry_size;
 };
 
@@ -146,7 +148,15 @@ static enum role role_of(int type, unsigned domid, const uint8_t *payload,
 		if (type == SIM_REC_RING_EVENT && payload[3] == 1)
 			return is_guest ? ROLE_GUEST : ROLE_SKIP;
 		return is_dom0 ? ROLE_DOM0 : ROLE_SKIP;
+	case SIM_REC_EVTCHN_DELIVER:
+		/* Deliveries follow from sends and EOIs both sides made, at
+		 * the times recorded: each side's, compared. */
+		return is_guest || is_dom0 ? ROLE_GUEST : ROLE_SKIP;
+	case SIM_REC_XS_WATCH_FIRE:
+		/* The guest's watches; Dom0's were the models' own. */
+		return is_guest ? ROLE_GUEST : ROLE_SKIP;
 	case SIM_REC_EVTCHN_SEND:
+	case SIM_REC_EVTCHN_EOI:
 	case SIM_REC_EVTCHN_BIND:
 	case SIM_REC_EVTCHN_CLOSE:
 	case SIM_REC_XS_WRITE:
@@ -163,8 +173,8 @@ static enum role role_of(int type, unsigned domid, const uint8_t *payload,
 	case SIM_REC_DATA:
 		return is_dom0 ? ROLE_DOM0 : ROLE_SKIP;
 	default:
-		/* Deliveries, watch firings and xenbus states follow from
-		 * the above; RING_DETACH from an unmap; RUN describes. */
+		/* Xenbus states follow from writes, RING_DETACH from an
+		 * unmap; RUN describes. */
 		return ROLE_SKIP;
 	}
 }
@@ -231,8 +241,12 @@ static bool read_one(struct replay_player *p)
 		return false;
 	}
 	it.rec = r;
-	it.role = role_of(r.type, r.domid, r.payload.p, r.payload.len,
-			  p->dom0id, p->guestid);
+	/* A type this reader does not know is not played (its fields were
+	 * not decoded), as the format asks of readers. */
+	it.role = r.kind == TRACE_REC_UNKNOWN
+			  ? ROLE_SKIP
+			  : role_of(r.type, r.domid, r.payload.p, r.payload.len,
+				    p->dom0id, p->guestid);
 	if (it.role != ROLE_SKIP) {
 		it.raw = sim_xmalloc(r.caplen);
 		memcpy(it.raw, r.raw, r.caplen);
@@ -591,7 +605,7 @@ static void play_attach(struct replay_player *p, const struct trace_rec *r)
 		return;
 	}
 	page = sim_grant_map_addr(m->map);
-	*ring = (struct pring){ page, a->nr_ents, a->entry_size };
+	*ring = (struct pring){ page, m->map, a->nr_ents, a->entry_size };
 	fe = cstr(&a->fe_path);
 	be = cstr(&a->be_path);
 	d = (struct sim_rec_ring){
@@ -632,7 +646,9 @@ static void store_idx(uint8_t *page, unsigned off, uint32_t v)
 	__atomic_store_n((uint32_t *)(page + off), v, __ATOMIC_RELEASE);
 }
 
-/* A response entry; the last of its publication moves rsp_prod. */
+/* A response entry; the last of its publication moves rsp_prod. A slot
+ * rewritten after its publication (be-rsp-rewrite) changes silently, as
+ * the model's did: not announced to the double-fetch observer. */
 static void play_entry(struct replay_player *p, const struct trace_rec *r)
 {
 	typeof(r->u.ring_entry) const *e = &r->u.ring_entry;
@@ -649,6 +665,10 @@ static void play_entry(struct replay_player *p, const struct trace_rec *r)
 	}
 	slot = ring->page + SRING_ENTRIES + (size_t)e->slot * e->entry_size;
 	memcpy(slot, e->entry.p, e->entry_size);
+	if (r->flags & SIM_REC_F_REWRITTEN) {
+		sim_rec_ring_rewritten(p->sim, ring->map, e->idx);
+		return;
+	}
 	/* New contents, as the models announce theirs (double fetches). */
 	sim_shm_publish(p->sim, slot, e->entry_size);
 	if (e->idx + 1 == e->prod) {
@@ -692,6 +712,9 @@ static void play_data(struct replay_player *p, const struct trace_rec *r)
 		return;
 	}
 	at = (uint8_t *)sim_grant_map_addr(m->map) + d->offset;
+	sim_rec_data(p->sim, p->dom0id, d->granter_domid, d->ref,
+		     d->to_granted, (enum sim_rec_data_kind)d->what, d->offset,
+		     d->bytes.p, (uint32_t)d->bytes.len);
 	if (d->to_granted) {
 		memcpy(at, d->bytes.p, d->bytes.len);
 		sim_shm_publish(p->sim, at, (uint32_t)d->bytes.len);
@@ -711,13 +734,12 @@ static void play_data(struct replay_player *p, const struct trace_rec *r)
 }
 
 /* The player's end of an event channel takes events as the backend models
- * did: late EOI, given at once. */
+ * did, with late EOI; the EOIs are the recorded ones (play_eoi). */
 static void on_event(struct sim *sim, void *arg, uint32_t port)
 {
-	struct replay_player *p = arg;
-
 	(void)sim;
-	sim_evtchn_eoi(p->dom0, port);
+	(void)arg;
+	(void)port;
 }
 
 static void play_evtchn(struct replay_player *p, const struct trace_rec *r)
@@ -746,24 +768,29 @@ static void play_evtchn(struct replay_player *p, const struct trace_rec *r)
 					      : strerror(-rc));
 }
 
-static void play_send(struct replay_player *p, const struct trace_rec *r)
+/* A send or an EOI of Dom0's: the delivery it made due is the recorded
+ * one, not a draw of the models' random stream. */
+static void play_kick(struct replay_player *p, const struct trace_rec *r)
 {
 	typeof(r->u.evtchn_send) const *s = &r->u.evtchn_send;
 	struct sim_rec_delivery dl = {
 		s->deliver_at_ns, (s->delivery_flags & SIM_REC_SEND_STORM) != 0
 	};
 	bool due = s->delivery_flags & SIM_REC_SEND_SCHEDULED;
-	int rc = sim_evtchn_send_replayed(p->dom0, s->port, due ? &dl : NULL);
+	bool eoi = r->kind == SIM_REC_EVTCHN_EOI;
+	int rc = eoi ? sim_evtchn_eoi_replayed(p->dom0, s->port,
+					       due ? &dl : NULL)
+		     : sim_evtchn_send_replayed(p->dom0, s->port,
+						due ? &dl : NULL);
 
 	if (rc)
-		diverge(p, "trace record %" PRIu64 ": Dom0's event send on "
+		diverge(p, "trace record %" PRIu64 ": Dom0's event %s on "
 			   "port %u: %s",
-			r->index, s->port,
+			r->index, eoi ? "EOI" : "send", s->port,
 			rc < 0 ? "no such port in the replay"
-			       : due ? "the guest's port cannot take the "
-				       "recorded delivery"
-				     : "the guest's port would take a "
-				       "delivery the recording did not make");
+			: due  ? "the port cannot take the recorded delivery"
+			       : "the port would take a delivery the "
+				 "recording did not make");
 }
 
 static void play_xs(struct replay_player *p, const struct trace_rec *r)
@@ -841,7 +868,8 @@ static void play(struct replay_player *p, const struct trace_rec *r)
 		play_evtchn(p, r);
 		break;
 	case SIM_REC_EVTCHN_SEND:
-		play_send(p, r);
+	case SIM_REC_EVTCHN_EOI:
+		play_kick(p, r);
 		break;
 	default:
 		play_xs(p, r);

@@ -339,6 +339,21 @@ void sim_rec_map_gone(struct sim *sim, const struct sim_grant_map *map)
 	ring_free(r);
 }
 
+void sim_rec_ring_rewritten(struct sim *sim, const struct sim_grant_map *map,
+			    uint32_t idx)
+{
+	struct sim_recorder *rec = rec_get(sim);
+	struct rec_ring *r;
+
+	if (!rec)
+		return;
+	for (r = rec->rings; r && r->d.map != map; r = r->next)
+		;
+	if (r)
+		emit_entry(rec, r, SIM_REC_RESPONSE, idx,
+			   r->last[SIM_REC_RESPONSE], SIM_REC_F_REWRITTEN);
+}
+
 void sim_rec_ring_pushed(struct sim *sim)
 {
 	rec_get(sim);
@@ -351,18 +366,29 @@ void sim_rec_flush(struct sim *sim)
 
 /* ---- event channels ----------------------------------------------------- */
 
+/* The delivery a send or an EOI made due: 8 bytes of time, 4 of flags. */
+static void put_delivery(struct sim_recorder *rec,
+			 const struct sim_rec_delivery *delivery)
+{
+	uint8_t flags = 0;
+
+	if (delivery)
+		flags = SIM_REC_SEND_SCHEDULED |
+			(delivery->storm ? SIM_REC_SEND_STORM : 0);
+	put64(rec, delivery ? delivery->at_ns : 0);
+	put8(rec, flags);
+	put8(rec, 0);
+	put16(rec, 0);
+}
+
 void sim_rec_evtchn_send(struct sim *sim, sim_domid dom, uint32_t port,
 			 bool sent, sim_domid remote, uint32_t remote_port,
 			 const struct sim_rec_delivery *delivery)
 {
 	struct sim_recorder *rec = rec_get(sim);
-	uint8_t flags = 0;
 
 	if (!rec)
 		return;
-	if (delivery)
-		flags = SIM_REC_SEND_SCHEDULED |
-			(delivery->storm ? SIM_REC_SEND_STORM : 0);
 	begin(rec);
 	put32(rec, port);
 	put16(rec, sent ? remote : SIM_REC_DOMID_NONE);
@@ -370,11 +396,26 @@ void sim_rec_evtchn_send(struct sim *sim, sim_domid dom, uint32_t port,
 	put8(rec, 0);
 	put32(rec, sent ? remote_port : 0);
 	/* Appended to the first layout: the delivery this send made due. */
-	put64(rec, delivery ? delivery->at_ns : 0);
-	put8(rec, flags);
-	put8(rec, 0);
-	put16(rec, 0);
+	put_delivery(rec, delivery);
 	emit(rec, SIM_REC_EVTCHN_SEND, dom);
+}
+
+void sim_rec_evtchn_eoi(struct sim *sim, sim_domid dom, uint32_t port,
+			const struct sim_rec_delivery *delivery)
+{
+	struct sim_recorder *rec = rec_get(sim);
+
+	if (!rec)
+		return;
+	/* EVTCHN_SEND's layout, with no remote named. */
+	begin(rec);
+	put32(rec, port);
+	put16(rec, SIM_REC_DOMID_NONE);
+	put8(rec, 0);
+	put8(rec, 0);
+	put32(rec, 0);
+	put_delivery(rec, delivery);
+	emit(rec, SIM_REC_EVTCHN_EOI, dom);
 }
 
 /* DELIVER, BIND and CLOSE: the port, then its peer. */

@@ -47,6 +47,7 @@
 /* Header flags. */
 #define SIM_REC_F_BEFORE_ATTACH 0x1u /* request published before attach */
 #define SIM_REC_F_TRUNCATED	0x2u /* a string was cut to its limit */
+#define SIM_REC_F_REWRITTEN	0x4u /* a published slot changed afterwards */
 
 enum sim_rec_type {
 	SIM_REC_RING_ATTACH = 1,
@@ -58,6 +59,7 @@ enum sim_rec_type {
 	SIM_REC_EVTCHN_DELIVER = 17,
 	SIM_REC_EVTCHN_BIND = 18,
 	SIM_REC_EVTCHN_CLOSE = 19,
+	SIM_REC_EVTCHN_EOI = 20,
 	SIM_REC_GNT_GRANT = 32,
 	SIM_REC_GNT_END = 33,
 	SIM_REC_GNT_MAP = 34,
@@ -152,6 +154,11 @@ struct sim_rec_ring {
 	const char *frontend_path, *backend_path;
 };
 void sim_rec_ring_attach(struct sim *sim, const struct sim_rec_ring *ring);
+/* A backend rewrote the response at idx after publishing it (the
+ * be-rsp-rewrite injection): recorded as a RING_ENTRY flagged
+ * REWRITTEN with the slot's bytes now. */
+void sim_rec_ring_rewritten(struct sim *sim, const struct sim_grant_map *map,
+			    uint32_t idx);
 /* A backend pushed responses (after RING_PUSH_RESPONSES*). */
 void sim_rec_ring_pushed(struct sim *sim);
 /* Record ring publications seen since the last flush. */
@@ -173,6 +180,10 @@ void sim_rec_evtchn_send(struct sim *sim, sim_domid dom, uint32_t port,
 /* dom bound its port to remote_port of remote (an interdomain bind). */
 void sim_rec_evtchn_bind(struct sim *sim, sim_domid dom, uint32_t port,
 			 sim_domid remote, uint32_t remote_port);
+/* dom gave the late EOI of its port; delivery: the delivery that made
+ * due (an event that came meanwhile, or a storm's repeat), or NULL. */
+void sim_rec_evtchn_eoi(struct sim *sim, sim_domid dom, uint32_t port,
+			const struct sim_rec_delivery *delivery);
 /* dom closed its port; remote SIM_REC_DOMID_NONE: it had no peer. */
 void sim_rec_evtchn_close(struct sim *sim, sim_domid dom, uint32_t port,
 			  sim_domid remote, uint32_t remote_port);

@@ -22,9 +22,11 @@
 #define PCAP_REC_HDR	 16u  /* each pcap record header */
 #define NAME_MAX_LEN	 200u /* of the file name kept for messages */
 #define REC_MAGIC	 "XPVT"
-#define FLAGS_KNOWN	 (SIM_REC_F_BEFORE_ATTACH | SIM_REC_F_TRUNCATED)
 #define XENBUS_STATE_MAX 8u /* Reconfigured */
 #define RUN_FIXED	 48u
+/* The header flags of the format. */
+#define FLAGS_KNOWN                                                            \
+	(SIM_REC_F_BEFORE_ATTACH | SIM_REC_F_TRUNCATED | SIM_REC_F_REWRITTEN)
 /* EVTCHN_SEND's two layouts: the first, and with the delivery appended. */
 #define SEND_LEN_FIRST	  12u
 #define SEND_LEN_DELIVERY 24u
@@ -245,6 +247,9 @@ static int dec_ring_entry(struct trace_reader *r, struct trace_rec *rec)
 		return too_short(r, rec, "its entry");
 	if (e->dir > SIM_REC_RESPONSE)
 		return bad_value(r, rec, "direction", e->dir);
+	/* Only a backend's response is recorded rewritten (be-rsp-rewrite). */
+	if ((rec->flags & SIM_REC_F_REWRITTEN) && e->dir != SIM_REC_RESPONSE)
+		return fail_rec(r, rec, "flag REWRITTEN on a request");
 	ring = use_ring(r, rec, e->ring_id, e->kind);
 	if (!ring)
 		return -1;
@@ -356,6 +361,17 @@ static int dec_evtchn_send(struct trace_reader *r, struct trace_rec *rec)
 	s->deliver_at_ns = le64(p + 12);
 	s->delivery_flags = p[20];
 	return check_send_delivery(r, rec);
+}
+
+/* EVTCHN_EOI: a late EOI and the delivery it made due, in EVTCHN_SEND's
+ * 24-byte layout (no remote named), decoded into u.evtchn_send. */
+static int dec_evtchn_eoi(struct trace_reader *r, struct trace_rec *rec)
+{
+	if (rec->payload_len != SEND_LEN_DELIVERY)
+		return fail_rec(
+		    r, rec, "EVTCHN_EOI payload of %" PRIu32 " bytes, want %u",
+		    rec->payload_len, SEND_LEN_DELIVERY);
+	return dec_evtchn_send(r, rec);
 }
 
 /* EVTCHN_DELIVER, EVTCHN_BIND and EVTCHN_CLOSE: a port and its peer. */
@@ -622,6 +638,7 @@ static const struct rec_type rec_types[] = {
     {SIM_REC_EVTCHN_DELIVER, "EVTCHN_DELIVER", 12, dec_evtchn_pair},
     {SIM_REC_EVTCHN_BIND, "EVTCHN_BIND", 12, dec_evtchn_pair},
     {SIM_REC_EVTCHN_CLOSE, "EVTCHN_CLOSE", 12, dec_evtchn_pair},
+    {SIM_REC_EVTCHN_EOI, "EVTCHN_EOI", SEND_LEN_DELIVERY, dec_evtchn_eoi},
     {SIM_REC_GNT_GRANT, "GNT_GRANT", 16, dec_gnt_grant},
     {SIM_REC_GNT_END, "GNT_END", 8, dec_gnt_end},
     {SIM_REC_GNT_MAP, "GNT_MAP", 12, dec_gnt_map},
@@ -663,6 +680,10 @@ static int decode_payload(struct trace_reader *r, struct trace_rec *rec)
 	if ((rec->flags & SIM_REC_F_BEFORE_ATTACH) &&
 	    rec->type != SIM_REC_RING_ENTRY)
 		return fail_rec(r, rec, "flag BEFORE_ATTACH on a %s record",
+				t->name);
+	if ((rec->flags & SIM_REC_F_REWRITTEN) &&
+	    rec->type != SIM_REC_RING_ENTRY)
+		return fail_rec(r, rec, "flag REWRITTEN on a %s record",
 				t->name);
 	if (r->config_pending && rec->type != SIM_REC_RUN_MORE)
 		return fail_rec(r, rec,

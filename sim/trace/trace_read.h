@@ -89,7 +89,7 @@ struct trace_rec {
 			 * bytes; 0 and 0 in the first 12-byte layout). */
 			uint8_t delivery_flags; /* SIM_REC_SEND_* */
 			uint64_t deliver_at_ns;
-		} evtchn_send;
+		} evtchn_send; /* also EVTCHN_EOI */
 		struct {
 			uint32_t port, remote_port;
 			uint16_t remote_domid;

@@ -324,11 +324,35 @@ int sim_evtchn_unmask(struct sim_domain *d, uint32_t port)
 int sim_evtchn_eoi(struct sim_domain *d, uint32_t port)
 {
 	struct sim_evtchn_port *p = port_get(d, port);
+	struct sim_rec_delivery dl;
+	bool due;
 
 	if (!p)
 		return -EINVAL;
 	p->eoi_outstanding = false;
-	port_kick(p, d->id);
+	due = port_kick_at(p, d->id, &dl);
+	sim_rec_evtchn_eoi(port_sim(p), d->id, port, due ? &dl : NULL);
+	return 0;
+}
+
+int sim_evtchn_eoi_replayed(struct sim_domain *d, uint32_t port,
+			    const struct sim_rec_delivery *delivery)
+{
+	struct sim_evtchn_port *p = port_get(d, port);
+	struct sim *sim;
+
+	if (!p)
+		return -EINVAL;
+	sim = port_sim(p);
+	p->eoi_outstanding = false;
+	if (port_due(p) != (delivery != NULL) ||
+	    (delivery && delivery->at_ns < sim_now(sim)))
+		return 1; /* the port is not as it was */
+	if (delivery) {
+		p->storm = delivery->storm;
+		port_schedule(p, delivery->at_ns - sim_now(sim));
+	}
+	sim_rec_evtchn_eoi(sim, d->id, port, delivery);
 	return 0;
 }
 

@@ -139,6 +139,10 @@ int sim_evtchn_send(struct sim_domain *d, uint32_t port);
 struct sim_rec_delivery;
 int sim_evtchn_send_replayed(struct sim_domain *d, uint32_t port,
 			     const struct sim_rec_delivery *delivery);
+/* The same for a late EOI: the delivery it makes due is the recorded
+ * one. Same returns. */
+int sim_evtchn_eoi_replayed(struct sim_domain *d, uint32_t port,
+			    const struct sim_rec_delivery *delivery);
 int sim_evtchn_mask(struct sim_domain *d, uint32_t port);
 /* Unmasking with an event pending delivers it. */
 int sim_evtchn_unmask(struct sim_domain *d, uint32_t port);

@@ -13,9 +13,10 @@
 # while that request names it back (xpvtrace.req.response_in). Decoded
 # values that each run must show are checked field by field, among them
 # the records a replay needs: the rings' event indices, event-channel
-# binds and closes, and each send's delivery, which must be the time of
-# the delivery that follows on the remote port. The wrong-id run shows
-# its unmatched response as a warning, not an error.
+# binds, closes and late EOIs, and the delivery each send or EOI made
+# due, which must be the time of the delivery that follows on its port.
+# The wrong-id run shows its unmatched response as a warning, not an
+# error.
 set -eu
 xpvsim=$1
 tshark=$2
@@ -130,15 +131,16 @@ check_paired() {
 # check_replay_records NAME: the records a replay needs, decoded. The
 # backend's req_event and the frontend's rsp_event writes, each starting
 # where the ring's previous one of that index ended; binds and closes;
-# sends in the 24-byte layout that scheduled a delivery, which comes on
-# the remote port at exactly the time the send says.
+# late EOIs; sends in the 24-byte layout that scheduled a delivery, which
+# comes on the remote port at exactly the time the send says (as one an
+# EOI made due comes on its own port).
 check_replay_records() {
 	expect_some "$1" "req_event writes of the backend (dom0)" \
 		'$5 == 5 && $22 == 0 && $30 == 0 &&
-		 $21 ~ /^(vscsiif|usbif-urb|usbif-conn) ring [0-9]+ req_event [0-9]+ -> [0-9]+$/'
+		 $21 ~ /^[a-z-]+ ring [0-9]+ req_event [0-9]+ -> [0-9]+$/'
 	expect_some "$1" "rsp_event writes of the frontend (dom1)" \
 		'$5 == 5 && $22 == 1 && $30 == 1 &&
-		 $21 ~ /^(vscsiif|usbif-urb|usbif-conn) ring [0-9]+ rsp_event [0-9]+ -> [0-9]+$/'
+		 $21 ~ /^[a-z-]+ ring [0-9]+ rsp_event [0-9]+ -> [0-9]+$/'
 	awk -F '\t' '
 		$5 == 5 {
 			k = $33 "/" $22
@@ -156,12 +158,18 @@ check_replay_records() {
 		 $21 ~ /, delivery at [0-9]+\.[0-9]+$/'
 	expect_none "$1" "EVTCHN_SEND records not of 24 bytes" \
 		'$5 == 16 && $32 != 24'
+	expect_some "$1" "late EOIs" \
+		'$5 == 20 && $32 == 24 && $21 ~ /^evtchn eoi port [0-9]+/'
 	# deliver_at (seconds) against the delivery's time_ns on the
-	# remote domain's port.
+	# remote domain's port (an EOI's: its own).
 	awk -F '\t' '
 		$5 == 16 && $26 == "0x01" {
 			split($25, t, ".")
 			due[$27 "/" $28] = t[1] * 1000000000 + t[2]
+		}
+		$5 == 20 && $26 == "0x01" {
+			split($25, t, ".")
+			due[$30 "/" $29] = t[1] * 1000000000 + t[2]
 		}
 		$5 == 17 && (($30 "/" $29) in due) {
 			k = $30 "/" $29
@@ -185,6 +193,8 @@ done
 for run in scsi desk classes; do
 	expect_none "$run" "a warning" "\$3 ~ /(^|,)$SEV_WARN(,|\$)/"
 	check_paired "$run"
+done
+for run in scsi desk classes storm; do
 	check_replay_records "$run"
 done
 
@@ -232,9 +242,13 @@ expect_some desk "usbif-conn rsp_event writes" '$5 == 5 && $6 == 3 && $22 == 1'
 expect_some desk "a close of a port whose peer closed" \
 	'$5 == 19 && $27 == 32756 && $21 ~ /^evtchn close port [0-9]+ \(no peer\)$/'
 
-# The storm: the fifth scheduled delivery repeats, and its send says so.
+# The storm: the fifth scheduled delivery repeats, and its send says so;
+# the repeat is made due by the receiver's late EOI.
 expect_some storm "a send whose delivery storms" \
 	'$5 == 16 && $26 == "0x03" && $21 ~ /, delivery at [0-9.]+ \(storm\)$/'
+expect_some storm "an EOI that scheduled a delivery" \
+	'$5 == 20 && $26 == "0x01" &&
+	 $21 ~ /^evtchn eoi port [0-9]+, delivery at [0-9]+\.[0-9]+$/'
 
 # The wrong id: an unmatched vscsiif response is a warning.
 expect_some badid "an unmatched vscsiif response as a warning" \

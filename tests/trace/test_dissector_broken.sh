@@ -56,12 +56,13 @@ frame() {
 	nframe=$((nframe + 1))
 }
 
-# hdr TYPE PAYLOAD_LEN [HDR_LEN [VERSION [MAGIC]]]: a record header
-# whose seq is the frame's (the frame about to be appended).
+# hdr TYPE PAYLOAD_LEN [HDR_LEN [VERSION [MAGIC [FLAGS]]]]: a record
+# header whose seq is the frame's (the frame about to be appended).
 hdr() {
 	printf '%s' "${5:-XPVT}"
 	le "${4:-1}" 1; le "$1" 1; le "${3:-32}" 2
-	le "$nframe" 8; le $((nframe * 1000)) 8; le 1 2; le 0 2; le "$2" 4
+	le "$nframe" 8; le $((nframe * 1000)) 8; le 1 2; le "${6:-0}" 2
+	le "$2" 4
 }
 
 # want SEVERITY REGEX: the frame about to be appended must carry expert
@@ -197,7 +198,7 @@ want error 'shorter than the 32-byte record header'
 : >"$rec"
 frame
 # 24..: every known record type with an empty payload.
-for t in 1 2 3 4 5 16 17 18 19 32 33 34 35 36 48 49 50 51 52 53; do
+for t in 1 2 3 4 5 16 17 18 19 20 32 33 34 35 36 48 49 50 51 52 53; do
 	want error 'bytes present, [0-9]+ needed'
 	hdr "$t" 0 >"$rec"
 	frame
@@ -243,7 +244,7 @@ frame
 want warn 'delivery flags 0x05: unknown bits'
 { hdr 16 24; send 3 0 4 0 "$(at 2290)" 5; } >"$rec"
 frame
-want warn 'delivery at 0\.000[0-9]+, before the send \(0\.000[0-9]+\)'
+want warn 'delivery at 0\.000[0-9]+, before the record.s time \(0\.000[0-9]+\)'
 { hdr 16 24; send 3 0 4 0 "$(at -1)" 1; } >"$rec"
 frame
 want warn 'a delivery time without SCHEDULED'
@@ -259,6 +260,20 @@ frame
 want error 'EVTCHN_SEND delivery: 20 bytes present, 24 needed'
 { hdr 16 24; send 3 0 4 0; le 0 8; } >"$rec"
 frame 56
+# A late EOI that made a delivery due, and one of 12 bytes.
+want none '^$'
+want info '^evtchn eoi port 2, delivery at [0-9.]+$'
+{ hdr 20 24; send 2 0x7ff4 0 0 "$(at 1000)" 1; } >"$rec"
+frame
+want error 'EVTCHN_EOI: 12 bytes present, 24 needed'
+{ hdr 20 12; send 2 0x7ff4 0 0; } >"$rec"
+frame
+# A response of ring 1 rewritten after its publication (flag REWRITTEN):
+# a warning, and no pairing (it answers no request).
+want warn 'slot rewritten by its producer after publication'
+want info '^vscsi rsp rqid 1 .*\(rewritten\)$'
+{ hdr 3 272 32 1 XPVT 4; entry_head 1 1 1 0 252; le 1 2; zeros 250; } >"$rec"
+frame
 # A bind, and the close of a port that had no peer.
 want none '^$'
 want info '^evtchn bind port 2 to dom 0 port 5$'

@@ -4,8 +4,9 @@
  * (link type, nanosecond timestamps equal to simulated time, sequence
  * numbers, payload fields), including the document's example byte for
  * byte, ring publications and event indices seen through the page,
- * event-channel binds, sends with the delivery each scheduled, and
- * closes, and the trace hash being the same with and without recording.
+ * event-channel binds, sends and late EOIs with the delivery each
+ * scheduled, and closes, and the trace hash being the same with and
+ * without recording.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -253,6 +254,59 @@ START_TEST(evtchn_bind_send_close)
 	check_pair(r[0], 0, bp, GUEST, gp);
 	check_pair(r[1], GUEST, gp, SIM_REC_DOMID_NONE, 0);
 	ck_assert_uint_gt(r[1]->seq, send[3]->seq);
+	tt_free(&t);
+	sim_destroy(x.sim);
+}
+END_TEST
+
+/* Late EOI (dom0's handler takes events as the backend models do): a
+ * send while the EOI is outstanding schedules nothing; the EOI makes that
+ * event's delivery due and says when; an EOI with nothing pending
+ * schedules none. EOI records name the port and no remote. */
+START_TEST(evtchn_late_eoi)
+{
+	struct fx x;
+	struct tt_file t;
+	const struct tt_rec *send[4], *dl[4], *eoi[4];
+	uint32_t gp, bp;
+
+	fx_init(&x, true);
+	ck_assert_int_eq(sim_evtchn_alloc_unbound(x.guest, 0, &gp), 0);
+	ck_assert_int_eq(sim_evtchn_bind_interdomain(x.dom0, GUEST, gp, &bp),
+			 0);
+	ck_assert_int_eq(
+	    sim_evtchn_set_handler(x.dom0, bp, count_event, NULL, true), 0);
+	deliveries = 0;
+	ck_assert_int_eq(sim_evtchn_send(x.guest, gp), 0);
+	sim_run(x.sim);
+	ck_assert_int_eq(sim_evtchn_send(x.guest, gp), 0);
+	sim_run(x.sim);
+	ck_assert_uint_eq(deliveries, 1); /* the EOI is outstanding */
+	ck_assert_int_eq(sim_evtchn_eoi(x.dom0, bp), 0);
+	sim_run(x.sim);
+	ck_assert_uint_eq(deliveries, 2);
+	ck_assert_int_eq(sim_evtchn_eoi(x.dom0, bp), 0);
+	sim_run(x.sim);
+	ck_assert_uint_eq(deliveries, 2);
+	ck_assert_int_eq(sim_evtchn_close(x.dom0, bp), 0);
+	ck_assert_int_eq(sim_evtchn_close(x.guest, gp), 0);
+	fx_read(&x, &t);
+
+	ck_assert_uint_eq(of_type(&t, SIM_REC_EVTCHN_SEND, send, 4), 2);
+	ck_assert_uint_eq(of_type(&t, SIM_REC_EVTCHN_DELIVER, dl, 4), 2);
+	ck_assert_uint_eq(of_type(&t, SIM_REC_EVTCHN_EOI, eoi, 4), 2);
+	check_send(send[0], 0, dl[0]->time_ns, SIM_REC_SEND_SCHEDULED);
+	check_send(send[1], 0, 0, 0);
+	check_send(eoi[0], 0, dl[1]->time_ns, SIM_REC_SEND_SCHEDULED);
+	ck_assert_uint_lt(eoi[0]->seq, dl[1]->seq);
+	check_send(eoi[1], 0, 0, 0);
+	for (unsigned i = 0; i < 2; i++) {
+		ck_assert_uint_eq(eoi[i]->domid, 0);
+		ck_assert_uint_eq(tt_u32(eoi[i]->payload), bp);
+		ck_assert_uint_eq(tt_u16(eoi[i]->payload + 4),
+				  SIM_REC_DOMID_NONE);
+		ck_assert_uint_eq(tt_u32(eoi[i]->payload + 8), 0);
+	}
 	tt_free(&t);
 	sim_destroy(x.sim);
 }
@@ -544,6 +598,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, doc_example_bytes);
 	tcase_add_test(tc, xenstore_and_events);
 	tcase_add_test(tc, evtchn_bind_send_close);
+	tcase_add_test(tc, evtchn_late_eoi);
 	tcase_add_test(tc, ring_publications);
 	tcase_add_test(tc, ring_event_indices);
 	tcase_add_test(tc, hash_unchanged);

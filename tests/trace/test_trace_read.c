@@ -3,8 +3,9 @@
  * examples read back (counts per record type against an independent
  * decoding, the RUN record's text against the configuration file, every
  * ring entry on a ring attached before it, and the records a replay
- * needs: event indices, binds and closes, each send's delivery), a send
- * of the first 12-byte layout, then broken files, each made from a good
+ * needs: event indices, binds and closes, the delivery each send or late
+ * EOI made due), a send of the first 12-byte layout, then broken files,
+ * each made from a good
  * recording by one precise edit, refused with the exact message naming
  * the record and its byte offset.
  */
@@ -176,7 +177,7 @@ struct replay_check {
 		uint16_t fe, be;
 		bool seen[2];
 		uint32_t last[2]; /* per enum sim_rec_event_idx */
-	} ring[1024];	  /* by ring_id */
+	} ring[1024];		  /* by ring_id */
 	unsigned rings;
 	struct {
 		uint16_t dom[2];
@@ -188,9 +189,9 @@ struct replay_check {
 		uint16_t dom;
 		uint32_t port;
 		uint64_t at_ns;
-	} due[64]; /* deliveries scheduled by sends, not yet seen */
+	} due[64]; /* deliveries sends and EOIs scheduled, not yet seen */
 	unsigned ndue;
-	uint64_t events[2], binds, closes, dropped, scheduled, matched;
+	uint64_t events[2], binds, closes, eois, scheduled, matched;
 };
 
 /* Each RING_EVENT: a ring attached before, its kind, written by the
@@ -221,8 +222,8 @@ static void rc_ring_event(struct replay_check *c, const struct trace_rec *rec)
 }
 
 /* The open channel with dom's port on one side (*side), or -1. */
-static int rc_channel(const struct replay_check *c, uint16_t dom,
-		      uint32_t port, unsigned *side)
+static int rc_channel(const struct replay_check *c, uint16_t dom, uint32_t port,
+		      unsigned *side)
 {
 	for (unsigned i = 0; i < c->nchan; i++)
 		for (unsigned s = 0; s < 2; s++)
@@ -255,9 +256,8 @@ static void rc_bind_close(struct replay_check *c, const struct trace_rec *rec)
 	rc_check_pair(rec);
 	if (rec->kind == SIM_REC_EVTCHN_BIND) {
 		ck_assert_int_eq(i, -1);
-		ck_assert_int_eq(rc_channel(c, b->remote_domid, b->remote_port,
-					    &side),
-				 -1);
+		ck_assert_int_eq(
+		    rc_channel(c, b->remote_domid, b->remote_port, &side), -1);
 		ck_assert_uint_lt(c->nchan, 64);
 		c->chan[c->nchan].dom[0] = rec->domid;
 		c->chan[c->nchan].port[0] = b->port;
@@ -279,37 +279,58 @@ static void rc_bind_close(struct replay_check *c, const struct trace_rec *rec)
 	c->chan[i].open = false;
 }
 
-/* A send reaches the peer of an open channel or, on none, is dropped; a
- * delivery it scheduled is remembered for the receiving port. */
-static void rc_send(struct replay_check *c, const struct trace_rec *rec)
+/* The delivery a send or an EOI scheduled (no fault plan: no storm),
+ * remembered for the receiving port. */
+static void rc_due(struct replay_check *c, const struct trace_rec *rec,
+		   uint16_t dom, uint32_t port)
 {
 	const typeof(rec->u.evtchn_send) *s = &rec->u.evtchn_send;
 	const uint8_t *p = rec->payload.p;
-	unsigned side = 0;
-	int i = rc_channel(c, rec->domid, s->port, &side);
 
 	ck_assert_uint_eq(rec->payload_len, 24);
 	ck_assert_uint_eq(s->deliver_at_ns, tt_u64(p + 12));
 	ck_assert_uint_eq(s->delivery_flags, p[20]);
-	if (s->outcome == 1) {
-		ck_assert_int_eq(i, -1);
-		ck_assert_uint_eq(s->delivery_flags, 0);
-		c->dropped++;
-		return;
-	}
-	ck_assert_int_ge(i, 0);
-	ck_assert_uint_eq(c->chan[i].dom[!side], s->remote_domid);
-	ck_assert_uint_eq(c->chan[i].port[!side], s->remote_port);
-	/* No fault plan: no storm. */
 	ck_assert(s->delivery_flags == 0 ||
 		  s->delivery_flags == SIM_REC_SEND_SCHEDULED);
 	if (!s->delivery_flags)
 		return;
 	ck_assert_uint_lt(c->ndue, 64);
-	c->due[c->ndue].dom = s->remote_domid;
-	c->due[c->ndue].port = s->remote_port;
+	c->due[c->ndue].dom = dom;
+	c->due[c->ndue].port = port;
 	c->due[c->ndue++].at_ns = s->deliver_at_ns;
 	c->scheduled++;
+}
+
+/* A late EOI names its port and no remote. */
+static void rc_eoi(struct replay_check *c, const struct trace_rec *rec)
+{
+	const typeof(rec->u.evtchn_send) *s = &rec->u.evtchn_send;
+
+	ck_assert_uint_eq(s->port, tt_u32(rec->payload.p));
+	ck_assert_uint_eq(s->remote_domid, SIM_REC_DOMID_NONE);
+	ck_assert_uint_eq(s->remote_port, 0);
+	ck_assert_uint_eq(s->outcome, 0);
+	rc_due(c, rec, rec->domid, s->port);
+	c->eois++;
+}
+
+/* A send reaches the peer of an open channel or, on none, is dropped. */
+static void rc_send(struct replay_check *c, const struct trace_rec *rec)
+{
+	const typeof(rec->u.evtchn_send) *s = &rec->u.evtchn_send;
+	unsigned side = 0;
+	int i = rc_channel(c, rec->domid, s->port, &side);
+
+	if (s->outcome == 1) {
+		ck_assert_int_eq(i, -1);
+		ck_assert_uint_eq(s->delivery_flags, 0);
+		rc_due(c, rec, 0, 0); /* its bytes, nothing due */
+		return;
+	}
+	ck_assert_int_ge(i, 0);
+	ck_assert_uint_eq(c->chan[i].dom[!side], s->remote_domid);
+	ck_assert_uint_eq(c->chan[i].port[!side], s->remote_port);
+	rc_due(c, rec, s->remote_domid, s->remote_port);
 }
 
 /* A delivery on a port a send scheduled one for comes at that time. */
@@ -346,6 +367,9 @@ static void rc_rec(struct replay_check *c, const struct trace_rec *rec)
 	case SIM_REC_EVTCHN_SEND:
 		rc_send(c, rec);
 		break;
+	case SIM_REC_EVTCHN_EOI:
+		rc_eoi(c, rec);
+		break;
 	case SIM_REC_EVTCHN_DELIVER:
 		rc_deliver(c, rec);
 		break;
@@ -353,8 +377,9 @@ static void rc_rec(struct replay_check *c, const struct trace_rec *rec)
 }
 
 /* A whole run's trace, read for the records a replay needs: both event
- * indices written, channels bound and closed, sends in the 24-byte
- * layout whose scheduled deliveries all came when they said. */
+ * indices written, channels bound and closed, late EOIs, sends in the
+ * 24-byte layout, and every delivery a send or an EOI scheduled came
+ * when it said. */
 static void check_replay_records(const struct buf *trace)
 {
 	static struct replay_check c;
@@ -373,6 +398,7 @@ static void check_replay_records(const struct buf *trace)
 	ck_assert_uint_gt(c.events[SIM_REC_RSP_EVENT], 0);
 	ck_assert_uint_gt(c.binds, 0);
 	ck_assert_uint_gt(c.closes, 0);
+	ck_assert_uint_gt(c.eois, 0);
 	ck_assert_uint_gt(c.scheduled, 0);
 	ck_assert_uint_eq(c.matched, c.scheduled);
 }
@@ -382,10 +408,11 @@ static void check_replay_records(const struct buf *trace)
 static void check_example(const char *name, uint8_t run_kind)
 {
 	static const uint8_t busy[] = {
-	    SIM_REC_RING_ATTACH,   SIM_REC_RING_ENTRY,	   SIM_REC_RING_EVENT,
-	    SIM_REC_EVTCHN_SEND,   SIM_REC_EVTCHN_DELIVER, SIM_REC_EVTCHN_BIND,
-	    SIM_REC_EVTCHN_CLOSE,  SIM_REC_GNT_GRANT,	   SIM_REC_GNT_MAP,
-	    SIM_REC_DATA,	   SIM_REC_XS_WRITE,	   SIM_REC_XENBUS_STATE,
+	    SIM_REC_RING_ATTACH,  SIM_REC_RING_ENTRY,	  SIM_REC_RING_EVENT,
+	    SIM_REC_EVTCHN_SEND,  SIM_REC_EVTCHN_DELIVER, SIM_REC_EVTCHN_BIND,
+	    SIM_REC_EVTCHN_CLOSE, SIM_REC_EVTCHN_EOI,	  SIM_REC_GNT_GRANT,
+	    SIM_REC_GNT_MAP,	  SIM_REC_DATA,		  SIM_REC_XS_WRITE,
+	    SIM_REC_XENBUS_STATE,
 	};
 	struct buf trace, text;
 	struct tally t;
@@ -468,12 +495,26 @@ static uint8_t *xrec(const struct buf *b, uint64_t n)
 	return b->p + rec_off(b, n) + 16;
 }
 
-/* The first record of type, after record 0. */
+/* The first record after record 0 of type and for which the
+ * predicate holds (NULL: any), in one walk over the file. */
+static uint64_t first_where(const struct buf *b, uint8_t type,
+			    bool (*pred)(const uint8_t *x))
+{
+	size_t off = rec_off(b, 1);
+
+	for (uint64_t n = 1;; n++) {
+		const uint8_t *x = b->p + off + 16;
+
+		ck_assert_uint_le(off + 16 + SIM_REC_HDR_LEN, b->len);
+		if (x[5] == type && (!pred || pred(x)))
+			return n;
+		off += 16 + tt_u32(b->p + off + 8);
+	}
+}
+
 static uint64_t first_of(const struct buf *b, uint8_t type)
 {
-	for (uint64_t n = 1;; n++)
-		if (xrec(b, n)[5] == type)
-			return n;
+	return first_where(b, type, NULL);
 }
 
 static void put16(uint8_t *p, uint16_t v)
@@ -523,16 +564,16 @@ static void resize_payload(struct buf *b, uint64_t n, uint32_t len)
 	put32(b->p + o + 16 + 28, len);
 }
 
-/* The first EVTCHN_SEND after time 0 that scheduled a delivery. */
+/* A send after time 0 that scheduled a delivery (x: the record). */
+static bool scheduled_after_0(const uint8_t *x)
+{
+	return tt_u64(x + 16) > 0 &&
+	       x[SIM_REC_HDR_LEN + 20] == SIM_REC_SEND_SCHEDULED;
+}
+
 static uint64_t first_scheduled_send(const struct buf *b)
 {
-	for (uint64_t n = 1;; n++) {
-		uint8_t *x = xrec(b, n);
-
-		if (x[5] == SIM_REC_EVTCHN_SEND && tt_u64(x + 16) > 0 &&
-		    pay(b, n)[20] == SIM_REC_SEND_SCHEDULED)
-			return n;
-	}
+	return first_where(b, SIM_REC_EVTCHN_SEND, scheduled_after_0);
 }
 
 #define WANT(...) snprintf(want, TRACE_READ_ERR_MAX, NAME ": " __VA_ARGS__)
@@ -831,6 +872,49 @@ static void event_after_detach(struct buf *b, char *want)
 	     (unsigned long long)next, rec_off(b, next), id);
 }
 
+/* The header flag REWRITTEN: on a response entry only. */
+static void rewritten_request(struct buf *b, char *want)
+{
+	uint64_t n = first_where(b, SIM_REC_RING_ENTRY, NULL);
+
+	while (pay(b, n)[3] != SIM_REC_REQUEST)
+		n++;
+	put16(xrec(b, n) + 26, SIM_REC_F_REWRITTEN);
+	WANT("record %llu (byte offset %zu): flag REWRITTEN on a request",
+	     (unsigned long long)n, rec_off(b, n));
+}
+
+static void rewritten_send(struct buf *b, char *want)
+{
+	uint64_t n = first_of(b, SIM_REC_EVTCHN_SEND);
+
+	put16(xrec(b, n) + 26, SIM_REC_F_REWRITTEN);
+	WANT("record %llu (byte offset %zu): flag REWRITTEN on a EVTCHN_SEND "
+	     "record",
+	     (unsigned long long)n, rec_off(b, n));
+}
+
+/* EVTCHN_EOI: the 24-byte layout only. */
+static void eoi_longer(struct buf *b, char *want)
+{
+	uint64_t n = first_of(b, SIM_REC_EVTCHN_EOI);
+
+	resize_payload(b, n, 28);
+	WANT("record %llu (byte offset %zu): EVTCHN_EOI payload of 28 bytes, "
+	     "want 24",
+	     (unsigned long long)n, rec_off(b, n));
+}
+
+static void eoi_first_layout(struct buf *b, char *want)
+{
+	uint64_t n = first_of(b, SIM_REC_EVTCHN_EOI);
+
+	resize_payload(b, n, 12);
+	WANT("record %llu (byte offset %zu): EVTCHN_EOI payload of 12 bytes, "
+	     "want at least 24",
+	     (unsigned long long)n, rec_off(b, n));
+}
+
 /* The fixed payloads of the new types. */
 static void event_short(struct buf *b, char *want)
 {
@@ -919,6 +1003,10 @@ static const struct {
     {"RING_EVENT short", event_short},
     {"EVTCHN_BIND short", bind_short},
     {"EVTCHN_CLOSE short", close_short},
+    {"EVTCHN_EOI of 28 bytes", eoi_longer},
+    {"EVTCHN_EOI of 12 bytes", eoi_first_layout},
+    {"REWRITTEN on a request", rewritten_request},
+    {"REWRITTEN on a send", rewritten_send},
 };
 
 START_TEST(refuses_broken_file)

@@ -34,7 +34,7 @@ local REC = {
 	RING_ATTACH = 1, RING_DETACH = 2, RING_ENTRY = 3, RING_INDEX = 4,
 	RING_EVENT = 5,
 	EVTCHN_SEND = 16, EVTCHN_DELIVER = 17, EVTCHN_BIND = 18,
-	EVTCHN_CLOSE = 19,
+	EVTCHN_CLOSE = 19, EVTCHN_EOI = 20,
 	GNT_GRANT = 32, GNT_END = 33, GNT_MAP = 34, GNT_UNMAP = 35,
 	GNT_COPY = 36,
 	XS_WRITE = 48, XS_MKDIR = 49, XS_RM = 50, XS_SET_PERMS = 51,
@@ -261,6 +261,8 @@ add_field("flag_before_attach", ProtoField.bool(
 	"xpvtrace.flags.before_attach", "Published before attach", 16, nil, 0x1))
 add_field("flag_truncated", ProtoField.bool("xpvtrace.flags.truncated",
 	"A string was truncated", 16, nil, 0x2))
+add_field("flag_rewritten", ProtoField.bool("xpvtrace.flags.rewritten",
+	"Slot rewritten after publication", 16, nil, 0x4))
 add_field("payload_len", ProtoField.uint32("xpvtrace.payload_len",
 	"Payload length"))
 add_field("payload", ProtoField.bytes("xpvtrace.payload", "Payload"))
@@ -1501,6 +1503,13 @@ payload_decoders[REC.RING_ENTRY] = function(p, tree, pinfo, hdr)
 	-- a request after (its decoder makes the facts).
 	local id = u16(e, 0)
 	local info, pair
+	if has_bits(hdr.flags, 0x4) then
+		-- A published slot changed afterwards (be-rsp-rewrite): not a
+		-- new response, so it answers no request.
+		et:add_proto_expert_info(E.protocol,
+			"slot rewritten by its producer after publication")
+		return dec[1](e, et, nil) .. " (rewritten)"
+	end
 	if dir == 1 then
 		pair = entry_facts(pinfo, ring_id, dir, id, hdr.time_ns, nil)
 		info = dec[1](e, et, pair.req)
@@ -1524,8 +1533,8 @@ local function ns_text(v)
 		(v % 1000000000):tonumber())
 end
 
--- The delivery a send made due (the 24-byte layout), checked as the
--- trace reader checks it; returns the Info text it adds.
+-- The delivery a send or a late EOI made due (the 24-byte layout),
+-- checked as the trace reader checks it; returns the Info text it adds.
 local function dissect_send_delivery(p, tree, hdr)
 	local at, flags = rng(p, 12, 8):le_uint64(), u8(p, 20)
 	local scheduled = has_bits(flags, SEND_SCHEDULED)
@@ -1549,8 +1558,8 @@ local function dissect_send_delivery(p, tree, hdr)
 	end
 	if u8(p, 6) ~= 0 then warn(ft, "a dropped send with a delivery") end
 	if at < hdr.time_u64 then
-		warn(at_t, "delivery at %s, before the send (%s)", ns_text(at),
-			ns_text(hdr.time_u64))
+		warn(at_t, "delivery at %s, before the record's time (%s)",
+			ns_text(at), ns_text(hdr.time_u64))
 	else
 		tree:add(F.evtchn_deliver_in, ns_time(at - hdr.time_u64))
 			:set_generated()
@@ -1585,6 +1594,25 @@ payload_decoders[REC.EVTCHN_SEND] = function(p, tree, pinfo, hdr)
 		return nil
 	end
 	return info .. dissect_send_delivery(p, tree, hdr)
+end
+
+-- A late EOI, in the send's 24-byte layout with no remote: the delivery
+-- it made due (an event that came meanwhile, or a storm's repeat).
+payload_decoders[REC.EVTCHN_EOI] = function(p, tree, pinfo, hdr)
+	if too_short(p, tree, SEND_LEN_DELIVERY, "EVTCHN_EOI") then
+		return nil
+	end
+	-- It re-arms the domain's own port.
+	set_dst(pinfo, hdr.domid)
+	tree:add_le(F.evtchn_port, rng(p, 0, 4))
+	if hdr.payload_len ~= SEND_LEN_DELIVERY then
+		tree:add_proto_expert_info(E.malformed, string.format(
+			"EVTCHN_EOI payload of %d bytes, not %d", hdr.payload_len,
+			SEND_LEN_DELIVERY))
+		return nil
+	end
+	return string.format("evtchn eoi port %d", u32(p, 0)) ..
+		dissect_send_delivery(p, tree, hdr)
 end
 
 -- DELIVER, BIND and CLOSE: the port, then its peer.
@@ -1870,6 +1898,7 @@ local function dissect_header(tvb, pinfo, tree)
 	local ft = tree:add_le(F.flags, tvb(26, 2))
 	ft:add_le(F.flag_before_attach, tvb(26, 2))
 	ft:add_le(F.flag_truncated, tvb(26, 2))
+	ft:add_le(F.flag_rewritten, tvb(26, 2))
 	local pt = tree:add_le(F.payload_len, tvb(28, 4))
 	if hdr.seq ~= UInt64(pinfo.number - 1) then
 		st:add_proto_expert_info(E.sequence, string.format(
