@@ -280,10 +280,15 @@ static bool seek_role(struct replay_player *p, uint64_t *pos, enum role role)
 	return it != NULL;
 }
 
-/* Records behind both cursors are done with. */
+/* Records behind both cursors are done with; the queue reads on to
+ * READ_AHEAD records past the further cursor, so Dom0's polls are
+ * scheduled early (poll_ahead). */
+#define READ_AHEAD 512u
+
 static void queue_trim(struct replay_player *p)
 {
 	uint64_t keep = p->gpos < p->dpos ? p->gpos : p->dpos;
+	uint64_t far = p->gpos > p->dpos ? p->gpos : p->dpos;
 
 	while (p->qlen && p->qbase < keep) {
 		free(p->q[p->qoff].raw);
@@ -291,6 +296,8 @@ static void queue_trim(struct replay_player *p)
 		p->qlen--;
 		p->qbase++;
 	}
+	while (p->qbase + p->qlen < far + READ_AHEAD && read_one(p))
+		;
 }
 
 /* ---- differences ------------------------------------------------------------------ */

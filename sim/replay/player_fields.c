@@ -96,6 +96,9 @@ static const struct field xs_write[] = {
 
 static const struct field xs_path[] = {{0, 2, 0, "path_len"}, END};
 
+static const struct field xs_watch[] = {
+    {0, 2, 0, "path_len"}, {2, 2, 0, "token_len"}, END};
+
 static const struct field xs_perms[] = {
     {0, 2, 0, "path_len"}, {2, 2, 0, "nperms"}, END};
 
@@ -146,10 +149,14 @@ static const struct field *fixed_fields(int type)
 	case SIM_REC_RING_EVENT:
 		return ring_event;
 	case SIM_REC_EVTCHN_SEND:
+	case SIM_REC_EVTCHN_EOI:
 		return evtchn_send;
+	case SIM_REC_EVTCHN_DELIVER:
 	case SIM_REC_EVTCHN_BIND:
 	case SIM_REC_EVTCHN_CLOSE:
 		return evtchn_pair;
+	case SIM_REC_XS_WATCH_FIRE:
+		return xs_watch;
 	case SIM_REC_GNT_GRANT:
 		return gnt_grant;
 	case SIM_REC_GNT_END:
@@ -208,6 +215,8 @@ static const char *string_at(int type, const uint8_t *p, size_t k)
 		return k < 8 + le(p, 2) ? "path" : "value";
 	case SIM_REC_XS_SET_PERMS:
 		return k < 4 + le(p, 2) ? "path" : "permissions";
+	case SIM_REC_XS_WATCH_FIRE:
+		return k < 4 + le(p, 2) ? "path" : "token";
 	case SIM_REC_XS_MKDIR:
 	case SIM_REC_XS_RM:
 		return "path";
@@ -285,15 +294,24 @@ void replay_describe_rec(int type, unsigned domid, const uint8_t *p,
 			 (unsigned)le(p + 4, 4), (unsigned)le(p + 8, 4));
 		return;
 	case SIM_REC_EVTCHN_SEND:
+	case SIM_REC_EVTCHN_EOI:
+	case SIM_REC_EVTCHN_DELIVER:
 	case SIM_REC_EVTCHN_BIND:
 	case SIM_REC_EVTCHN_CLOSE:
 		if (n < 4)
 			break;
 		snprintf(out, len, "dom%u event-channel %s on port %u", domid,
-			 type == SIM_REC_EVTCHN_SEND   ? "send"
-			 : type == SIM_REC_EVTCHN_BIND ? "bind"
-						       : "close",
+			 type == SIM_REC_EVTCHN_SEND	  ? "send"
+			 : type == SIM_REC_EVTCHN_EOI	  ? "EOI"
+			 : type == SIM_REC_EVTCHN_DELIVER ? "delivery"
+			 : type == SIM_REC_EVTCHN_BIND	  ? "bind"
+							  : "close",
 			 (unsigned)le(p, 4));
+		return;
+	case SIM_REC_XS_WATCH_FIRE:
+		if (n >= 4 && 4 + le(p, 2) <= n)
+			put_str(s, sizeof(s), p + 4, le(p, 2));
+		snprintf(out, len, "dom%u watch firing for %s", domid, s);
 		return;
 	case SIM_REC_GNT_GRANT:
 	case SIM_REC_GNT_END:
