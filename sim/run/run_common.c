@@ -193,11 +193,18 @@ void run_force_end(struct sim *sim, enum sim_run_result why, bool *stalled,
 		   bool *time_limit_hit, const char *what)
 {
 	uint64_t open = sim_check_requests_open(sim);
+	uint64_t limit = sim_config(sim)->max_time_ns;
 
 	if (why == SIM_RUN_IDLE)
 		*stalled = true;
 	else
 		*time_limit_hit = true;
+	/* A run cut off by its time limit ran until the limit: the clock
+	 * goes there whatever the last event was (a replay, which has no
+	 * backend or toolstack events that make no records, ends at the
+	 * same time as its recording). */
+	if (why == SIM_RUN_TIME_LIMIT && limit > sim_now(sim))
+		sim_run_until(sim, limit);
 	if (open)
 		sim_violation(sim, SIM_CHECK_LIVENESS,
 			      "run %s at %.3f s simulated: %llu %s outstanding",
