@@ -69,58 +69,8 @@ record() {
 	[ -s "$scratch/$1.pcap" ] || fail "run $2: no trace written"
 }
 
-# The tool that changes and cuts traces: pcap records walked by their
-# headers (docs/trace-format.md), a field of the Nth response entry of a
-# ring kind overwritten, or the file cut in the middle of a record.
-cat >"$scratch/edit.py" <<'EOF'
-import struct, sys
-
-def records(data):
-    off = 24
-    while off + 16 <= len(data):
-        caplen = struct.unpack_from('<I', data, off + 8)[0]
-        yield off, data[off + 16:off + 16 + caplen]
-        off += 16 + caplen
-
-def main():
-    cmd, src, dst = sys.argv[1:4]
-    data = bytearray(open(src, 'rb').read())
-    if cmd == 'cut':  # cut SRC DST: in the middle of the middle record
-        recs = list(records(data))
-        off, rec = recs[len(recs) // 2]
-        open(dst, 'wb').write(data[:off + 16 + len(rec) // 2])
-        print(len(recs) // 2, off)
-        return
-    # set SRC DST KIND N AT FMT VALUE: the Nth response entry of ring
-    # KIND, its bytes at AT packed as FMT (struct) set to VALUE;
-    # flip SRC DST KIND N AT: the low bit of its byte at AT flipped
-    if cmd == 'flip':
-        kind, nth, at = sys.argv[4:7]
-        fmt, value = '<B', None
-    else:
-        kind, nth, at, fmt, value = sys.argv[4:9]
-    seen = 0
-    for index, (off, rec) in enumerate(records(data)):
-        hdr_len = struct.unpack_from('<H', rec, 6)[0]
-        payload = off + 16 + hdr_len
-        if rec[5] != 3 or rec[hdr_len + 2] != int(kind) or rec[hdr_len + 3] != 1:
-            continue
-        if seen == int(nth):
-            where = payload + 20 + int(at)
-            old = struct.unpack_from(fmt, data, where)[0]
-            value = old ^ 1 if value is None else int(value)
-            if old == value:
-                sys.exit('the change changes nothing')
-            struct.pack_into(fmt, data, where, value)
-            open(dst, 'wb').write(data)
-            print(index, old)
-            return
-        seen += 1
-    sys.exit('no such entry')
-
-main()
-EOF
-edit() { python3 "$scratch/edit.py" "$@" || fail "edit $*"; }
+# The tool that changes and cuts traces (tools/trace-edit.py).
+edit() { python3 "$examples/../tools/trace-edit.py" "$@" || fail "edit $*"; }
 
 # changed TRACE REGEX flip|set KIND N AT [FMT VALUE]: a copy with that
 # change must diverge after the changed record, in the documented format,
