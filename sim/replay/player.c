@@ -1054,13 +1054,13 @@ static int take_run(struct replay_player *p, const struct trace_rec *run,
 	return 0;
 }
 
+static int replay_start(struct replay_player *p, struct replay_player **out,
+			char *err, size_t errlen);
+
 int replay_open(const char *path, struct replay_player **out, char *err,
 		size_t errlen)
 {
 	struct replay_player *p = sim_xcalloc(1, sizeof(*p));
-	struct trace_rec run;
-	const char *text;
-	size_t len;
 
 	p->path = sim_xstrdup(path);
 	p->rd = trace_reader_open(path, err, errlen);
@@ -1068,6 +1068,31 @@ int replay_open(const char *path, struct replay_player **out, char *err,
 		replay_close(p);
 		return -1;
 	}
+	return replay_start(p, out, err, errlen);
+}
+
+int replay_fopen(FILE *f, const char *name, struct replay_player **out,
+		 char *err, size_t errlen)
+{
+	struct replay_player *p = sim_xcalloc(1, sizeof(*p));
+
+	p->path = sim_xstrdup(name);
+	p->rd = trace_reader_fopen(f, name, err, errlen);
+	if (!p->rd) {
+		replay_close(p);
+		return -1;
+	}
+	return replay_start(p, out, err, errlen);
+}
+
+/* The RUN record read from a fresh reader. */
+static int replay_start(struct replay_player *p, struct replay_player **out,
+			char *err, size_t errlen)
+{
+	struct trace_rec run;
+	const char *text;
+	size_t len;
+
 	if (trace_reader_gather_config(p->rd, &run, &text, &len) != 0) {
 		snprintf(err, errlen, "%s (a replay needs the RUN record of "
 				      "`xpvsim run --trace`)",

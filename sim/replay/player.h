@@ -69,6 +69,10 @@ struct replay_run {
  * possible (event sends without their delivery) is refused. */
 int replay_open(const char *path, struct replay_player **out, char *err,
 		size_t errlen);
+/* The same on f (read from its start, owned by the player from now on,
+ * closed here on failure), named name in messages. */
+int replay_fopen(FILE *f, const char *name, struct replay_player **out,
+		 char *err, size_t errlen);
 const struct replay_run *replay_run_info(const struct replay_player *p);
 
 /* Starts playing on sim, whose domains dom0 and guest exist: the comparing
