@@ -23,10 +23,16 @@ test: build
 
 # The PVSCSI examples (disk + CD-ROM, LUN hotplug, verified workload), the
 # PVUSB ones (a desk: stick, keyboard, serial, unplug and re-plug; every class),
-# then the platform self-test. Images are created under examples/images/.
+# a recorded run replayed from its trace alone, then the platform
+# self-test. Images are created under examples/images/, the trace in
+# $(BUILD)/demo/.
 demo: build
 	@for c in examples/pvscsi-*.cfg examples/pvusb-*.cfg; do \
 		$(BUILD)/sim/run/xpvsim run $$c || exit 1; echo; done
+	@mkdir -p $(BUILD)/demo
+	@$(BUILD)/sim/run/xpvsim run examples/pvscsi-disk-cdrom.cfg \
+		--trace $(BUILD)/demo/disk-cdrom.pcap >/dev/null
+	@$(BUILD)/sim/run/xpvsim replay $(BUILD)/demo/disk-cdrom.pcap; echo
 	@$(BUILD)/tests/support/xpv-selftest --seed 1 --requests 10000
 
 # The PVSCSI benchmark (README "Benchmark"): simulated IOPS and MB/s,

@@ -9,32 +9,21 @@
 #include "pvusb_run.h"
 #include "sim/trace/trace.h"
 
-/* The options the recorded run had, from its RUN record. */
-static void scsi_options(const struct replay_run *run,
-			 struct pvscsi_run_options *opt)
-{
-	memset(opt, 0, sizeof(*opt));
-	opt->seed = run->seed;
-	opt->has_seed = true;
-	opt->frontend = run->frontend;
-	opt->faults = run->swarm ? NULL : run->faults ? run->faults : "none";
-	opt->swarm = run->swarm;
-	opt->ops_limit = run->ops_limit;
-	opt->min_time_limit_ns = run->time_limit_ns;
-}
-
-static void usb_options(const struct replay_run *run,
-			struct pvusb_run_options *opt)
-{
-	memset(opt, 0, sizeof(*opt));
-	opt->seed = run->seed;
-	opt->has_seed = true;
-	opt->frontend = run->frontend;
-	opt->faults = run->swarm ? NULL : run->faults ? run->faults : "none";
-	opt->swarm = run->swarm;
-	opt->ops_limit = run->ops_limit;
-	opt->min_time_limit_ns = run->time_limit_ns;
-}
+/* The options the recorded run had, from its RUN record (the PVSCSI and
+ * PVUSB option structs share these members). */
+#define RECORDED_OPTIONS(opt, run)                                           \
+	do {                                                                 \
+		memset((opt), 0, sizeof(*(opt)));                            \
+		(opt)->seed = (run)->seed;                                   \
+		(opt)->has_seed = true;                                      \
+		(opt)->frontend = (run)->frontend;                           \
+		(opt)->faults = (run)->swarm	   ? NULL                    \
+				: (run)->faults ? (run)->faults             \
+						: "none";                    \
+		(opt)->swarm = (run)->swarm;                                 \
+		(opt)->ops_limit = (run)->ops_limit;                         \
+		(opt)->min_time_limit_ns = (run)->time_limit_ns;             \
+	} while (0)
 
 int run_replay(struct replay_player *p, const struct simcfg *cfg, FILE *tee,
 	       FILE *report, struct replay_result *res, uint64_t *violations,
@@ -46,7 +35,7 @@ int run_replay(struct replay_player *p, const struct simcfg *cfg, FILE *tee,
 		struct pvusb_run_options opt;
 		struct pvusb_run_result r;
 
-		usb_options(run, &opt);
+		RECORDED_OPTIONS(&opt, run);
 		opt.replay = p;
 		opt.trace_pcap = tee;
 		if (pvusb_run(cfg, &opt, &r, err, errlen))
@@ -61,7 +50,7 @@ int run_replay(struct replay_player *p, const struct simcfg *cfg, FILE *tee,
 	struct pvscsi_run_options opt;
 	struct pvscsi_run_result r;
 
-	scsi_options(run, &opt);
+	RECORDED_OPTIONS(&opt, run);
 	opt.replay = p;
 	opt.trace_pcap = tee;
 	if (pvscsi_run(cfg, &opt, &r, err, errlen))
