@@ -740,13 +740,17 @@ static void play_data(struct replay_player *p, const struct trace_rec *r)
 	}
 }
 
+static void step(struct replay_player *p);
+
 /* The player's end of an event channel takes events as the backend models
- * did, with late EOI; the EOIs are the recorded ones (play_eoi). */
+ * did, with late EOI (the EOIs are the recorded ones, play_kick), and acts
+ * on them at once, as a model's handler did: what the recording shows
+ * Dom0 doing right after this delivery is played in it. */
 static void on_event(struct sim *sim, void *arg, uint32_t port)
 {
 	(void)sim;
-	(void)arg;
 	(void)port;
+	step(arg);
 }
 
 static void play_evtchn(struct replay_player *p, const struct trace_rec *r)
