@@ -110,6 +110,11 @@ static void check_fields(const struct trace_rec *rec)
 		check_within(rec, "path", &rec->u.xs_watch_fire.path);
 		check_within(rec, "token", &rec->u.xs_watch_fire.token);
 		break;
+	case SIM_REC_XS_WATCH:
+	case SIM_REC_XS_UNWATCH:
+		check_within(rec, "path", &rec->u.xs_watch.path);
+		check_within(rec, "token", &rec->u.xs_watch.token);
+		break;
 	case SIM_REC_XENBUS_STATE:
 		check_within(rec, "path", &rec->u.xenbus_state.path);
 		break;

@@ -48,6 +48,17 @@ struct pmap {
 	struct sim_grant_map *map;
 };
 
+/* A client of the store Dom0's watches belonged to (a model's libxenstore
+ * handle): its watch events are taken together by one notification
+ * event, as sim/xenstore/xs_mock.c delivers them. */
+struct pclient {
+	struct replay_player *p;
+	uint32_t id;	       /* as recorded; 0: callbacks run in the event */
+	unsigned watches;      /* registered now */
+	sim_event_id notify;   /* pending notification, or 0 */
+	struct pclient *next;
+};
+
 /* A ring Dom0 attached, by its id in the file. */
 struct pring {
 	uint8_t *page; /* NULL: not attached */
@@ -73,7 +84,9 @@ struct replay_player {
 	sim_domid dom0id, guestid;
 	struct sim_rec_sink tee;
 	bool has_tee, attached;
-	sim_event_id poll_ev, hop_ev;
+	sim_event_id poll_ev;
+	struct pclient *clients; /* Dom0's xenstore clients */
+	const char *own_token;	 /* Dom0 watches the run makes itself */
 	uint64_t ahead_ns; /* the last time poll_ahead scheduled */
 
 	struct pmap *maps;
@@ -122,6 +135,11 @@ static void rebase_rec(struct trace_rec *r, uint8_t *raw)
 		rebase(&r->u.xs_set_perms.path, old, raw);
 		rebase(&r->u.xs_set_perms.perms, old, raw);
 		break;
+	case SIM_REC_XS_WATCH:
+	case SIM_REC_XS_UNWATCH:
+		rebase(&r->u.xs_watch.path, old, raw);
+		rebase(&r->u.xs_watch.token, old, raw);
+		break;
 	default:
 		break;
 	}
@@ -153,8 +171,11 @@ static enum role role_of(int type, unsigned domid, const uint8_t *payload,
 		 * the times recorded: each side's, compared. */
 		return is_guest || is_dom0 ? ROLE_GUEST : ROLE_SKIP;
 	case SIM_REC_XS_WATCH_FIRE:
-		/* The guest's watches; Dom0's were the models' own. */
-		return is_guest ? ROLE_GUEST : ROLE_SKIP;
+		/* Firings follow from the watches and writes of both sides,
+		 * which the replay makes again. */
+		return is_guest || is_dom0 ? ROLE_GUEST : ROLE_SKIP;
+	case SIM_REC_XS_WATCH:
+	case SIM_REC_XS_UNWATCH:
 	case SIM_REC_EVTCHN_SEND:
 	case SIM_REC_EVTCHN_EOI:
 	case SIM_REC_EVTCHN_BIND:
@@ -332,7 +353,6 @@ static void what_of(const struct item *it, char *out, size_t len)
 /* ---- the comparing sink ------------------------------------------------------------ */
 
 static bool gate_open(struct replay_player *p);
-static void rearm_after_guest(struct replay_player *p, uint64_t seen);
 
 static uint64_t le64(const uint8_t *b)
 {
@@ -416,64 +436,7 @@ static void match(struct replay_player *p, const struct got *g)
 	    e->rec.type == SIM_REC_RING_INDEX)
 		p->st.requests += e->rec.type == SIM_REC_RING_ENTRY;
 	p->gpos++;
-	rearm_after_guest(p, e->rec.index);
 	queue_trim(p);
-}
-
-static void arm(struct replay_player *p, uint64_t at);
-
-/* Dom0 reacted through a xenstore watch between the guest record seen
- * and its next record: the recording has Dom0's watch firing there. */
-static bool watch_between(struct replay_player *p, uint64_t seen)
-{
-	for (uint64_t i = seen + 1; i < p->dpos; i++) {
-		const struct item *it = item_at(p, i);
-
-		if (it->rec.type == SIM_REC_XS_WATCH_FIRE &&
-		    it->rec.domid == p->dom0id)
-			return true;
-	}
-	return false;
-}
-
-static void hop_event(struct sim *sim, void *arg)
-{
-	struct replay_player *p = arg;
-
-	p->hop_ev = 0;
-	arm(p, sim_now(sim));
-}
-
-/* The guest record just seen (number seen) may be what Dom0's next record
- * waited for at this very time: Dom0's poll is scheduled now, after what
- * the guest has scheduled so far, as the model's reaction was. A reaction
- * to a xenstore watch took the models two steps (the store delivers the
- * event, then the libxenstore handle runs the model's callback, each a
- * scheduled event: sim/xenstore/xs_mock.c), so the poll is scheduled one
- * step later too. Not while the clock moves (nothing may be scheduled for
- * the current time then; the poll already scheduled, which reschedules
- * itself while events are due now, covers it). */
-static void rearm_after_guest(struct replay_player *p, uint64_t seen)
-{
-	struct item *next;
-
-	if (sim_clock_moving(p->sim, NULL) ||
-	    !seek_role(p, &p->dpos, ROLE_DOM0) ||
-	    !gate_open(p))
-		return;
-	next = item_at(p, p->dpos);
-	if (next->rec.time_ns != sim_now(p->sim))
-		return;
-	if (!watch_between(p, seen)) {
-		arm(p, sim_now(p->sim));
-		return;
-	}
-	if (p->poll_ev)
-		sim_cancel(p->sim, p->poll_ev);
-	p->poll_ev = 0;
-	if (p->hop_ev)
-		sim_cancel(p->sim, p->hop_ev);
-	p->hop_ev = sim_schedule(p->sim, 0, hop_event, p, "replay-dom0-hop");
 }
 
 static int sink_write(void *ctx, uint64_t time_ns, const void *rec, size_t len)
@@ -740,7 +703,7 @@ static void play_data(struct replay_player *p, const struct trace_rec *r)
 	}
 }
 
-static void step(struct replay_player *p);
+static void step(struct replay_player *p, bool triggered);
 
 /* The player's end of an event channel takes events as the backend models
  * did, with late EOI (the EOIs are the recorded ones, play_kick), and acts
@@ -750,7 +713,85 @@ static void on_event(struct sim *sim, void *arg, uint32_t port)
 {
 	(void)sim;
 	(void)port;
-	step(arg);
+	step(arg, true);
+}
+
+/* ---- Dom0's watches ------------------------------------------------------------------ */
+
+static void client_notify(struct sim *sim, void *arg)
+{
+	struct pclient *c = arg;
+
+	(void)sim;
+	c->notify = 0;
+	step(c->p, true);
+}
+
+/* A watch event for one of the models' watches: taken by the client's
+ * notification, one for all the events before it runs (xs_mock.c's
+ * notify_kick); a watch of no client reacts in the event itself. */
+static void on_watch(struct sim *sim, void *arg, const char *path,
+		     const char *token)
+{
+	struct pclient *c = arg;
+
+	(void)path;
+	(void)token;
+	if (c->id == 0) {
+		step(c->p, true);
+		return;
+	}
+	if (!c->notify)
+		c->notify = sim_schedule(sim, 0, client_notify, c,
+					 "replay-dom0-notify");
+}
+
+static struct pclient *client_of(struct replay_player *p, uint32_t id)
+{
+	struct pclient *c;
+
+	for (c = p->clients; c && c->id != id; c = c->next)
+		;
+	if (c)
+		return c;
+	c = sim_xcalloc(1, sizeof(*c));
+	c->p = p;
+	c->id = id;
+	c->next = p->clients;
+	p->clients = c;
+	return c;
+}
+
+/* A watch Dom0 registered or removed. The run's own (its token named by
+ * replay_own_watches) it makes itself in the replay too. */
+static void play_watch(struct replay_player *p, const struct trace_rec *r)
+{
+	typeof(r->u.xs_watch) const *w = &r->u.xs_watch;
+	struct pclient *c = client_of(p, w->client);
+	bool add = r->kind == SIM_REC_XS_WATCH;
+	char *path = cstr(&w->path), *token = cstr(&w->token);
+	int rc = 0;
+
+	if (!p->own_token || strcmp(token, p->own_token) != 0) {
+		rc = add ? sim_xs_watch_client(sim_xs(p->sim), p->dom0id, path,
+					       token, on_watch, c, c->id)
+			 : sim_xs_unwatch(sim_xs(p->sim), p->dom0id, path,
+					  token, c);
+	}
+	if (rc)
+		diverge(p, "trace record %" PRIu64 ": Dom0's %s of %s failed "
+			   "in the replay (%s)",
+			r->index, add ? "watch" : "unwatch", path,
+			strerror(-rc));
+	else if (add)
+		c->watches++;
+	else if (c->watches && --c->watches == 0 && c->notify) {
+		/* Its handle closed: nothing more to notify. */
+		sim_cancel(p->sim, c->notify);
+		c->notify = 0;
+	}
+	free(path);
+	free(token);
 }
 
 static void play_evtchn(struct replay_player *p, const struct trace_rec *r)
@@ -882,6 +923,10 @@ static void play(struct replay_player *p, const struct trace_rec *r)
 	case SIM_REC_EVTCHN_EOI:
 		play_kick(p, r);
 		break;
+	case SIM_REC_XS_WATCH:
+	case SIM_REC_XS_UNWATCH:
+		play_watch(p, r);
+		break;
 	default:
 		play_xs(p, r);
 		break;
@@ -953,14 +998,26 @@ static void wait_for_guest(struct replay_player *p)
 		arm(p, sim_now(p->sim));
 }
 
-/* Every Dom0 record is played by a poll at its time (if its guest
- * records have come by then). */
-static void step(struct replay_player *p)
+static bool notify_pending(const struct replay_player *p)
+{
+	for (const struct pclient *c = p->clients; c; c = c->next)
+		if (c->notify)
+			return true;
+	return false;
+}
+
+/* Plays what is due. Dom0 acted on its own events: a delivery to its port
+ * (on_event), a watch notification (client_notify), or a timer of its own
+ * (the polls at its records' times). A poll leaves the playing to a
+ * notification already due: the model reacted there. */
+static void step(struct replay_player *p, bool triggered)
 {
 	struct item *next;
 
 	/* Publications made since the last record are the guest's too. */
 	sim_rec_flush(p->sim);
+	if (!triggered && notify_pending(p))
+		return;
 	next = play_due(p);
 	if (next && !p->diverged && next->rec.time_ns <= sim_now(p->sim))
 		wait_for_guest(p);
@@ -969,14 +1026,14 @@ static void step(struct replay_player *p)
 static void ahead_event(struct sim *sim, void *arg)
 {
 	(void)sim;
-	step(arg);
+	step(arg, false);
 }
 
 /* A poll at the time t of a Dom0 record, scheduled as soon as the record
  * is read: as early as the replay knows of it, which is where the model
  * scheduled its own event as long as the model did so before the guest's
  * last record before it (polls scheduled later, when that guest record is
- * seen, are rearm_after_guest's). The cursors read each Dom0 record at
+ * seen, are the triggers' own: step). The cursors read each Dom0 record at
  * the latest when the one before it is played, so its poll is always in
  * the queue before time passes it. */
 static void poll_ahead(struct replay_player *p, uint64_t t)
@@ -1000,7 +1057,7 @@ static void poll_event(struct sim *sim, void *arg)
 
 	(void)sim;
 	p->poll_ev = 0;
-	step(p);
+	step(p, false);
 }
 
 void replay_sync(struct replay_player *p)
@@ -1011,9 +1068,14 @@ void replay_sync(struct replay_player *p)
 		return;
 	sim_rec_flush(p->sim);
 	next = play_due(p);
-	if (next && !p->diverged && !p->poll_ev && !p->hop_ev &&
+	if (next && !p->diverged && !p->poll_ev &&
 	    next->rec.time_ns <= sim_now(p->sim))
 		arm(p, sim_now(p->sim));
+}
+
+void replay_own_watches(struct replay_player *p, const char *token)
+{
+	p->own_token = token;
 }
 
 bool replay_diverged(const struct replay_player *p)
@@ -1190,9 +1252,10 @@ int replay_finish(struct replay_player *p, struct replay_result *res,
 	}
 	if (p->poll_ev && p->sim)
 		sim_cancel(p->sim, p->poll_ev);
-	if (p->hop_ev && p->sim)
-		sim_cancel(p->sim, p->hop_ev);
-	p->poll_ev = p->hop_ev = 0;
+	p->poll_ev = 0;
+	for (struct pclient *c = p->clients; c && p->sim; c = c->next)
+		if (c->notify)
+			sim_cancel(p->sim, c->notify);
 	check_rest(p);
 	while (!p->diverged && seek_role(p, &p->dpos, ROLE_DOM0)) {
 		p->st.not_played++;
@@ -1218,6 +1281,12 @@ void replay_close(struct replay_player *p)
 	/* Mappings went with the simulation (sim_destroy). */
 	free(p->maps);
 	free(p->rings);
+	while (p->clients) {
+		struct pclient *c = p->clients;
+
+		p->clients = c->next;
+		free(c);
+	}
 	if (p->rd)
 		trace_reader_close(p->rd);
 	free(p->frontend);

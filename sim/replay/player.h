@@ -81,6 +81,11 @@ const struct replay_run *replay_run_info(const struct replay_player *p);
 int replay_attach(struct replay_player *p, struct sim *sim, sim_domid dom0,
 		  sim_domid guest, FILE *tee, char *err, size_t errlen);
 
+/* Dom0's watches with this token are the run's own (it registers them in
+ * the replay too); the player registers every other watch Dom0's models
+ * registered. The string must outlive the player. */
+void replay_own_watches(struct replay_player *p, const char *token);
+
 /* Plays now every Dom0 record that is due (its time has come and every
  * guest record before it was seen). The run calls it where it would act
  * as Dom0 itself. */

@@ -332,6 +332,8 @@ struct sim *run_sim_start(const struct run_sim_args *a, char *err,
 	/* Domains first: the player binds to them (no record is made). */
 	SIM_ASSERT(sim_domain_create(sim, RUN_DOM0, "dom0", &d) == 0);
 	SIM_ASSERT(sim_domain_create(sim, RUN_GUEST, a->cfg->name, &d) == 0);
+	if (a->replay)
+		replay_own_watches(a->replay, RUN_TOOLSTACK_TOKEN);
 	if (a->replay ? replay_attach(a->replay, sim, RUN_DOM0, RUN_GUEST,
 				      a->trace_pcap, err, errlen)
 		      : sim_record_run_start(sim, a->trace_pcap,

@@ -17,6 +17,9 @@
 #include "sim/replay/player.h"
 #include "sim/xen/xen.h"
 
+/* The token of the toolstack's own watch on each backend directory
+ * (run_dev.c). */
+#define RUN_TOOLSTACK_TOKEN "run-toolstack"
 #define RUN_DOM0  0
 #define RUN_GUEST 1
 #define RUN_PATH_MAX 256

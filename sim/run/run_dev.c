@@ -32,7 +32,7 @@ static void unwatch(struct run_dev *d)
 	if (!d->watching)
 		return;
 	d->watching = false;
-	sim_xs_unwatch(sim_xs(dev_sim(d)), RUN_DOM0, d->be, "run-toolstack",
+	sim_xs_unwatch(sim_xs(dev_sim(d)), RUN_DOM0, d->be, RUN_TOOLSTACK_TOKEN,
 		       d);
 }
 
@@ -89,7 +89,7 @@ void run_dev_watch(struct run_dev *d)
 {
 	SIM_ASSERT(!d->watching);
 	SIM_ASSERT(sim_xs_watch(sim_xs(dev_sim(d)), RUN_DOM0, d->be,
-				"run-toolstack", watch_fired, d) == 0);
+				RUN_TOOLSTACK_TOKEN, watch_fired, d) == 0);
 	d->watching = true;
 }
 

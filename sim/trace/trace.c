@@ -768,6 +768,25 @@ void sim_rec_xs_perms(struct sim *sim, sim_domid dom, const char *path,
 	emit(rec, SIM_REC_XS_SET_PERMS, dom);
 }
 
+void sim_rec_xs_watch(struct sim *sim, sim_domid dom, const char *path,
+		      const char *token, uint32_t client, bool added)
+{
+	struct sim_recorder *rec = rec_get(sim);
+	uint16_t pl, tl;
+
+	if (!rec)
+		return;
+	begin(rec);
+	pl = path_len(rec, path);
+	tl = path_len(rec, token);
+	put16(rec, pl);
+	put16(rec, tl);
+	put32(rec, client);
+	put_bytes(rec, path, pl);
+	put_bytes(rec, token, tl);
+	emit(rec, added ? SIM_REC_XS_WATCH : SIM_REC_XS_UNWATCH, dom);
+}
+
 void sim_rec_xs_watch_fire(struct sim *sim, sim_domid dom, const char *path,
 			   const char *token)
 {

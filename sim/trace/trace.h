@@ -72,6 +72,8 @@ enum sim_rec_type {
 	SIM_REC_XS_SET_PERMS = 51,
 	SIM_REC_XS_WATCH_FIRE = 52,
 	SIM_REC_XENBUS_STATE = 53,
+	SIM_REC_XS_WATCH = 54,
+	SIM_REC_XS_UNWATCH = 55,
 	SIM_REC_RUN = 64,
 	SIM_REC_RUN_MORE = 65,
 };
@@ -242,6 +244,10 @@ void sim_rec_xs_rm(struct sim *sim, sim_domid dom, const char *path);
 struct xs_permissions;
 void sim_rec_xs_perms(struct sim *sim, sim_domid dom, const char *path,
 		      const struct xs_permissions *perms, unsigned num);
+/* dom registered (added) or removed a watch; client: the store's client
+ * it belongs to (sim_xs_watch_client; 0: none). */
+void sim_rec_xs_watch(struct sim *sim, sim_domid dom, const char *path,
+		      const char *token, uint32_t client, bool added);
 /* A watch event about to be delivered to `dom`'s watch. */
 void sim_rec_xs_watch_fire(struct sim *sim, sim_domid dom, const char *path,
 			   const char *token);

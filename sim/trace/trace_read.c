@@ -512,6 +512,19 @@ static int dec_xs_watch_fire(struct trace_reader *r, struct trace_rec *rec)
 	return 0;
 }
 
+/* XS_WATCH, XS_UNWATCH: lengths, the client, then path and token. */
+static int dec_xs_watch(struct trace_reader *r, struct trace_rec *rec)
+{
+	const uint8_t *p = rec->payload.p;
+	size_t at = 8;
+
+	rec->u.xs_watch.client = le32(p + 4);
+	if (!take(rec, &at, le16(p), &rec->u.xs_watch.path) ||
+	    !take(rec, &at, le16(p + 2), &rec->u.xs_watch.token))
+		return too_short(r, rec, "its path and token");
+	return 0;
+}
+
 static int dec_xenbus_state(struct trace_reader *r, struct trace_rec *rec)
 {
 	const uint8_t *p = rec->payload.p;
@@ -651,6 +664,8 @@ static const struct rec_type rec_types[] = {
     {SIM_REC_XS_SET_PERMS, "XS_SET_PERMS", 4, dec_xs_set_perms},
     {SIM_REC_XS_WATCH_FIRE, "XS_WATCH_FIRE", 4, dec_xs_watch_fire},
     {SIM_REC_XENBUS_STATE, "XENBUS_STATE", 8, dec_xenbus_state},
+    {SIM_REC_XS_WATCH, "XS_WATCH", 8, dec_xs_watch},
+    {SIM_REC_XS_UNWATCH, "XS_UNWATCH", 8, dec_xs_watch},
     {SIM_REC_RUN, "RUN", RUN_FIXED, dec_run},
     {SIM_REC_RUN_MORE, "RUN_MORE", 8, dec_run_more},
 };

@@ -148,6 +148,10 @@ struct trace_rec {
 			struct trace_bytes path, token;
 		} xs_watch_fire;
 		struct {
+			struct trace_bytes path, token;
+			uint32_t client; /* 0: a watch of no client */
+		} xs_watch; /* XS_WATCH, XS_UNWATCH */
+		struct {
 			uint32_t state; /* enum xenbus_state, 0..8 */
 			struct trace_bytes path;
 		} xenbus_state;

@@ -166,6 +166,19 @@ static int watch_args_check(const char *path, const char *token)
 int sim_xs_watch(struct sim_xs *xs, sim_domid caller, const char *path,
 		 const char *token, sim_xs_watch_fn *fn, void *arg)
 {
+	return sim_xs_watch_client(xs, caller, path, token, fn, arg, 0);
+}
+
+uint32_t sim_xs_new_client(struct sim_xs *xs)
+{
+	SIM_ASSERT(xs != NULL);
+	return ++xs->clients;
+}
+
+int sim_xs_watch_client(struct sim_xs *xs, sim_domid caller,
+			const char *path, const char *token,
+			sim_xs_watch_fn *fn, void *arg, uint32_t client)
+{
 	unsigned max = caller == SIM_DOMID_DOM0 ? SIM_XS_WATCH_DOM0_MAX
 						: SIM_XS_WATCH_PER_DOMAIN;
 	struct sim_xs_watch *w;
@@ -186,6 +199,7 @@ int sim_xs_watch(struct sim_xs *xs, sim_domid caller, const char *path,
 	w->token = sim_xstrdup(token);
 	w->fn = fn;
 	w->arg = arg;
+	w->client = client;
 	w->prev = xs->watch_tail;
 	if (xs->watch_tail)
 		xs->watch_tail->next = w;
@@ -193,6 +207,7 @@ int sim_xs_watch(struct sim_xs *xs, sim_domid caller, const char *path,
 		xs->watch_head = w;
 	xs->watch_tail = w;
 	sim_trace(xs->sim, "xs-watch", sim_xs_path_hash(path), caller);
+	sim_rec_xs_watch(xs->sim, caller, path, token, client, true);
 	/* xenstored answers a new watch with one event for its path. */
 	ev_queue(xs, w, path);
 	return 0;
@@ -235,6 +250,7 @@ int sim_xs_unwatch(struct sim_xs *xs, sim_domid caller, const char *path,
 	SIM_ASSERT(w->queued == 0);
 	watch_unlink(xs, w);
 	sim_trace(xs->sim, "xs-unwatch", sim_xs_path_hash(path), caller);
+	sim_rec_xs_watch(xs->sim, caller, path, token, w->client, false);
 	free(w->path);
 	free(w->token);
 	free(w);

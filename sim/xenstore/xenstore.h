@@ -74,6 +74,16 @@ typedef void sim_xs_watch_fn(struct sim *sim, void *arg, const char *path,
 			     const char *token);
 int sim_xs_watch(struct sim_xs *xs, sim_domid caller, const char *path,
 		 const char *token, sim_xs_watch_fn *fn, void *arg);
+/* The same for a client of the store (a libxenstore connection,
+ * xs_mock.c): the watches of one client share its event queue and its
+ * notification, so the recorder names the client (XS_WATCH records) and a
+ * replay can group them again. sim_xs_watch's watches have client 0: each
+ * callback runs in its own event. */
+int sim_xs_watch_client(struct sim_xs *xs, sim_domid caller,
+			const char *path, const char *token,
+			sim_xs_watch_fn *fn, void *arg, uint32_t client);
+/* A number for a new client of xs: 1, 2, ... in the order asked. */
+uint32_t sim_xs_new_client(struct sim_xs *xs);
 /* Removes the watch registered with the same caller, path, token and arg;
  * events already queued for it are dropped. -ENOENT if none. */
 int sim_xs_unwatch(struct sim_xs *xs, sim_domid caller, const char *path,

@@ -89,6 +89,7 @@ struct sim_xs_watch {
 	char *path, *token;
 	sim_xs_watch_fn *fn;
 	void *arg;
+	uint32_t client; /* sim_xs_watch_client; 0: none */
 	unsigned queued; /* events scheduled and not yet delivered */
 };
 
@@ -108,6 +109,7 @@ struct sim_xs {
 	struct sim_xs_event *ev_head, *ev_tail;
 	struct sim_xs_txn *txns;
 	uint32_t txn_next;
+	uint32_t clients; /* the last number sim_xs_new_client gave */
 	struct sim_xs_stats st;
 };
 

@@ -60,6 +60,7 @@ struct xs_handle {
 	sim_xs_mock_notify_fn *notify; /* sim_xs_mock_set_notify */
 	void *notify_arg;
 	sim_event_id notify_ev;        /* pending notification, or 0 */
+	uint32_t client;               /* the store's name for it */
 };
 
 /* libxenstore has no context argument, so the mock keeps process state:
@@ -246,6 +247,7 @@ struct xs_handle *sim_xs_mock_open(struct sim_xs *xs, sim_domid domid)
 	h = sim_xcalloc(1, sizeof(*h));
 	h->xs = xs;
 	h->domid = domid;
+	h->client = sim_xs_new_client(xs);
 	h->pipe[0] = h->pipe[1] = -1;
 	h->next = mock_handles;
 	if (mock_handles)
@@ -604,7 +606,8 @@ bool xs_watch(struct xs_handle *h, const char *path, const char *token)
 	mw->abs = sim_xstrdup(abs);
 	mw->token = sim_xstrdup(token);
 	mw->relative = relative;
-	r = sim_xs_watch(h->xs, h->domid, abs, token, mock_watch_fn, mw);
+	r = sim_xs_watch_client(h->xs, h->domid, abs, token, mock_watch_fn,
+				mw, h->client);
 	if (r) {
 		watch_free(mw);
 		return fail(r);

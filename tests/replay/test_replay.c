@@ -944,6 +944,42 @@ START_TEST(fault_plans)
 }
 END_TEST
 
+/* Swarm seeds whose replays once diverged at the save/restore: PVUSB 4
+ * and 48 (Dom0's reaction to a watch played before the guest's, until
+ * Dom0's watches were recorded and replayed with their clients), PVSCSI
+ * 21 (a run cut off by its time limit ended earlier in the replay). */
+START_TEST(save_restore_regressions)
+{
+	static const struct {
+		enum run_kind kind;
+		uint64_t seed;
+		const char *timeline;
+	} cases[] = {
+	    {USB, 4, ", '45ms suspend'"},
+	    {USB, 48, ", '45ms suspend'"},
+	    {SCSI, 21, ", '6ms suspend'"},
+	};
+	static char failures[4096];
+	struct plan_tally swarm = {0};
+	struct scratch s;
+
+	failures[0] = '\0';
+	xpv_tmpdir_make(s.dir, sizeof(s.dir), "replay");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct recording r = {.kind = cases[i].kind,
+				      .seed = cases[i].seed,
+				      .extra_timeline = cases[i].timeline,
+				      .swarm = true,
+				      .ops_limit = 16};
+
+		tally_plan(&s, &r, failures, sizeof(failures), &swarm);
+	}
+	xpv_tmpdir_remove(s.dir);
+	ck_assert_uint_eq(swarm.runs, 3);
+	ck_assert_msg(failures[0] == '\0', "not identical:%s", failures);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("replay");
@@ -956,6 +992,7 @@ static Suite *suite(void)
 	tcase_add_test(whole, save_restore);
 	tcase_add_test(whole, replay_of_a_replay);
 	tcase_add_test(whole, fault_plans);
+	tcase_add_test(whole, save_restore_regressions);
 	suite_add_tcase(s, whole);
 	tcase_set_timeout(bad, 300);
 	tcase_add_test(bad, tampered_pvscsi_response);

@@ -191,6 +191,14 @@ struct replay_check {
 		uint64_t at_ns;
 	} due[64]; /* deliveries sends and EOIs scheduled, not yet seen */
 	unsigned ndue;
+	struct {
+		uint16_t dom;
+		uint32_t client;
+		char key[256]; /* path, NUL, token */
+		size_t keylen;
+	} watch[64]; /* watches registered and not removed */
+	unsigned nwatch;
+	uint64_t client_watches; /* registered by a client of the store */
 	uint64_t events[2], binds, closes, eois, scheduled, matched;
 };
 
@@ -348,6 +356,45 @@ static void rc_deliver(struct replay_check *c, const struct trace_rec *rec)
 	}
 }
 
+static size_t watch_key(const struct trace_rec *rec, char *key, size_t cap)
+{
+	size_t pl = rec->u.xs_watch.path.len, tl = rec->u.xs_watch.token.len;
+
+	ck_assert_uint_le(pl + 1 + tl, cap);
+	memcpy(key, rec->u.xs_watch.path.p, pl);
+	key[pl] = '\0';
+	memcpy(key + pl + 1, rec->u.xs_watch.token.p, tl);
+	return pl + 1 + tl;
+}
+
+/* Every XS_UNWATCH removes a watch an XS_WATCH of the same domain,
+ * client, path and token registered. */
+static void rc_watch(struct replay_check *c, const struct trace_rec *rec)
+{
+	char key[256];
+	size_t len = watch_key(rec, key, sizeof(key));
+	unsigned i;
+
+	if (rec->kind == SIM_REC_XS_WATCH) {
+		ck_assert_uint_lt(c->nwatch, 64);
+		c->watch[c->nwatch].dom = rec->domid;
+		c->watch[c->nwatch].client = rec->u.xs_watch.client;
+		memcpy(c->watch[c->nwatch].key, key, len);
+		c->watch[c->nwatch++].keylen = len;
+		c->client_watches += rec->u.xs_watch.client != 0;
+		return;
+	}
+	for (i = 0; i < c->nwatch; i++)
+		if (c->watch[i].dom == rec->domid &&
+		    c->watch[i].client == rec->u.xs_watch.client &&
+		    c->watch[i].keylen == len &&
+		    memcmp(c->watch[i].key, key, len) == 0)
+			break;
+	ck_assert_msg(i < c->nwatch, "record %llu: unwatch of no watch",
+		      (unsigned long long)rec->index);
+	c->watch[i] = c->watch[--c->nwatch];
+}
+
 static void rc_rec(struct replay_check *c, const struct trace_rec *rec)
 {
 	switch (rec->kind) {
@@ -372,6 +419,10 @@ static void rc_rec(struct replay_check *c, const struct trace_rec *rec)
 		break;
 	case SIM_REC_EVTCHN_DELIVER:
 		rc_deliver(c, rec);
+		break;
+	case SIM_REC_XS_WATCH:
+	case SIM_REC_XS_UNWATCH:
+		rc_watch(c, rec);
 		break;
 	}
 }
@@ -399,6 +450,7 @@ static void check_replay_records(const struct buf *trace)
 	ck_assert_uint_gt(c.binds, 0);
 	ck_assert_uint_gt(c.closes, 0);
 	ck_assert_uint_gt(c.eois, 0);
+	ck_assert_uint_gt(c.client_watches, 0);
 	ck_assert_uint_gt(c.scheduled, 0);
 	ck_assert_uint_eq(c.matched, c.scheduled);
 }
@@ -412,7 +464,7 @@ static void check_example(const char *name, uint8_t run_kind)
 	    SIM_REC_EVTCHN_SEND,  SIM_REC_EVTCHN_DELIVER, SIM_REC_EVTCHN_BIND,
 	    SIM_REC_EVTCHN_CLOSE, SIM_REC_EVTCHN_EOI,	  SIM_REC_GNT_GRANT,
 	    SIM_REC_GNT_MAP,	  SIM_REC_DATA,		  SIM_REC_XS_WRITE,
-	    SIM_REC_XENBUS_STATE,
+	    SIM_REC_XENBUS_STATE, SIM_REC_XS_WATCH,	  SIM_REC_XS_UNWATCH,
 	};
 	struct buf trace, text;
 	struct tally t;

@@ -38,7 +38,7 @@ local REC = {
 	GNT_GRANT = 32, GNT_END = 33, GNT_MAP = 34, GNT_UNMAP = 35,
 	GNT_COPY = 36,
 	XS_WRITE = 48, XS_MKDIR = 49, XS_RM = 50, XS_SET_PERMS = 51,
-	XS_WATCH_FIRE = 52, XENBUS_STATE = 53,
+	XS_WATCH_FIRE = 52, XENBUS_STATE = 53, XS_WATCH = 54, XS_UNWATCH = 55,
 	DATA = 40, RUN = 64, RUN_MORE = 65,
 }
 local rec_type_names = {}
@@ -595,6 +595,8 @@ add_field("xs_perm_owner", ProtoField.bool("xpvtrace.xs.perm.owner",
 add_field("xs_token_len", ProtoField.uint16("xpvtrace.xs.token_len",
 	"Token length"))
 add_field("xs_token", ProtoField.string("xpvtrace.xs.token", "Token"))
+add_field("xs_client", ProtoField.uint32("xpvtrace.xs.client",
+	"Client (watches sharing one event queue; 0: none)"))
 add_field("xenbus_state", ProtoField.uint32("xpvtrace.xenbus.state", "State",
 	base.DEC, xenbus_states))
 add_field("xenbus_path", ProtoField.string("xpvtrace.xenbus.path", "Path"))
@@ -1848,6 +1850,31 @@ payload_decoders[REC.XS_WATCH_FIRE] = function(p, tree)
 	if not token then return nil end
 	return string.format("xs watch %s token %s", printable(path, 120),
 		printable(token, 40))
+end
+
+-- XS_WATCH, XS_UNWATCH: a watch registered or removed, with the store
+-- client (a libxenstore connection) it belongs to.
+local function watch_change(p, tree, what)
+	if too_short(p, tree, 8, what) then return nil end
+	tree:add_le(F.xs_path_len, rng(p, 0, 2))
+	tree:add_le(F.xs_token_len, rng(p, 2, 2))
+	tree:add_le(F.xs_client, rng(p, 4, 4))
+	local plen, tlen = u16(p, 0), u16(p, 2)
+	local path = add_string(p, tree, F.xs_path, 8, plen, "path")
+	if not path then return nil end
+	local token = add_string(p, tree, F.xs_token, 8 + plen, tlen, "token")
+	if not token then return nil end
+	return string.format("xs %s %s token %s client %d",
+		what == "XS_WATCH" and "watch added" or "watch removed",
+		printable(path, 120), printable(token, 40), u32(p, 4))
+end
+
+payload_decoders[REC.XS_WATCH] = function(p, tree)
+	return watch_change(p, tree, "XS_WATCH")
+end
+
+payload_decoders[REC.XS_UNWATCH] = function(p, tree)
+	return watch_change(p, tree, "XS_UNWATCH")
 end
 
 payload_decoders[REC.XENBUS_STATE] = function(p, tree)
