@@ -1,9 +1,10 @@
 /*
  * The replay player; see player.h. The trace is read as the replay goes,
  * into a queue holding the records between the two cursors: the next
- * guest record the replay must make (gpos) and the next Dom0 record to
- * play (dpos). Dom0's record at dpos is played when gpos has passed it
- * (every guest record before it was seen) and its time has come.
+ * record the replay must make again (gpos: the guest side's, and the
+ * deliveries and watch firings both sides' actions bring) and the next
+ * Dom0 record to play (dpos). Dom0's record at dpos is played when gpos
+ * has passed it and its time has come.
  */
 #include "player_impl.h"
 
@@ -352,8 +353,6 @@ static void what_of(const struct item *it, char *out, size_t len)
 
 /* ---- the comparing sink ------------------------------------------------------------ */
 
-static bool gate_open(struct replay_player *p);
-
 static uint64_t le64(const uint8_t *b)
 {
 	uint64_t v = 0;
@@ -424,7 +423,8 @@ static void match(struct replay_player *p, const struct got *g)
 			return; /* the trace broke off */
 		replay_describe_rec(g->type, g->domid, g->payload, g->len, gw,
 				    sizeof(gw));
-		diverge(p, "the trace has no more guest records, got %s", gw);
+		diverge(p, "the trace has no more records to compare, got %s",
+			gw);
 		return;
 	}
 	e = item_at(p, p->gpos);
@@ -432,9 +432,8 @@ static void match(struct replay_player *p, const struct got *g)
 	if (p->diverged)
 		return;
 	p->st.compared++;
-	if (e->rec.type == SIM_REC_RING_ENTRY ||
-	    e->rec.type == SIM_REC_RING_INDEX)
-		p->st.requests += e->rec.type == SIM_REC_RING_ENTRY;
+	/* The ring entries compared are the frontend's requests. */
+	p->st.requests += e->rec.type == SIM_REC_RING_ENTRY;
 	p->gpos++;
 	queue_trim(p);
 }

@@ -7,33 +7,38 @@
  * frontend under test and the guest stand-in above it, and the timeline's
  * guest-side actions. No backend, device model, image or toolstack runs.
  * Everything Dom0 did is played from the records instead, at the recorded
- * times: its xenstore writes, removals and permission changes, grant maps
- * and unmaps, ring attaches, the responses it published (entries written
- * into their slots, then rsp_prod), its req_event moves, the bytes it
- * wrote into granted pages, its event-channel binds, closes and sends
- * (each send's delivery at the recorded time).
+ * times: its xenstore writes, removals, permission changes, watches and
+ * unwatches, grant maps and unmaps, ring attaches, the responses it
+ * published (entries written into their slots, then rsp_prod), response
+ * slots it rewrote, its req_event moves, the bytes it wrote into granted
+ * pages, its event-channel binds and closes, and its sends and late EOIs
+ * (each with its delivery at the recorded time).
  *
  * The replay records itself through a recorder whose sink compares: every
  * record the guest side makes in the replay (requests published, rsp_event
- * moves, event sends, binds and closes, grants and ends, xenstore changes)
- * must be the recorded one, in the recorded order, at the recorded time,
- * byte for byte (the sequence number aside). The bytes Dom0 read from
- * granted pages (a write's data, segment lists) are checked against the
- * guest's pages when they are read. The first difference ends the replay
- * and is reported with its time, the record, the ring and slot for a ring
- * entry, the field, and the expected and replayed values.
+ * moves, event sends and EOIs, binds and closes, grants and ends, xenstore
+ * changes and watches) and everything that follows from both sides'
+ * actions (event deliveries, watch firings) must be the recorded one, in
+ * the recorded order, at the recorded time, byte for byte (the sequence
+ * number aside). The bytes Dom0 read from granted pages (a write's data,
+ * segment lists) are checked against the guest's pages when they are
+ * read. The first difference ends the replay and is reported with its
+ * time, the record, the ring and slot for a ring entry, the field, and
+ * the expected and replayed values.
  *
- * Order. A Dom0 record is played once every guest record before it in the
- * file has been seen in the replay and its time has come: in an event of
- * the player's scheduled then, or, where the run acts as Dom0 in the
- * middle of guest-side work (set-up, save/restore, a device destroyed,
- * hotplug, teardown), right there (replay_sync).
+ * Order. A Dom0 record is played once every compared record before it in
+ * the file has been seen in the replay and its time has come, in the
+ * event a model acted in: the player's port handler (a delivery to Dom0),
+ * a watch client's notification (Dom0's watches are registered again,
+ * grouped by their recorded client), a poll at the record's time (a
+ * model's own timer), or, where the run acts as Dom0 in the middle of
+ * guest-side work (set-up, save/restore, a device destroyed, hotplug,
+ * teardown), right there (replay_sync).
  *
  * What a trace cannot tell, and is documented as a limit (docs/replay.md):
- * a backend that stopped taking events after a protocol error (its port
- * is never EOIed; the player always EOIs), and fault-plan countdowns of
- * classes both sides consult (xs-eagain@N, evtchn-delay@N, evtchn-storm@N
- * count Dom0's consultations too, which a replay does not make).
+ * fault-plan countdowns of classes both sides consult (xs-eagain@N,
+ * evtchn-delay@N, evtchn-storm@N count Dom0's consultations too, which a
+ * replay does not make).
  */
 #ifndef SIM_REPLAY_PLAYER_H
 #define SIM_REPLAY_PLAYER_H
