@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -777,12 +778,16 @@ static void play_watch(struct replay_player *p, const struct trace_rec *r)
 			 : sim_xs_unwatch(sim_xs(p->sim), p->dom0id, path,
 					  token, c);
 	}
-	if (rc)
+	if (rc) {
+		char shown[REPLAY_SHOWN];
+
+		replay_printable(shown, sizeof(shown), (const uint8_t *)path,
+				 strlen(path));
 		diverge(p, "trace record %" PRIu64 ": Dom0's %s of %s failed "
 			   "in the replay (%s)",
-			r->index, add ? "watch" : "unwatch", path,
+			r->index, add ? "watch" : "unwatch", shown,
 			strerror(-rc));
-	else if (add)
+	} else if (add)
 		c->watches++;
 	else if (c->watches && --c->watches == 0 && c->notify) {
 		/* Its handle closed: nothing more to notify. */
@@ -883,10 +888,15 @@ static void play_xs(struct replay_player *p, const struct trace_rec *r)
 		}
 		break;
 	}
-	if (rc)
+	if (rc) {
+		char shown[REPLAY_SHOWN];
+
+		replay_printable(shown, sizeof(shown), (const uint8_t *)path,
+				 strlen(path));
 		diverge(p, "trace record %" PRIu64 ": Dom0's xenstore change "
 			   "of %s failed in the replay (%s)",
-			r->index, path, strerror(-rc));
+			r->index, shown, strerror(-rc));
+	}
 	free(path);
 }
 
@@ -1089,9 +1099,44 @@ static char *bytes_dup(const struct trace_bytes *b)
 	return b->len || b->p ? cstr(b) : NULL;
 }
 
+/* The RUN record's strings name things in messages and options: printable
+ * ASCII only (the configuration text is the configuration reader's to
+ * judge). */
+static const char *unprintable_string(const struct trace_rec *run)
+{
+	static const struct {
+		size_t off;
+		const char *name;
+	} s[] = {
+	    {offsetof(struct trace_rec, u.run.frontend), "frontend name"},
+	    {offsetof(struct trace_rec, u.run.faults), "fault plan"},
+	    {offsetof(struct trace_rec, u.run.config_path),
+	     "configuration path"},
+	};
+
+	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
+		const struct trace_bytes *b =
+		    (const void *)((const char *)run + s[i].off);
+
+		for (size_t k = 0; k < b->len; k++)
+			if (b->p[k] < 0x20 || b->p[k] >= 0x7f)
+				return s[i].name;
+	}
+	return NULL;
+}
+
 static int take_run(struct replay_player *p, const struct trace_rec *run,
 		    const char *text, size_t len, char *err, size_t errlen)
 {
+	const char *bad = unprintable_string(run);
+
+	if (bad) {
+		snprintf(err, errlen, "%s: record %" PRIu64 " (byte offset %"
+				      PRIu64 "): the RUN record's %s is not "
+				      "printable text",
+			 p->path, run->index, run->offset, bad);
+		return -1;
+	}
 	if (run->u.run.flags & SIM_REC_RUN_F_CONFIG_ABSENT) {
 		snprintf(err, errlen, "%s: the RUN record carries no "
 				      "configuration text: it cannot be "

@@ -259,14 +259,23 @@ void replay_describe_diff(int type, const uint8_t *e, size_t elen,
 		 string_at(type, e, k), k, e[k], g[k]);
 }
 
-/* A string of the payload, quoted and cut for a message. */
-static void put_str(char *out, size_t len, const uint8_t *p, size_t n)
+void replay_printable(char *out, size_t len, const uint8_t *p, size_t n)
 {
-	size_t shown = n < 96 ? n : 96;
+	size_t o = 0, i;
 
-	snprintf(out, len, "%.*s%s", (int)shown, (const char *)p,
-		 shown < n ? "..." : "");
+	SIM_ASSERT(len >= 8);
+	for (i = 0; i < n && i < 96 && o + 5 < len; i++) {
+		if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\')
+			out[o++] = (char)p[i];
+		else
+			o += (size_t)snprintf(out + o, len - o, "\\x%02x",
+					      p[i]);
+	}
+	if (i < n && o + 4 <= len)
+		o += (size_t)snprintf(out + o, len - o, "...");
+	out[o < len ? o : len - 1] = '\0';
 }
+
 
 void replay_describe_rec(int type, unsigned domid, const uint8_t *p,
 			 size_t n, char *out, size_t len)
@@ -310,7 +319,7 @@ void replay_describe_rec(int type, unsigned domid, const uint8_t *p,
 		return;
 	case SIM_REC_XS_WATCH_FIRE:
 		if (n >= 4 && 4 + le(p, 2) <= n)
-			put_str(s, sizeof(s), p + 4, le(p, 2));
+			replay_printable(s, sizeof(s), p + 4, le(p, 2));
 		snprintf(out, len, "dom%u watch firing for %s", domid, s);
 		return;
 	case SIM_REC_GNT_GRANT:
@@ -329,7 +338,7 @@ void replay_describe_rec(int type, unsigned domid, const uint8_t *p,
 		size_t pl = n >= 2 ? le(p, 2) : 0;
 
 		if (off + pl <= n)
-			put_str(s, sizeof(s), p + off, pl);
+			replay_printable(s, sizeof(s), p + off, pl);
 		snprintf(out, len, "dom%u xenstore %s %s", domid,
 			 type == SIM_REC_XS_WRITE   ? "write of"
 			 : type == SIM_REC_XS_MKDIR ? "mkdir of"

@@ -16,6 +16,10 @@
 void replay_describe_diff(int type, const uint8_t *expected, size_t elen,
 			  const uint8_t *got, size_t glen, char *out,
 			  size_t len);
+/* A string from a trace for a message: printable bytes as they are,
+ * others (and backslashes) as \xNN, at most 96 bytes then "...". */
+void replay_printable(char *out, size_t len, const uint8_t *p, size_t n);
+#define REPLAY_SHOWN (96 * 4 + 8) /* room for replay_printable's output */
 /* What a record is: "request on ring 1 (vscsiif) slot 3, idx 19",
  * "dom1 xenstore write of /local/...", ... */
 void replay_describe_rec(int type, unsigned domid, const uint8_t *payload,
