@@ -455,7 +455,6 @@ void sim_rec_evtchn_close(struct sim *sim, sim_domid dom, uint32_t port,
 		    remote_port);
 }
 
-
 /* ---- grants ------------------------------------------------------------- */
 
 void sim_rec_gnt_grant(struct sim *sim, sim_domid granter, uint32_t ref,
@@ -768,8 +767,11 @@ void sim_rec_xs_perms(struct sim *sim, sim_domid dom, const char *path,
 	emit(rec, SIM_REC_XS_SET_PERMS, dom);
 }
 
-void sim_rec_xs_watch(struct sim *sim, sim_domid dom, const char *path,
-		      const char *token, uint32_t client, bool added)
+/* A watch's record: both lengths, the client when there is one (XS_WATCH,
+ * XS_UNWATCH; NULL for a firing), then path and token. */
+static void watch_record(struct sim *sim, enum sim_rec_type type,
+			 sim_domid dom, const char *path, const char *token,
+			 const uint32_t *client)
 {
 	struct sim_recorder *rec = rec_get(sim);
 	uint16_t pl, tl;
@@ -781,28 +783,24 @@ void sim_rec_xs_watch(struct sim *sim, sim_domid dom, const char *path,
 	tl = path_len(rec, token);
 	put16(rec, pl);
 	put16(rec, tl);
-	put32(rec, client);
+	if (client)
+		put32(rec, *client);
 	put_bytes(rec, path, pl);
 	put_bytes(rec, token, tl);
-	emit(rec, added ? SIM_REC_XS_WATCH : SIM_REC_XS_UNWATCH, dom);
+	emit(rec, type, dom);
+}
+
+void sim_rec_xs_watch(struct sim *sim, sim_domid dom, const char *path,
+		      const char *token, uint32_t client, bool added)
+{
+	watch_record(sim, added ? SIM_REC_XS_WATCH : SIM_REC_XS_UNWATCH, dom,
+		     path, token, &client);
 }
 
 void sim_rec_xs_watch_fire(struct sim *sim, sim_domid dom, const char *path,
 			   const char *token)
 {
-	struct sim_recorder *rec = rec_get(sim);
-	uint16_t pl, tl;
-
-	if (!rec)
-		return;
-	begin(rec);
-	pl = path_len(rec, path);
-	tl = path_len(rec, token);
-	put16(rec, pl);
-	put16(rec, tl);
-	put_bytes(rec, path, pl);
-	put_bytes(rec, token, tl);
-	emit(rec, SIM_REC_XS_WATCH_FIRE, dom);
+	watch_record(sim, SIM_REC_XS_WATCH_FIRE, dom, path, token, NULL);
 }
 
 /* ---- life cycle ------------------------------------------------------- */
